@@ -1,0 +1,26 @@
+/**
+ * Declarative table schemas. One definition drives the Parquet schema,
+ * the row validation and docs/dataset.md (kept in sync by a test).
+ */
+export type ColumnType = 'INT64' | 'INT32' | 'DOUBLE' | 'BOOLEAN' | 'STRING';
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  /** null is written when the value is unknown (never a fabricated 0). */
+  nullable: boolean;
+  /** ns, bytes, count, … ('' when unitless). */
+  unit: string;
+  /** Probe or computation the value comes from. */
+  source: string;
+  description: string;
+}
+
+export interface TableSpec {
+  /** Directory name under <out>/ (e.g. "queries"). */
+  name: string;
+  columns: readonly ColumnSpec[];
+}
+
+/** A row: INT64 → bigint, INT32/DOUBLE → number, BOOLEAN → boolean, STRING → string; null when nullable. */
+export type Row = Record<string, bigint | number | boolean | string | null>;
