@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Statement-level collector: one record per top-level statement execution,
+ * aggregated in the kernel and handed to user space only when finished.
+ *
+ * Lifecycle of a backend's record (per thread, in `threads`):
+ *   NONE --(query__start | parse/plan/execute start)--> OPEN
+ *   OPEN --(query__done | top-level execute__done in extended protocol)--> CLOSING
+ *   CLOSING --(next recv on a socket | next statement | exit)--> finished map
+ * CLOSING exists because the backend flushes the tail of the result and
+ * ReadyForQuery after the statement ends; those bytes belong to it. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include "pgscout.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load (from collectors/layouts/pg<N>.json and the
+ * binary's symbol table). Zero disables the feature that needs it. */
+const volatile __u64 dqs_addr = 0;          /* &debug_query_string in the backend */
+const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
+const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
+const volatile __u32 text_max = PGS_TEXT_MAX;
+
+enum rec_state { ST_NONE = 0, ST_OPEN = 1, ST_CLOSING = 2 };
+
+#define RUN_STACK 8
+
+struct thread_state {
+	struct stmt_record rec;
+	__u64 cur_qid;            /* last query id reported outside execution */
+	__u64 phase_start;        /* start of the current parse/plan phase */
+	__u64 exec_start;         /* start of the top-level PortalRun */
+	__u64 run_start;          /* start of the outermost ExecutorRun */
+	__u64 oncpu_since;
+	__u64 offcpu_since;
+	__u64 ctr_base[PGS_NCOUNTERS];
+	__u64 ctr_acc[PGS_NCOUNTERS];
+	__u64 io_start[6];        /* read_bytes, write_bytes, rchar, wchar, syscr, syscw */
+	__u64 flt_start[2];
+	__u64 run_qd[RUN_STACK];  /* queryDesc of each nested ExecutorRun */
+	__u32 seq;
+	__u32 state;
+	__u32 in_query;           /* inside query__start..query__done (simple protocol) */
+	__u32 exec_depth;         /* PortalRun nesting */
+	__u32 run_depth;          /* ExecutorRun nesting */
+	__u32 has_exec;           /* the open record reached a top-level PortalRun */
+	__u32 next_stmt_index;
+	__u32 last_cpu;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct stmt_key);
+	__type(value, struct stmt_record);
+} finished SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} seen_qids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} texts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PGS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} zero_state SEC(".maps");
+
+/* One PERF_EVENT_ARRAY per counter, filled per CPU by user space; a counter
+ * the kernel lacks simply has no entries and reads fail. */
+#define CTR_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); \
+		__uint(key_size, sizeof(__u32)); \
+		__uint(value_size, sizeof(__u32)); \
+	} name SEC(".maps")
+CTR_MAP(ctr_cpu_clock);
+CTR_MAP(ctr_cycles);
+CTR_MAP(ctr_instructions);
+CTR_MAP(ctr_cache_refs);
+CTR_MAP(ctr_cache_misses);
+CTR_MAP(ctr_ref_cycles);
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int read_ctr(void *map, __u64 *out)
+{
+	struct bpf_perf_event_value v = {};
+	if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &v, sizeof(v)))
+		return -1;
+	*out = v.counter;
+	return 0;
+}
+
+/* Reads every counter of this CPU; bit i of the result says counters[i] is valid. */
+static __always_inline __u32 read_all(__u64 vals[PGS_NCOUNTERS])
+{
+	__u32 mask = 0;
+	if (!read_ctr(&ctr_cpu_clock, &vals[0])) mask |= 1 << 0;
+	if (!read_ctr(&ctr_cycles, &vals[1])) mask |= 1 << 1;
+	if (!read_ctr(&ctr_instructions, &vals[2])) mask |= 1 << 2;
+	if (!read_ctr(&ctr_cache_refs, &vals[3])) mask |= 1 << 3;
+	if (!read_ctr(&ctr_cache_misses, &vals[4])) mask |= 1 << 4;
+	if (!read_ctr(&ctr_ref_cycles, &vals[5])) mask |= 1 << 5;
+	return mask;
+}
+
+static __always_inline struct thread_state *get_state(__u32 tid, bool create)
+{
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	if (ts || !create)
+		return ts;
+	__u32 zero = 0;
+	struct thread_state *z = bpf_map_lookup_elem(&zero_state, &zero);
+	if (!z)
+		return 0;
+	if (bpf_map_update_elem(&threads, &tid, z, BPF_NOEXIST)) {
+		stat_inc(PGS_STAT_THREAD_FULL);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline struct thread_state *current_state(bool create)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	return get_state(tid, create);
+}
+
+static __always_inline void read_task_io(__u64 io[6], __u64 flt[2])
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	io[0] = BPF_CORE_READ(t, ioac.read_bytes);
+	io[1] = BPF_CORE_READ(t, ioac.write_bytes);
+	io[2] = BPF_CORE_READ(t, ioac.rchar);
+	io[3] = BPF_CORE_READ(t, ioac.wchar);
+	io[4] = BPF_CORE_READ(t, ioac.syscr);
+	io[5] = BPF_CORE_READ(t, ioac.syscw);
+	flt[0] = BPF_CORE_READ(t, min_flt);
+	flt[1] = BPF_CORE_READ(t, maj_flt);
+}
+
+static __always_inline void open_record(struct thread_state *ts, __u64 now)
+{
+	__u64 vals[PGS_NCOUNTERS] = {};
+	__builtin_memset(&ts->rec, 0, sizeof(ts->rec));
+	ts->rec.pid = (__u32)bpf_get_current_pid_tgid();
+	ts->rec.start_ns = now;
+	ts->rec.stmt_index = ts->next_stmt_index;
+	ts->rec.counter_mask = read_all(vals);
+	for (int i = 0; i < PGS_NCOUNTERS; i++) {
+		ts->ctr_base[i] = vals[i];
+		ts->ctr_acc[i] = 0;
+	}
+	read_task_io(ts->io_start, ts->flt_start);
+	ts->oncpu_since = now;
+	ts->offcpu_since = 0;
+	ts->has_exec = 0;
+	ts->last_cpu = bpf_get_smp_processor_id();
+	ts->state = ST_OPEN;
+}
+
+/* OPEN -> CLOSING: freeze the time- and CPU-based values. */
+static __always_inline void end_record(struct thread_state *ts, __u64 now)
+{
+	__u64 vals[PGS_NCOUNTERS] = {};
+	__u64 io[6], flt[2];
+	if (ts->state != ST_OPEN)
+		return;
+	ts->rec.end_ns = now;
+	ts->rec.on_cpu_ns += now - ts->oncpu_since;
+	__u32 mask = read_all(vals) & ts->rec.counter_mask;
+	ts->rec.counter_mask = mask;
+	for (int i = 0; i < PGS_NCOUNTERS; i++)
+		ts->rec.counters[i] = ts->ctr_acc[i] + (vals[i] - ts->ctr_base[i]);
+	read_task_io(io, flt);
+	ts->rec.io_read_bytes = io[0] - ts->io_start[0];
+	ts->rec.io_write_bytes = io[1] - ts->io_start[1];
+	ts->rec.rchar = io[2] - ts->io_start[2];
+	ts->rec.wchar = io[3] - ts->io_start[3];
+	ts->rec.syscr = io[4] - ts->io_start[4];
+	ts->rec.syscw = io[5] - ts->io_start[5];
+	ts->rec.minflt = flt[0] - ts->flt_start[0];
+	ts->rec.majflt = flt[1] - ts->flt_start[1];
+	ts->state = ST_CLOSING;
+}
+
+/* Hands the record to user space, or drops it when it never executed. */
+static __always_inline void finalize(struct thread_state *ts, __u64 now)
+{
+	if (ts->state == ST_NONE)
+		return;
+	end_record(ts, now);
+	ts->state = ST_NONE;
+	if (!ts->has_exec) {
+		stat_inc(PGS_STAT_DISCARDED);
+		return;
+	}
+	struct stmt_key key = { .pid = ts->rec.pid, .seq = ts->seq++ };
+	if (bpf_map_update_elem(&finished, &key, &ts->rec, BPF_NOEXIST))
+		stat_inc(PGS_STAT_DROP_FULL);
+	else
+		stat_inc(PGS_STAT_FINISHED);
+	if (ts->rec.flags & PGS_F_ERROR)
+		stat_inc(PGS_STAT_ERRORS);
+}
+
+/* A new statement begins: close what is pending and open a fresh record. */
+static __always_inline void begin_statement(struct thread_state *ts, __u64 now)
+{
+	if (ts->state != ST_NONE)
+		finalize(ts, now);
+	open_record(ts, now);
+}
+
+/* ---- query lifecycle (USDT) ---- */
+
+SEC("usdt")
+int BPF_USDT(query_start, void *query)
+{
+	struct thread_state *ts = current_state(true);
+	if (!ts)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	/* An error longjmp skips every *_done probe: reset the nesting here. */
+	ts->exec_depth = 0;
+	ts->run_depth = 0;
+	ts->next_stmt_index = 0;
+	ts->cur_qid = 0;
+	begin_statement(ts, now);
+	ts->in_query = 1;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(query_done, void *query)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts)
+		return 0;
+	end_record(ts, bpf_ktime_get_ns());
+	ts->in_query = 0;
+	return 0;
+}
+
+/* In the extended protocol a statement starts with its first phase probe. */
+static __always_inline struct thread_state *phase_begin(__u64 now)
+{
+	struct thread_state *ts = current_state(true);
+	if (!ts || ts->exec_depth > 0)
+		return 0;
+	if (!ts->in_query && ts->state != ST_OPEN) {
+		ts->next_stmt_index = 0;
+		begin_statement(ts, now);
+		ts->rec.flags |= PGS_F_EXTENDED;
+	}
+	ts->phase_start = now;
+	return ts;
+}
+
+static __always_inline struct thread_state *phase_end(__u64 now, __u64 *elapsed)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->exec_depth > 0 || ts->state != ST_OPEN || !ts->phase_start)
+		return 0;
+	*elapsed = now - ts->phase_start;
+	ts->phase_start = 0;
+	return ts;
+}
+
+SEC("usdt")
+int BPF_USDT(parse_start, void *query)
+{
+	phase_begin(bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(parse_done, void *query)
+{
+	__u64 d;
+	struct thread_state *ts = phase_end(bpf_ktime_get_ns(), &d);
+	if (ts)
+		ts->rec.parse_ns += d;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(plan_start)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *ts = current_state(true);
+	/* The planner of a later statement in a multi-statement string runs
+	 * after the previous statement executed: split there. */
+	if (ts && ts->exec_depth == 0 && ts->in_query && ts->state == ST_OPEN && ts->has_exec) {
+		ts->next_stmt_index++;
+		begin_statement(ts, now);
+	}
+	phase_begin(now);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(plan_done)
+{
+	__u64 d;
+	struct thread_state *ts = phase_end(bpf_ktime_get_ns(), &d);
+	if (ts)
+		ts->rec.plan_ns += d;
+	return 0;
+}
+
+static __always_inline void send_text(struct thread_state *ts)
+{
+	__u64 qid = ts->rec.query_id;
+	__u8 one = 1;
+	if (!qid || !dqs_addr || bpf_map_lookup_elem(&seen_qids, &qid))
+		return;
+	struct text_event *ev = bpf_ringbuf_reserve(&texts, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(PGS_STAT_TEXT_DROP);
+		return;
+	}
+	const char *src = 0;
+	long n = -1;
+	if (!bpf_probe_read_user(&src, sizeof(src), (void *)dqs_addr) && src)
+		n = bpf_probe_read_user_str(ev->text, sizeof(ev->text), src);
+	if (n <= 0) {
+		bpf_ringbuf_discard(ev, 0);
+		return;
+	}
+	ev->query_id = qid;
+	ev->pid = ts->rec.pid;
+	ev->stmt_index = ts->rec.stmt_index;
+	ev->len = n - 1;
+	bpf_ringbuf_submit(ev, 0);
+	bpf_map_update_elem(&seen_qids, &qid, &one, BPF_ANY);
+	stat_inc(PGS_STAT_TEXT_SENT);
+}
+
+SEC("usdt")
+int BPF_USDT(execute_start)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *ts = current_state(true);
+	if (!ts)
+		return 0;
+	if (ts->exec_depth++ > 0)
+		return 0;
+	if (ts->state != ST_OPEN || ts->has_exec) {
+		/* Multi-statement string without a plan phase (utility), or a
+		 * re-executed extended-protocol portal. */
+		if (ts->state == ST_OPEN && ts->has_exec && ts->in_query)
+			ts->next_stmt_index++;
+		begin_statement(ts, now);
+		if (!ts->in_query)
+			ts->rec.flags |= PGS_F_EXTENDED;
+	}
+	ts->has_exec = 1;
+	ts->exec_start = now;
+	ts->rec.query_id = ts->cur_qid;
+	ts->cur_qid = 0;
+	send_text(ts);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(execute_done)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->exec_depth == 0)
+		return 0;
+	if (--ts->exec_depth > 0)
+		return 0;
+	if (ts->state == ST_OPEN)
+		ts->rec.execute_ns += now - ts->exec_start;
+	if (!ts->in_query)
+		end_record(ts, now);
+	return 0;
+}
+
+static __always_inline void xact_end(__u32 lxid, __u32 flag)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->state == ST_NONE)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	if (flag == PGS_F_ABORT && ts->exec_depth > 0 && ts->state == ST_OPEN) {
+		/* Abort while executing: an error unwound the executor. */
+		ts->rec.flags |= PGS_F_ERROR;
+		ts->exec_depth = 0;
+		ts->run_depth = 0;
+		end_record(ts, now);
+	}
+	ts->rec.flags |= flag;
+	ts->rec.lxid = lxid;
+}
+
+SEC("usdt")
+int BPF_USDT(xact_commit, __u32 lxid)
+{
+	xact_end(lxid, PGS_F_COMMIT);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(xact_abort, __u32 lxid)
+{
+	xact_end(lxid, PGS_F_ABORT);
+	return 0;
+}
+
+/* ---- uprobes on exported functions ---- */
+
+/* pgstat_report_query_id(uint64 queryId, bool force) is called by parse
+ * analysis, Bind, Execute and ExecutorStart. The last non-zero id reported
+ * outside execution before the top-level PortalRun is the statement's: the
+ * top-level ExecutorStart (or Execute message) reports after any nested query
+ * the planner may have run. Reports during execution are nested queries. */
+SEC("uprobe")
+int BPF_KPROBE(report_query_id, __u64 qid)
+{
+	struct thread_state *ts = current_state(true);
+	if (!ts || ts->exec_depth > 0 || !qid)
+		return 0;
+	ts->cur_qid = qid;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(executor_run, void *query_desc)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->state != ST_OPEN)
+		return 0;
+	__u32 d = ts->run_depth++;
+	if (d == 0)
+		ts->run_start = bpf_ktime_get_ns();
+	if (d < RUN_STACK)
+		ts->run_qd[d & (RUN_STACK - 1)] = (__u64)query_desc;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(executor_run_ret)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->run_depth == 0)
+		return 0;
+	__u32 d = --ts->run_depth;
+	if (d != 0 || ts->state != ST_OPEN)
+		return 0;
+	ts->rec.executor_ns += bpf_ktime_get_ns() - ts->run_start;
+	if (!off_qd_estate || !off_estate_processed)
+		return 0;
+	void *estate = 0;
+	__u64 processed = 0;
+	void *qd = (void *)ts->run_qd[0];
+	if (bpf_probe_read_user(&estate, sizeof(estate), qd + off_qd_estate) || !estate)
+		return 0;
+	if (bpf_probe_read_user(&processed, sizeof(processed), estate + off_estate_processed))
+		return 0;
+	ts->rec.rows += processed;
+	ts->rec.flags |= PGS_F_HAS_ROWS;
+	return 0;
+}
+
+/* ---- scheduler: on/off-CPU time and per-task virtualized counters ---- */
+
+static __always_inline void switch_out(struct thread_state *ts, __u64 now, bool involuntary)
+{
+	__u64 vals[PGS_NCOUNTERS] = {};
+	read_all(vals);
+	for (int i = 0; i < PGS_NCOUNTERS; i++)
+		ts->ctr_acc[i] += vals[i] - ts->ctr_base[i];
+	ts->rec.on_cpu_ns += now - ts->oncpu_since;
+	ts->offcpu_since = now;
+	if (involuntary) {
+		ts->rec.nivcsw++;
+		/* high bit: preempted, so the coming off-CPU time is run-queue wait */
+		ts->last_cpu |= 0x80000000u;
+	} else {
+		ts->rec.nvcsw++;
+		ts->last_cpu &= 0x7fffffffu;
+	}
+}
+
+static __always_inline void switch_in(struct thread_state *ts, __u64 now)
+{
+	__u64 vals[PGS_NCOUNTERS] = {};
+	read_all(vals);
+	for (int i = 0; i < PGS_NCOUNTERS; i++)
+		ts->ctr_base[i] = vals[i];
+	if (ts->offcpu_since) {
+		__u64 off = now - ts->offcpu_since;
+		ts->rec.off_cpu_ns += off;
+		if (ts->last_cpu & 0x80000000u)
+			ts->rec.runq_ns += off;
+	}
+	__u32 cpu = bpf_get_smp_processor_id();
+	if ((ts->last_cpu & 0x7fffffffu) != cpu)
+		ts->rec.cpu_migrations++;
+	ts->last_cpu = (ts->last_cpu & 0x80000000u) | cpu;
+	ts->oncpu_since = now;
+	ts->offcpu_since = 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u64 now = 0;
+	__u32 prev_tid = BPF_CORE_READ(prev, pid);
+	__u32 next_tid = BPF_CORE_READ(next, pid);
+	struct thread_state *ts = get_state(prev_tid, false);
+	if (ts && ts->state == ST_OPEN) {
+		now = bpf_ktime_get_ns();
+		switch_out(ts, now, preempt || prev_state == 0);
+	}
+	ts = get_state(next_tid, false);
+	if (ts && ts->state == ST_OPEN) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		switch_in(ts, now);
+	}
+	return 0;
+}
+
+/* ---- sockets: bytes of the client connection ---- */
+
+SEC("tp/sock/sock_send_length")
+int sock_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	if (ctx->ret <= 0)
+		return 0;
+	struct thread_state *ts = current_state(false);
+	if (ts && ts->state != ST_NONE)
+		ts->rec.net_send_bytes += ctx->ret;
+	return 0;
+}
+
+SEC("tp/sock/sock_recv_length")
+int sock_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->state == ST_NONE)
+		return 0;
+	if (ts->state == ST_CLOSING) {
+		/* The backend wants its next message: the statement is over. */
+		finalize(ts, bpf_ktime_get_ns());
+		return 0;
+	}
+	if (ctx->ret > 0 && !(ctx->flags & 2 /* MSG_PEEK */))
+		ts->rec.net_recv_bytes += ctx->ret;
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int process_exit(struct trace_event_raw_sched_process_template *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = get_state(tid, false);
+	if (!ts)
+		return 0;
+	if (ts->state == ST_OPEN)
+		ts->rec.flags |= PGS_F_TRUNCATED;
+	finalize(ts, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&threads, &tid);
+	return 0;
+}

@@ -1,0 +1,95 @@
+/**
+ * The libbpf.so.1 functions pgscout calls, declared once for koffi.
+ * Pointers are bigint (0n/null on failure); libbpf 1.x returns -errno or
+ * NULL with errno set, which `check*` turn into typed errors.
+ */
+import koffi from 'koffi';
+import { logger } from '../util/log.js';
+
+const log = logger('libbpf');
+
+const lib = koffi.load('libbpf.so.1');
+const libc = koffi.load('libc.so.6');
+
+/** struct bpf_uprobe_opts of libbpf 1.1 (sz must be exactly its size: 40). */
+export const UprobeOpts = koffi.struct('bpf_uprobe_opts', {
+  sz: 'size_t',
+  ref_ctr_offset: 'size_t',
+  bpf_cookie: 'uint64_t',
+  retprobe: 'bool',
+  func_name: 'const char *',
+});
+
+export const printCallback = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
+export const ringbufCallback = koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
+
+export const fn = {
+  set_print: lib.func('void *libbpf_set_print(libbpf_print_fn *fn)'),
+  object_open_file: lib.func('void *bpf_object__open_file(const char *path, void *opts)'),
+  object_load: lib.func('int bpf_object__load(void *obj)'),
+  object_close: lib.func('void bpf_object__close(void *obj)'),
+  object_btf: lib.func('void *bpf_object__btf(void *obj)'),
+  find_map: lib.func('void *bpf_object__find_map_by_name(void *obj, const char *name)'),
+  find_program: lib.func('void *bpf_object__find_program_by_name(void *obj, const char *name)'),
+  map_fd: lib.func('int bpf_map__fd(void *map)'),
+  map_initial_value: lib.func('void *bpf_map__initial_value(void *map, _Out_ size_t *psize)'),
+  map_set_max_entries: lib.func('int bpf_map__set_max_entries(void *map, uint32_t max_entries)'),
+  map_max_entries: lib.func('uint32_t bpf_map__max_entries(void *map)'),
+  map_key_size: lib.func('uint32_t bpf_map__key_size(void *map)'),
+  map_value_size: lib.func('uint32_t bpf_map__value_size(void *map)'),
+  program_set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
+  program_attach: lib.func('void *bpf_program__attach(void *prog)'),
+  program_attach_usdt: lib.func(
+    'void *bpf_program__attach_usdt(void *prog, int pid, const char *binary_path, const char *usdt_provider, const char *usdt_name, void *opts)',
+  ),
+  program_attach_uprobe_opts: lib.func(
+    'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary_path, size_t func_offset, bpf_uprobe_opts *opts)',
+  ),
+  link_destroy: lib.func('int bpf_link__destroy(void *link)'),
+  map_update_elem: lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
+  map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
+  map_lookup_and_delete_batch: lib.func(
+    'int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+  ),
+  map_lookup_batch: lib.func(
+    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+  ),
+  map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, void *key, void *next_key)'),
+  ring_buffer_new: lib.func('void *ring_buffer__new(int map_fd, ring_buffer_sample_fn *sample_cb, void *ctx, void *opts)'),
+  ring_buffer_consume: lib.func('int ring_buffer__consume(void *rb)'),
+  ring_buffer_free: lib.func('void ring_buffer__free(void *rb)'),
+  btf_find_by_name_kind: lib.func('int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)'),
+  btf_type_by_id: lib.func('void *btf__type_by_id(void *btf, uint32_t id)'),
+  btf_name_by_offset: lib.func('const char *btf__name_by_offset(void *btf, uint32_t offset)'),
+  probe_bpf_prog_type: lib.func('int libbpf_probe_bpf_prog_type(int prog_type, void *opts)'),
+  probe_bpf_map_type: lib.func('int libbpf_probe_bpf_map_type(int map_type, void *opts)'),
+  num_possible_cpus: lib.func('int libbpf_num_possible_cpus(void)'),
+  vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *args)'),
+  syscall: libc.func('long syscall(long number, ...)'),
+  close: libc.func('int close(int fd)'),
+  ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
+};
+
+export function errno(): number {
+  return koffi.errno();
+}
+
+let printInstalled = false;
+
+/** Routes libbpf's own messages (verifier logs, attach failures) to our logger. */
+export function installPrintHandler(): void {
+  if (printInstalled) return;
+  printInstalled = true;
+  const buf = Buffer.alloc(8192);
+  const cb = koffi.register((level: number, fmt: string, args: bigint) => {
+    const n = fn.vsnprintf(buf, buf.length, fmt, args) as number;
+    const text = buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString('utf8').trimEnd();
+    if (!text) return 0;
+    // LIBBPF_WARN = 0, LIBBPF_INFO = 1, LIBBPF_DEBUG = 2
+    if (level === 0) log.warn(text);
+    else if (level === 1) log.info(text);
+    else log.debug(text);
+    return 0;
+  }, koffi.pointer(printCallback));
+  fn.set_print(cb);
+}

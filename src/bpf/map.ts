@@ -1,0 +1,92 @@
+/** A loaded BPF map: element ops and batch lookup-and-delete, counting syscalls. */
+import os from 'node:os';
+import { errno, fn } from './libbpf.js';
+import { bpfError } from './errors.js';
+import { KeyNotFoundError } from '../util/errors.js';
+
+/** Counts every bpf() syscall the daemon makes, by operation. */
+export const syscallCounter = {
+  total: 0,
+  byOp: new Map<string, number>(),
+  add(op: string): void {
+    this.total++;
+    this.byOp.set(op, (this.byOp.get(op) ?? 0) + 1);
+  },
+};
+
+export interface BatchResult { keys: Buffer; values: Buffer; count: number }
+
+export class BpfMap {
+  private keyBuf: Buffer | null = null;
+  private valueBuf: Buffer | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly fd: number,
+    readonly keySize: number,
+    readonly valueSize: number,
+    readonly maxEntries: number,
+  ) {}
+
+  update(key: Buffer, value: Buffer, flags = 0): void {
+    syscallCounter.add('map_update_elem');
+    const ret = fn.map_update_elem(this.fd, key, value, flags) as number;
+    if (ret < 0) throw bpfError(`update of map ${this.name}`, -ret);
+  }
+
+  lookup(key: Buffer, valueSize = this.valueSize): Buffer {
+    syscallCounter.add('map_lookup_elem');
+    const value = Buffer.alloc(valueSize);
+    const ret = fn.map_lookup_elem(this.fd, key, value) as number;
+    if (ret === -os.constants.errno.ENOENT) throw new KeyNotFoundError(`no such key in map ${this.name}`);
+    if (ret < 0) throw bpfError(`lookup in map ${this.name}`, -ret);
+    return value;
+  }
+
+  /**
+   * Takes every entry out of a hash map with as few syscalls as the kernel
+   * allows (one per `chunk` entries). The last call returns ENOENT together
+   * with its rows.
+   */
+  drain(chunk = 4096): BatchResult {
+    // Reused across drains: the result is valid until the next drain().
+    const keys = (this.keyBuf ??= Buffer.alloc(this.keySize * this.maxEntries));
+    const values = (this.valueBuf ??= Buffer.alloc(this.valueSize * this.maxEntries));
+    let total = 0;
+    let inBatch: Buffer | null = null;
+    const outBatch = Buffer.alloc(8);
+    for (;;) {
+      const room = Math.min(chunk, this.maxEntries - total);
+      if (room <= 0) break;
+      const count = [room];
+      syscallCounter.add('map_lookup_and_delete_batch');
+      const ret = fn.map_lookup_and_delete_batch(
+        this.fd, inBatch, outBatch,
+        keys.subarray(total * this.keySize), values.subarray(total * this.valueSize),
+        count, null,
+      ) as number;
+      const err = ret < 0 ? (errno() || -ret) : 0;
+      if (ret < 0 && err !== os.constants.errno.ENOENT) {
+        throw bpfError(`batch lookup-and-delete on map ${this.name}`, err);
+      }
+      total += count[0]!;
+      if (ret < 0) break;
+      inBatch = Buffer.from(outBatch);
+    }
+    return {
+      keys: keys.subarray(0, total * this.keySize),
+      values: values.subarray(0, total * this.valueSize),
+      count: total,
+    };
+  }
+
+  /** Sums a per-CPU array of u64 counters: one syscall per index. */
+  readPerCpuU64(index: number, ncpus: number): bigint {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(index);
+    const raw = this.lookup(key, 8 * ncpus);
+    let sum = 0n;
+    for (let i = 0; i < ncpus; i++) sum += raw.readBigUInt64LE(i * 8);
+    return sum;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A BPF object file through its lifecycle: open → configure (rodata,
+ * autoload, map sizes) → load → attach. Programs attach into `Link`s; the
+ * object owns them and closes them on close().
+ */
+import fs from 'node:fs';
+import { errno, fn, installPrintHandler, UprobeOpts } from './libbpf.js';
+import { bpfError, checkRet } from './errors.js';
+import { Link } from './link.js';
+import { BpfMap } from './map.js';
+import { writeRodata, type RodataValue } from './rodata.js';
+import { PgscoutError } from '../util/errors.js';
+
+export class BpfObject {
+  private handle: bigint | null;
+  private loaded = false;
+  readonly links: Link[] = [];
+
+  private constructor(handle: bigint, readonly path: string) {
+    this.handle = handle;
+  }
+
+  static open(path: string): BpfObject {
+    installPrintHandler();
+    if (!fs.existsSync(path)) {
+      throw new PgscoutError(`BPF object ${path} not found: run \`npm run build:bpf\``);
+    }
+    const handle = fn.object_open_file(path, null) as bigint | null;
+    if (!handle) throw bpfError(`open of ${path}`, errno());
+    return new BpfObject(handle, path);
+  }
+
+  private get obj(): bigint {
+    if (this.handle === null) throw new PgscoutError(`BPF object ${this.path} is closed`);
+    return this.handle;
+  }
+
+  setRodata(values: Record<string, RodataValue>): void {
+    if (this.loaded) throw new PgscoutError('read-only variables must be set before load');
+    writeRodata(this.obj, values);
+  }
+
+  setAutoload(program: string, autoload: boolean): void {
+    checkRet(fn.program_set_autoload(this.program(program), autoload) as number, `autoload of ${program}`);
+  }
+
+  setMaxEntries(map: string, entries: number): void {
+    checkRet(fn.map_set_max_entries(this.mapHandle(map), entries) as number, `resize of map ${map}`);
+  }
+
+  load(): void {
+    const ret = fn.object_load(this.obj) as number;
+    if (ret < 0) throw bpfError(`load of ${this.path}`, -ret, 'a BPF feature this object uses (see the libbpf log with PGSCOUT_LOG=debug)');
+    this.loaded = true;
+  }
+
+  private program(name: string): bigint {
+    const prog = fn.find_program(this.obj, name) as bigint | null;
+    if (!prog) throw new PgscoutError(`BPF object ${this.path} has no program '${name}'`);
+    return prog;
+  }
+
+  private mapHandle(name: string): bigint {
+    const map = fn.find_map(this.obj, name) as bigint | null;
+    if (!map) throw new PgscoutError(`BPF object ${this.path} has no map '${name}'`);
+    return map;
+  }
+
+  map(name: string): BpfMap {
+    const m = this.mapHandle(name);
+    return new BpfMap(
+      name,
+      fn.map_fd(m) as number,
+      fn.map_key_size(m) as number,
+      fn.map_value_size(m) as number,
+      fn.map_max_entries(m) as number,
+    );
+  }
+
+  private track(handle: bigint | null, description: string, feature: string): Link {
+    if (!handle) throw bpfError(`attach of ${description}`, errno(), feature);
+    const link = new Link(handle, description);
+    this.links.push(link);
+    return link;
+  }
+
+  /** Tracepoints, tp_btf and other programs whose section says where they go. */
+  attachAuto(program: string): Link {
+    return this.track(fn.program_attach(this.program(program)) as bigint | null, program, `the attach point of ${program}`);
+  }
+
+  /** pid -1: every process running the binary, existing and future. */
+  attachUsdt(program: string, binary: string, provider: string, name: string, pid = -1): Link {
+    const handle = fn.program_attach_usdt(this.program(program), pid, binary, provider, name, null) as bigint | null;
+    return this.track(handle, `usdt ${provider}:${name} → ${program}`, 'USDT (uprobe) support');
+  }
+
+  attachUprobe(program: string, binary: string, target: { func?: string; offset?: number },
+    opts: { retprobe?: boolean; pid?: number; cookie?: bigint } = {}): Link {
+    const uopts = {
+      sz: 40,
+      ref_ctr_offset: 0,
+      bpf_cookie: opts.cookie ?? 0n,
+      retprobe: opts.retprobe ?? false,
+      func_name: target.func ?? null,
+    };
+    const handle = fn.program_attach_uprobe_opts(
+      this.program(program), opts.pid ?? -1, binary, target.offset ?? 0, uopts,
+    ) as bigint | null;
+    const where = target.func ?? `0x${(target.offset ?? 0).toString(16)}`;
+    return this.track(handle, `${opts.retprobe ? 'uretprobe' : 'uprobe'} ${where} → ${program}`, 'uprobe support');
+  }
+
+  /** Detaches everything and frees the object (idempotent). */
+  close(): void {
+    for (const link of this.links.splice(0)) link.close();
+    if (this.handle !== null) {
+      fn.object_close(this.handle);
+      this.handle = null;
+    }
+  }
+}
+

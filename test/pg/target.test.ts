@@ -1,0 +1,90 @@
+import { realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { discoverTarget, listBackendPids, readPpid, redactConninfo, SUPPORTED_MAJORS, toClientConfig } from '../../src/pg/target.js';
+import { TargetError } from '../../src/util/errors.js';
+
+/** A port nothing listens on: bind, remember, close. */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('discoverTarget', () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('identifies the local postmaster, binary and version', async () => {
+    const t = await discoverTarget(cluster.conninfo);
+    expect(t.postmasterPid).toBe(cluster.postmasterPid);
+    expect(t.binaryPath).toBe(realpathSync(`${cluster.binDir}/postgres`));
+    expect(t.major).toBe(15);
+    expect(SUPPORTED_MAJORS).toContain(t.major);
+    expect(t.versionNum).toBeGreaterThanOrEqual(150000);
+    expect(t.version).toMatch(/^15\./);
+    expect(t.port).toBe(cluster.port);
+    expect(realpathSync(t.dataDir)).toBe(realpathSync(cluster.dataDir));
+    expect(t.computeQueryId).toBe('on');
+    expect(t.pgssInstalled).toBe(true);
+    expect(t.backendPid).toBeGreaterThan(0);
+    expect(t.conninfo).toBe(cluster.conninfo);
+  });
+
+  it('works over TCP too', async () => {
+    const t = await discoverTarget(`postgresql://postgres@127.0.0.1:${cluster.port}/postgres`);
+    expect(t.postmasterPid).toBe(cluster.postmasterPid);
+  });
+
+  it('lists the postmaster children', async () => {
+    const pids = listBackendPids(cluster.postmasterPid);
+    expect(pids.length).toBeGreaterThanOrEqual(3); // checkpointer, bgwriter, walwriter, ...
+    for (const pid of pids) expect(readPpid(pid)).toBe(cluster.postmasterPid);
+  });
+
+  it('fails with a one-line TargetError on a closed port', async () => {
+    const port = await closedPort();
+    const err = await discoverTarget(`postgresql://postgres@127.0.0.1:${port}/postgres`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    const msg = (err as Error).message;
+    expect(msg).not.toContain('\n');
+    expect(msg).toContain(`127.0.0.1:${port}`);
+    expect(msg).toMatch(/ECONNREFUSED|refused/);
+    expect(msg.length).toBeLessThan(300);
+  });
+
+  it('fails with a TargetError for a user that does not exist', async () => {
+    const err = await discoverTarget(`host=${cluster.host} port=${cluster.port} user=nobody_here dbname=postgres`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    expect((err as Error).message).toMatch(/nobody_here/);
+  });
+
+  it('accepts a libpq key=value conninfo', async () => {
+    const t = await discoverTarget(`host=${cluster.host} port=${cluster.port} user=postgres dbname=postgres`);
+    expect(t.postmasterPid).toBe(cluster.postmasterPid);
+  });
+
+  it('translates key=value conninfo for node-pg', () => {
+    expect(toClientConfig("host=/tmp/s port=5433 user=u dbname='my db' password='a\\'b' sslmode=require")).toEqual({
+      host: '/tmp/s', port: 5433, user: 'u', database: 'my db', password: "a'b", ssl: { rejectUnauthorized: false },
+    });
+    expect(toClientConfig('postgresql://u@h/db')).toEqual({ connectionString: 'postgresql://u@h/db' });
+    expect(() => toClientConfig('host=h port')).toThrow(/cannot parse connection string/);
+  });
+
+  it('redacts passwords in messages', () => {
+    expect(redactConninfo('postgresql://u:secret@h:5432/db')).toBe('postgresql://u:***@h:5432/db');
+    expect(redactConninfo('host=h password=secret user=u')).toBe('host=h password=*** user=u');
+  });
+});
