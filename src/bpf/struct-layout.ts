@@ -1,0 +1,55 @@
+/**
+ * Declarative C struct layouts for decoding BPF map values and ring buffer
+ * records. Offsets follow C alignment rules; test/bpf/records.test.ts checks
+ * every layout against the BTF in the compiled .bpf.o.
+ */
+export type FieldType = 'u32' | 'u64' | { array: 'u64' | 'char'; length: number };
+
+export interface FieldDef { name: string; type: FieldType }
+
+export interface LaidOutField extends FieldDef { offset: number; size: number }
+
+export interface StructLayout {
+  name: string;
+  fields: LaidOutField[];
+  size: number;
+  byName: Map<string, LaidOutField>;
+}
+
+function sizeAlign(type: FieldType): { size: number; align: number } {
+  if (type === 'u32') return { size: 4, align: 4 };
+  if (type === 'u64') return { size: 8, align: 8 };
+  const elem = type.array === 'u64' ? 8 : 1;
+  return { size: elem * type.length, align: elem };
+}
+
+export function layoutStruct(name: string, defs: readonly FieldDef[]): StructLayout {
+  let offset = 0;
+  let maxAlign = 1;
+  const fields: LaidOutField[] = [];
+  for (const def of defs) {
+    const { size, align } = sizeAlign(def.type);
+    offset = Math.ceil(offset / align) * align;
+    fields.push({ ...def, offset, size });
+    offset += size;
+    maxAlign = Math.max(maxAlign, align);
+  }
+  const size = Math.ceil(offset / maxAlign) * maxAlign;
+  return { name, fields, size, byName: new Map(fields.map((f) => [f.name, f])) };
+}
+
+/** Decodes scalar and u64-array fields; char arrays are left to the caller. */
+export function decodeStruct(layout: StructLayout, buf: Buffer, base = 0): Record<string, bigint | number | bigint[]> {
+  const out: Record<string, bigint | number | bigint[]> = {};
+  for (const f of layout.fields) {
+    const at = base + f.offset;
+    if (f.type === 'u32') out[f.name] = buf.readUInt32LE(at);
+    else if (f.type === 'u64') out[f.name] = buf.readBigUInt64LE(at);
+    else if (f.type.array === 'u64') {
+      const values: bigint[] = [];
+      for (let i = 0; i < f.type.length; i++) values.push(buf.readBigUInt64LE(at + i * 8));
+      out[f.name] = values;
+    }
+  }
+  return out;
+}
