@@ -61,6 +61,8 @@ struct stmt_record {
 	__u32 stmt_index;        /* index within a multi-statement query string */
 	__u32 lxid;              /* local transaction id at commit/abort */
 	__u32 cpu_migrations;
+	__u32 dbid;              /* MyDatabaseId of the backend */
+	__u32 _pad;
 };
 
 /* Ring buffer event: the source text of a query id seen for the first time.

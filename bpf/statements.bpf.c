@@ -20,6 +20,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load (from collectors/layouts/pg<N>.json and the
  * binary's symbol table). Zero disables the feature that needs it. */
 const volatile __u64 dqs_addr = 0;          /* &debug_query_string in the backend */
+const volatile __u64 dbid_addr = 0;         /* &MyDatabaseId */
 const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 /* Keeps struct text_event in the object's BTF, where the layout test finds it. */
@@ -178,6 +179,8 @@ static __always_inline void open_record(struct thread_state *ts, __u64 now)
 	ts->rec.pid = (__u32)bpf_get_current_pid_tgid();
 	ts->rec.start_ns = now;
 	ts->rec.stmt_index = ts->next_stmt_index;
+	if (dbid_addr)
+		bpf_probe_read_user(&ts->rec.dbid, sizeof(ts->rec.dbid), (void *)dbid_addr);
 	ts->rec.counter_mask = read_all(vals);
 	for (int i = 0; i < PGS_NCOUNTERS; i++) {
 		ts->ctr_base[i] = vals[i];

@@ -29,6 +29,7 @@ export const stmtRecordLayout = layoutStruct('stmt_record', [
   u64('net_send_bytes'), u64('minflt'), u64('majflt'),
   { name: 'counters', type: { array: 'u64', length: PGS_NCOUNTERS } },
   u32('counter_mask'), u32('flags'), u32('pid'), u32('stmt_index'), u32('lxid'), u32('cpu_migrations'),
+  u32('dbid'), u32('_pad'),
 ]);
 
 export const textEventLayout = layoutStruct('text_event', [
@@ -40,3 +41,18 @@ export const STATS = [
   'finished', 'drop_full', 'text_sent', 'text_drop', 'thread_full', 'discarded', 'errors',
 ] as const;
 export type StatName = (typeof STATS)[number];
+
+/** Per-backend state (map `threads`); read at shutdown to keep finished-but-unflushed records. */
+export const threadStateLayout = layoutStruct('thread_state', [
+  { name: 'rec', type: { array: 'char', length: stmtRecordLayout.size } },
+  u64('cur_qid'), u64('phase_start'), u64('exec_start'), u64('run_start'), u64('oncpu_since'), u64('offcpu_since'),
+  { name: 'ctr_base', type: { array: 'u64', length: PGS_NCOUNTERS } },
+  { name: 'ctr_acc', type: { array: 'u64', length: PGS_NCOUNTERS } },
+  { name: 'io_start', type: { array: 'u64', length: 6 } },
+  { name: 'flt_start', type: { array: 'u64', length: 2 } },
+  { name: 'run_qd', type: { array: 'u64', length: 8 } },
+  u32('seq'), u32('state'), u32('in_query'), u32('exec_depth'), u32('run_depth'), u32('has_exec'),
+  u32('next_stmt_index'), u32('last_cpu'),
+]);
+
+export const THREAD_STATE = { NONE: 0, OPEN: 1, CLOSING: 2 } as const;

@@ -1,0 +1,46 @@
+/**
+ * Attaches every probe of a collector spec to a loaded object. A probe that
+ * fails with a missing kernel feature is recorded (and fatal unless marked
+ * optional); the result lists the attach state of each probe for doctor and
+ * the metrics.
+ */
+import type { BpfObject } from './object.js';
+import type { Link } from './link.js';
+import { probeLabel, type CollectorSpec, type ProbeSpec } from './collector-spec.js';
+import { NotSupportedError, PermissionError } from '../util/errors.js';
+import { logger } from '../util/log.js';
+
+const log = logger('attach');
+
+export interface AttachState { probe: string; program: string; attached: boolean; error?: string }
+
+function attachOne(obj: BpfObject, probe: ProbeSpec, binary: string, pid: number): Link {
+  switch (probe.kind) {
+    case 'usdt':
+      return obj.attachUsdt(probe.program, binary, probe.provider, probe.name, pid);
+    case 'uprobe':
+    case 'uretprobe':
+      return obj.attachUprobe(probe.program, binary, { func: probe.func }, { retprobe: probe.kind === 'uretprobe', pid });
+    case 'tracepoint':
+      return obj.attachAuto(probe.program);
+  }
+}
+
+/** pid -1 attaches to every process of `binary`, now and future. */
+export function attachSpec(obj: BpfObject, spec: CollectorSpec, binary: string, pid = -1): AttachState[] {
+  const states: AttachState[] = [];
+  for (const probe of spec.probes) {
+    const label = probeLabel(probe);
+    try {
+      attachOne(obj, probe, binary, pid);
+      states.push({ probe: label, program: probe.program, attached: true });
+    } catch (err) {
+      if (err instanceof PermissionError || !probe.optional) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn(`optional probe ${label} not attached: ${message}`);
+      states.push({ probe: label, program: probe.program, attached: false, error: message });
+      if (!(err instanceof NotSupportedError)) throw err;
+    }
+  }
+  return states;
+}

@@ -1,0 +1,36 @@
+/**
+ * Declarative collectors (collectors/<name>.json): which object, which
+ * probes into which programs. One attacher turns a spec into Links.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../pg/layouts.js';
+import { ConfigError } from '../util/errors.js';
+
+export type ProbeSpec =
+  | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean }
+  | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean }
+  | { kind: 'tracepoint'; program: string; feature: string; optional?: boolean };
+
+export interface CollectorSpec {
+  name: string;
+  object: string;
+  description: string;
+  probes: ProbeSpec[];
+}
+
+export function loadCollectorSpec(name: string): CollectorSpec {
+  const file = path.join(packageRoot(), 'collectors', `${name}.json`);
+  if (!fs.existsSync(file)) throw new ConfigError(`unknown collector '${name}' (no ${file})`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as CollectorSpec;
+}
+
+export function objectPath(spec: CollectorSpec): string {
+  return path.join(packageRoot(), 'bpf', '.output', spec.object);
+}
+
+export function probeLabel(p: ProbeSpec): string {
+  if (p.kind === 'usdt') return `usdt:${p.provider}:${p.name}`;
+  if (p.kind === 'tracepoint') return p.feature;
+  return `${p.kind}:${p.func}`;
+}

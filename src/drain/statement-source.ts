@@ -1,0 +1,151 @@
+/**
+ * The statement collector in the kernel, seen from user space: loads and
+ * attaches collectors/statements.json against the target's binary, and
+ * hands out finished records and first-seen query texts on drain().
+ */
+import { BpfObject } from '../bpf/object.js';
+import { attachSpec, type AttachState } from '../bpf/attacher.js';
+import { loadCollectorSpec, objectPath } from '../bpf/collector-spec.js';
+import { PerfCounters, type CounterStatus } from '../bpf/perf.js';
+import { RingBuffer } from '../bpf/ringbuf.js';
+import type { BpfMap } from '../bpf/map.js';
+import { fn } from '../bpf/libbpf.js';
+import { decodeStruct } from '../bpf/struct-layout.js';
+import {
+  STATS, stmtKeyLayout, stmtRecordLayout, textEventLayout, threadStateLayout, THREAD_STATE, type StatName,
+} from '../bpf/records.js';
+import { globalAddress } from '../pg/address.js';
+import { loadLayout } from '../pg/layouts.js';
+import type { Target } from '../pg/target.js';
+
+type U64Field =
+  | 'query_id' | 'start_ns' | 'end_ns' | 'parse_ns' | 'plan_ns' | 'execute_ns' | 'executor_ns'
+  | 'on_cpu_ns' | 'off_cpu_ns' | 'runq_ns' | 'nvcsw' | 'nivcsw' | 'rows' | 'io_read_bytes'
+  | 'io_write_bytes' | 'rchar' | 'wchar' | 'syscr' | 'syscw' | 'net_recv_bytes' | 'net_send_bytes'
+  | 'minflt' | 'majflt';
+
+/** A decoded struct stmt_record plus the sequence number from its key. */
+export type StmtRecord = Record<U64Field, bigint> & {
+  seq: number; counters: bigint[]; counter_mask: number; flags: number; pid: number;
+  stmt_index: number; lxid: number; cpu_migrations: number; dbid: number;
+};
+
+export interface TextEvent { queryId: bigint; pid: number; stmtIndex: number; text: string }
+
+export function decodeRecord(buf: Buffer, base: number, seq: number): StmtRecord {
+  const r = decodeStruct(stmtRecordLayout, buf, base);
+  return {
+    ...(r as Record<U64Field, bigint>),
+    seq,
+    counters: r.counters as bigint[],
+    counter_mask: r.counter_mask as number,
+    flags: r.flags as number,
+    pid: r.pid as number,
+    stmt_index: r.stmt_index as number,
+    lxid: r.lxid as number,
+    cpu_migrations: r.cpu_migrations as number,
+    dbid: r.dbid as number,
+  };
+}
+
+function decodeText(buf: Buffer): TextEvent {
+  const f = textEventLayout.byName;
+  const len = buf.readUInt32LE(f.get('len')!.offset);
+  const at = f.get('text')!.offset;
+  return {
+    queryId: buf.readBigUInt64LE(f.get('query_id')!.offset),
+    pid: buf.readUInt32LE(f.get('pid')!.offset),
+    stmtIndex: buf.readUInt32LE(f.get('stmt_index')!.offset),
+    text: buf.subarray(at, at + Math.min(len, buf.length - at)).toString('utf8'),
+  };
+}
+
+export class StatementSource {
+  private readonly obj: BpfObject;
+  private readonly counters = new PerfCounters();
+  private readonly finished: BpfMap;
+  private readonly statsMap: BpfMap;
+  private readonly ring: RingBuffer;
+  private readonly ncpus = fn.num_possible_cpus() as number;
+  private pendingTexts: TextEvent[] = [];
+  readonly attachStates: AttachState[];
+
+  constructor(readonly target: Target) {
+    const spec = loadCollectorSpec('statements');
+    const layout = loadLayout(target.major);
+    this.obj = BpfObject.open(objectPath(spec));
+    try {
+      this.obj.setRodata({
+        dqs_addr: globalAddress(target.postmasterPid, target.binaryPath, 'debug_query_string'),
+        dbid_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyDatabaseId'),
+        off_qd_estate: layout.offsetOf('QueryDesc', 'estate'),
+        off_estate_processed: layout.offsetOf('EState', 'es_processed'),
+      });
+      this.obj.load();
+      this.counters.install((name) => this.obj.map(name));
+      this.finished = this.obj.map('finished');
+      this.statsMap = this.obj.map('stats');
+      this.ring = new RingBuffer(this.obj.map('texts'), (data) => this.pendingTexts.push(decodeText(data)));
+      this.attachStates = attachSpec(this.obj, spec, target.binaryPath);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  get counterStatus(): CounterStatus[] {
+    return this.counters.status;
+  }
+
+  get finishedCapacity(): number {
+    return this.finished.maxEntries;
+  }
+
+  /** Texts first: a record's text is always sent before the record finishes. */
+  drain(): { records: StmtRecord[]; texts: TextEvent[] } {
+    this.ring.consume();
+    const texts = this.pendingTexts;
+    this.pendingTexts = [];
+    const batch = this.finished.drain();
+    const records: StmtRecord[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const seq = batch.keys.readUInt32LE(i * stmtKeyLayout.size + stmtKeyLayout.byName.get('seq')!.offset);
+      records.push(decodeRecord(batch.values, i * stmtRecordLayout.size, seq));
+    }
+    return { records, texts };
+  }
+
+  /** Statements that ended but were not yet handed over (read at shutdown, after detach). */
+  takeClosing(): StmtRecord[] {
+    const threads = this.obj.map('threads');
+    const batch = threads.drain();
+    const state = threadStateLayout.byName.get('state')!.offset;
+    const hasExec = threadStateLayout.byName.get('has_exec')!.offset;
+    const seq = threadStateLayout.byName.get('seq')!.offset;
+    const out: StmtRecord[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const base = i * threads.valueSize;
+      if (batch.values.readUInt32LE(base + state) === THREAD_STATE.CLOSING && batch.values.readUInt32LE(base + hasExec)) {
+        out.push(decodeRecord(batch.values, base, batch.values.readUInt32LE(base + seq)));
+      }
+    }
+    return out;
+  }
+
+  readStats(): Record<StatName, bigint> {
+    const out = {} as Record<StatName, bigint>;
+    STATS.forEach((name, i) => { out[name] = this.statsMap.readPerCpuU64(i, this.ncpus); });
+    return out;
+  }
+
+  /** Stops new events (detach) without freeing the maps. */
+  detach(): void {
+    for (const link of this.obj.links) link.close();
+  }
+
+  close(): void {
+    this.ring?.close();
+    this.obj.close();
+    this.counters.close();
+  }
+}
