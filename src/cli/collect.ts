@@ -1,0 +1,56 @@
+/** `pgscout collect`: run until --duration or a signal, then drain and close every file. */
+import { parseArgs } from 'node:util';
+import { collectConfig } from '../config.js';
+import { Collection, type CollectionSummary } from '../collect/collection.js';
+import { StatusLine } from './status-line.js';
+
+export const COLLECT_OPTIONS = {
+  pg: { type: 'string' },
+  out: { type: 'string' },
+  interval: { type: 'string' },
+  duration: { type: 'string' },
+  host: { type: 'string' },
+  level: { type: 'string' },
+} as const;
+
+/** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */
+export function untilSignalOr(ms: number | null): Promise<string> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      clearTimeout(timer);
+      process.once(sig, () => process.exit(130));
+      resolve(sig);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    if (ms !== null) timer = setTimeout(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve('duration');
+    }, ms);
+  });
+}
+
+export function printCollectSummary(s: CollectionSummary): void {
+  const st = s.stats;
+  process.stdout.write(
+    `collected ${st.rowsWritten} statements (+${st.errorRowsWritten} failed) in ${s.seconds.toFixed(1)} s ` +
+    `from PostgreSQL ${s.target.version} (pid ${s.target.postmasterPid}); ` +
+    `${st.drains} drains, ${st.lastDrainSyscalls} bpf syscalls in the last; ` +
+    `dropped ${st.kernel.drop_full ?? 0n} (map full); files: ${s.files.length}\n`,
+  );
+}
+
+export async function runCollect(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: COLLECT_OPTIONS, strict: true, allowPositionals: false });
+  const cfg = collectConfig(values);
+  const collection = await Collection.start(cfg);
+  const status = cfg.statusLine ? new StatusLine(collection) : null;
+  status?.start();
+  const reason = await untilSignalOr(cfg.durationMs);
+  status?.stop();
+  if (reason !== 'duration') process.stderr.write(`pgscout: ${reason}: draining and closing files\n`);
+  printCollectSummary(await collection.stop());
+  return 0;
+}

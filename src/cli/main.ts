@@ -1,0 +1,52 @@
+/** pgscout command line: one line on stderr and exit ≠ 0 for any bad input. */
+import { PgscoutError } from '../util/errors.js';
+import { runCollect } from './collect.js';
+import { runDoctor } from './doctor.js';
+import { runDemo } from './demo.js';
+import { runSummary } from './summary.js';
+
+const USAGE = `usage: pgscout <command> [options]
+
+commands:
+  doctor  [--pg <conninfo>]                 check kernel, privileges and the PostgreSQL target
+  collect --pg <conninfo> --out <dir> [--interval 1s] [--duration 30s] [--host <name>]
+                                            collect until --duration or SIGINT/SIGTERM
+  demo    [--out ./pgscout-demo] [--seconds 20]
+                                            throwaway PostgreSQL + workload + collection + summary
+  summary <dir>                             summarize a dataset read back from its Parquet files
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  doctor: runDoctor,
+  collect: runCollect,
+  demo: runDemo,
+  summary: runSummary,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`pgscout: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof PgscoutError) {
+      process.stderr.write(`pgscout: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`pgscout ${name}: ${err.message}; see 'pgscout --help'\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
