@@ -16,7 +16,8 @@ export const COLLECT_OPTIONS = {
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */
 export function untilSignalOr(ms: number | null): Promise<string> {
   return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    // The drain timer is unref'd; this one keeps the process alive until the end.
+    let timer: NodeJS.Timeout | undefined = setInterval(() => undefined, 1 << 30);
     const onSignal = (sig: NodeJS.Signals) => {
       clearTimeout(timer);
       process.once(sig, () => process.exit(130));
@@ -24,6 +25,7 @@ export function untilSignalOr(ms: number | null): Promise<string> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    if (ms !== null) clearInterval(timer);
     if (ms !== null) timer = setTimeout(() => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -46,6 +48,9 @@ export async function runCollect(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: COLLECT_OPTIONS, strict: true, allowPositionals: false });
   const cfg = collectConfig(values);
   const collection = await Collection.start(cfg);
+  const attached = collection.source.attachStates.filter((a) => a.attached).length;
+  process.stderr.write(`pgscout: collecting from PostgreSQL ${collection.target.version} (postmaster ${collection.target.postmasterPid}), ` +
+    `${attached} probes attached, into ${cfg.out}\n`);
   const status = cfg.statusLine ? new StatusLine(collection) : null;
   status?.start();
   const reason = await untilSignalOr(cfg.durationMs);

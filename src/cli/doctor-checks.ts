@@ -7,12 +7,12 @@ import { fn } from '../bpf/libbpf.js';
 import { COUNTERS, openCounter } from '../bpf/perf.js';
 import { BTF_PATH, hasBpfPrivileges } from '../collect/preflight.js';
 import { loadCollectorSpec, objectPath } from '../bpf/collector-spec.js';
+import { probeProgram } from '../bpf/features.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info';
 
 export interface Check { name: string; status: CheckStatus; detail: string; fix?: string }
 
-const BPF_PROG_TYPE_TRACING = 26;
 const BPF_MAP_TYPE_RINGBUF = 27;
 
 function check(name: string, ok: boolean, detail: string, fix: string, failStatus: CheckStatus = 'fail'): Check {
@@ -31,9 +31,8 @@ export function kernelChecks(): Check[] {
   const kprobe = fs.existsSync('/sys/bus/event_source/devices/kprobe/type');
   checks.push({ name: 'kprobes', status: 'info', detail: kprobe ? 'available (not required)' : 'not available (not required: pgscout uses tracepoints)' });
   if (root) {
-    const tracing = fn.probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, null) as number;
-    checks.push(check('tp_btf programs', tracing === 1, tracing === 1 ? 'BPF_PROG_TYPE_TRACING loads' : `probe returned ${tracing}`,
-      'kernel ≥ 5.5 with BTF needed for tp_btf/sched_switch'));
+    const tpBtf = probeProgram('statements', 'sched_switch');
+    checks.push(check('tp_btf/sched_switch', tpBtf.ok, tpBtf.detail, 'kernel ≥ 5.5 with BTF needed for on/off-CPU accounting'));
     const ringbuf = fn.probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, null) as number;
     checks.push(check('BPF ring buffer', ringbuf === 1, ringbuf === 1 ? 'supported' : `probe returned ${ringbuf}`, 'kernel ≥ 5.8 needed'));
     for (const spec of COUNTERS) {

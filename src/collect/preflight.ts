@@ -17,7 +17,8 @@ export function hasBpfPrivileges(): boolean {
   return ((caps >> BigInt(CAP_BPF)) & 1n) === 1n && ((caps >> BigInt(CAP_PERFMON)) & 1n) === 1n;
 }
 
-export const BTF_PATH = '/sys/kernel/btf/vmlinux';
+/** Overridable so tests can show the missing-BTF error on a kernel that has BTF. */
+export const BTF_PATH = process.env.PGSCOUT_BTF_PATH || '/sys/kernel/btf/vmlinux';
 
 export function requireBpfReady(): void {
   if (!hasBpfPrivileges()) {

@@ -1,0 +1,68 @@
+/** The CLI end to end: doctor, collect stopped by SIGTERM, summary. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { describeBpf } from '../helpers/bpf-env.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { listFiles, readTable } from '../helpers/dataset.js';
+
+describeBpf('pgscout CLI against a real PostgreSQL', () => {
+  let cluster: Cluster;
+  let out: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-cli-'));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (out) fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it('doctor passes every required check, including a real load + attach', async () => {
+    const r = await runCli(['doctor', '--pg', cluster.conninfo]);
+    expect(r.stdout).toMatch(/PASS\s+privileges/);
+    expect(r.stdout).toMatch(/PASS\s+USDT probes/);
+    expect(r.stdout).toMatch(/PASS\s+load \+ attach\s+statements collector: (\d+)\/\1 probes/);
+    expect(r.stdout).toMatch(/(PASS|WARN)\s+perf counter cycles/);
+    expect(r.code).toBe(0);
+  });
+
+  it('collect drains everything on SIGTERM and closes every file', async () => {
+    const child = spawn(process.execPath, [BIN, 'collect', '--pg', cluster.conninfo, '--out', out, '--interval', '10s'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    // Ready once it says the probes are attached.
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (/probes attached/.test(stderr)) { clearInterval(poll); resolve(); }
+        if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
+      }, 50);
+    });
+    for (let i = 0; i < 12; i++) await cluster.psql(`SELECT ${i} + 1 AS sigterm_probe`);
+    // The interval is 10 s: everything below reaches disk only through the shutdown drain.
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/SIGTERM: draining and closing files/);
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(stdout).toMatch(/collected \d+ statements/);
+    const rows = await readTable(out, 'queries', "query_text = 'SELECT $1 + $2 AS sigterm_probe'");
+    expect(rows).toHaveLength(12);
+    expect(listFiles(out).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('summary reads the dataset back', async () => {
+    const r = await runCli(['summary', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/statements \d+, distinct query_id \d+/);
+    expect(r.stdout).toContain('SELECT $1 + $2 AS sigterm_probe');
+  });
+});
