@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what pgscout needs on Debian 12 (as root) and builds it. Idempotent and quick
+# when everything is already there. Used by scripts/demo.sh, scripts/test.sh and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "bootstrap: run as root (apt-get installs, and eBPF needs root anyway)" >&2
+  exit 1
+fi
+
+PKGS=(clang llvm libbpf-dev bpftool make gcc postgresql postgresql-contrib postgresql-15-pg-stat-kcache)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: apt-get install ${missing[*]}" >&2
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "bootstrap: Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# npm ci runs the `prepare` script, which builds the BPF objects and the TypeScript.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "${CI:-}" = true ]; then
+  npm ci --no-audit --no-fund
+else
+  npm run build
+fi

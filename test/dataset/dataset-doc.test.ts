@@ -1,0 +1,23 @@
+/** docs/dataset.md documents every column exactly as the table specs define it. */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BEGIN, columnsMarkdown, END } from '../../src/dataset/doc.js';
+import { QUERIES_TABLE } from '../../src/dataset/tables/queries.js';
+
+const doc = fs.readFileSync(new URL('../../docs/dataset.md', import.meta.url), 'utf8');
+
+describe('docs/dataset.md', () => {
+  for (const table of [QUERIES_TABLE]) {
+    it(`has the generated column table of ${table.name}`, () => {
+      const block = doc.slice(doc.indexOf(BEGIN(table.name)) + BEGIN(table.name).length, doc.indexOf(END(table.name))).trim();
+      expect(block).toBe(columnsMarkdown(table));
+    });
+  }
+
+  it('names the columns downstream tools key on', () => {
+    for (const name of ['query_id', 'fingerprint', 'query_text', 'pid', 'start_ns', 'end_ns', 'on_cpu_ns', 'off_cpu_ns']) {
+      expect(QUERIES_TABLE.columns.find((c) => c.name === name), name).toBeDefined();
+    }
+    expect(QUERIES_TABLE.columns.find((c) => c.name === 'query_id')!.type).toBe('INT64');
+  });
+});
