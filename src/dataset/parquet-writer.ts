@@ -8,18 +8,18 @@
  * disk before the next is accepted, and per-file footer metadata is bounded
  * by maxFileRows.
  */
-import zlib from 'node:zlib';
 import { ParquetWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { ConfigError, PgscoutError } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { ColumnBuffer } from './column-buffer.js';
+import { compressorsFor, defaultCompression, type Compression } from './compression.js';
 import { FileSink } from './file-sink.js';
 import { PARTITION_COLUMNS, partitionDir, partitionValue } from './paths.js';
 import type { ColumnSpec, Row, TableSpec } from './schema.js';
 
 const log = logger('parquet');
 
-export type Compression = 'ZSTD' | 'GZIP' | 'SNAPPY' | 'UNCOMPRESSED';
+export { defaultCompression, type Compression } from './compression.js';
 
 export interface TableWriterOptions {
   outDir: string;
@@ -44,25 +44,6 @@ export interface WriterStats {
   rowsWritten: number;
   filesWritten: number;
   bytesWritten: number;
-}
-
-type Compressor = (input: Uint8Array) => Uint8Array;
-
-// zlib.zstdCompressSync appeared in Node 22.15/23.8; @types/node 20 does not know it.
-const zstd = (zlib as unknown as { zstdCompressSync?: Compressor }).zstdCompressSync;
-
-export function defaultCompression(): Compression {
-  return zstd ? 'ZSTD' : 'GZIP';
-}
-
-/** hyparquet-writer only bundles a (pure-JS) SNAPPY; the others come from native zlib. */
-function compressors(codec: Compression): { ZSTD?: Compressor; GZIP?: Compressor } {
-  if (codec === 'GZIP') return { GZIP: (b) => zlib.gzipSync(b, { level: 1 }) };
-  if (codec !== 'ZSTD') return {};
-  if (!zstd) {
-    throw new ConfigError(`ZSTD compression needs Node ≥ 22.15 (this is ${process.version}); use GZIP, SNAPPY or UNCOMPRESSED`);
-  }
-  return { ZSTD: (b) => zstd(b) };
 }
 
 function schemaElement(c: ColumnSpec): SchemaElement {
@@ -91,7 +72,7 @@ function checkOptions(o: TableWriterOptions): Required<TableWriterOptions> {
   const maxFileAgeMs = o.maxFileAgeMs ?? 60_000;
   if (!(maxFileAgeMs > 0)) throw new ConfigError(`maxFileAgeMs must be > 0, got ${maxFileAgeMs}`);
   const compression = o.compression ?? defaultCompression();
-  compressors(compression);
+  compressorsFor(compression); // ZSTD on Node 20 fails here, at startup
   return {
     ...o,
     rowGroupRows: positive('rowGroupRows', o.rowGroupRows ?? 65_536),
@@ -196,7 +177,8 @@ export class ParquetTableWriter {
   private startClock(): void {
     const startedAt = new Date();
     this.startedAt = startedAt;
-    if (!Number.isFinite(this.opts.maxFileAgeMs)) return;
+    // setTimeout fires at once for delays beyond 2^31-1 ms; treat those (and Infinity) as "never"
+    if (!(this.opts.maxFileAgeMs <= 2_147_483_647)) return;
     this.ageTimer = setTimeout(() => {
       this.enqueue(async () => {
         if (this.startedAt === startedAt && !this.closed) await this.finishFile();
@@ -232,7 +214,7 @@ export class ParquetTableWriter {
       writer: sink,
       schema: this.schema,
       codec: this.opts.compression,
-      compressors: compressors(this.opts.compression),
+      compressors: compressorsFor(this.opts.compression),
       kvMetadata: this.kvMetadata,
       createdBy: 'pgscout (hyparquet-writer)',
     });

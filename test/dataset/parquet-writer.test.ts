@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -193,6 +193,17 @@ describe('ParquetTableWriter', () => {
       .toThrow(ConfigError);
     expect(() => writer({ rowGroupRows: 0 })).toThrow(ConfigError);
     expect(() => writer({ host: '..' })).toThrow(ConfigError);
+  });
+
+  it('reports a failed file as a PgscoutError and starts afresh afterwards', async () => {
+    writeFileSync(join(outDir, 'queries'), 'not a directory');
+    const w = writer();
+    await w.append(rows(0, 3));
+    await expect(w.flush()).rejects.toThrow(/writing queries row group failed/);
+    rmSync(join(outDir, 'queries'));
+    await w.append(rows(3, 5));
+    expect(await w.close()).toMatchObject({ rowsWritten: 2, filesWritten: 1 });
+    expect((await readAll()).map((r) => r.seq)).toEqual([3n, 4n]);
   });
 
   it('compresses with ZSTD when this Node has it, else GZIP', async () => {
