@@ -21,6 +21,9 @@ char LICENSE[] SEC("license") = "GPL";
  * binary's symbol table). Zero disables the feature that needs it. */
 const volatile __u64 dqs_addr = 0;          /* &debug_query_string in the backend */
 const volatile __u64 dbid_addr = 0;         /* &MyDatabaseId */
+/* Postmaster of the target cluster: the probes fire in every process running
+ * the binary (other clusters on the host too); only its children are tracked. */
+const volatile __u32 target_postmaster = 0;
 const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 /* Keeps struct text_event in the object's BTF, where the layout test finds it. */
@@ -142,6 +145,11 @@ static __always_inline struct thread_state *get_state(__u32 tid, bool create)
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
 	if (ts || !create)
 		return ts;
+	if (target_postmaster) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		if (BPF_CORE_READ(task, real_parent, tgid) != target_postmaster)
+			return 0;
+	}
 	__u32 zero = 0;
 	struct thread_state *z = bpf_map_lookup_elem(&zero_state, &zero);
 	if (!z)

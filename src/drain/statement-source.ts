@@ -78,6 +78,7 @@ export class StatementSource {
       this.obj.setRodata({
         dqs_addr: globalAddress(target.postmasterPid, target.binaryPath, 'debug_query_string'),
         dbid_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyDatabaseId'),
+        target_postmaster: target.postmasterPid,
         off_qd_estate: layout.offsetOf('QueryDesc', 'estate'),
         off_estate_processed: layout.offsetOf('EState', 'es_processed'),
       });

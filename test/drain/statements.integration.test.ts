@@ -86,7 +86,9 @@ describeBpf('statement collection against a real PostgreSQL', () => {
     const on = Number(row!.on_cpu_ns);
     const dur = Number(row!.duration_ns);
     expect(dur).toBeGreaterThan(100e6);
-    expect(on / dur).toBeGreaterThan(0.85);
+    // It never blocks: any off-CPU time is run-queue wait (another process had the CPU).
+    expect((on + Number(row!.runq_wait_ns)) / dur).toBeGreaterThan(0.95);
+    expect(on / dur).toBeGreaterThan(0.5);
     expect(Math.abs(Number(row!.cpu_clock_ns) - on) / on).toBeLessThan(0.05);
   });
 
