@@ -14,6 +14,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "pgscout.h"
+#include "threads.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -21,47 +22,10 @@ char LICENSE[] SEC("license") = "GPL";
  * binary's symbol table). Zero disables the feature that needs it. */
 const volatile __u64 dqs_addr = 0;          /* &debug_query_string in the backend */
 const volatile __u64 dbid_addr = 0;         /* &MyDatabaseId */
-/* Postmaster of the target cluster: the probes fire in every process running
- * the binary (other clusters on the host too); only its children are tracked. */
-const volatile __u32 target_postmaster = 0;
 const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 /* Keeps struct text_event in the object's BTF, where the layout test finds it. */
 const volatile struct text_event *btf_anchor_text_event = 0;
-
-enum rec_state { ST_NONE = 0, ST_OPEN = 1, ST_CLOSING = 2 };
-
-#define RUN_STACK 8
-
-struct thread_state {
-	struct stmt_record rec;
-	__u64 cur_qid;            /* last query id reported outside execution */
-	__u64 phase_start;        /* start of the current parse/plan phase */
-	__u64 exec_start;         /* start of the top-level PortalRun */
-	__u64 run_start;          /* start of the outermost ExecutorRun */
-	__u64 oncpu_since;
-	__u64 offcpu_since;
-	__u64 ctr_base[PGS_NCOUNTERS];
-	__u64 ctr_acc[PGS_NCOUNTERS];
-	__u64 io_start[6];        /* read_bytes, write_bytes, rchar, wchar, syscr, syscw */
-	__u64 flt_start[2];
-	__u64 run_qd[RUN_STACK];  /* queryDesc of each nested ExecutorRun */
-	__u32 seq;
-	__u32 state;
-	__u32 in_query;           /* inside query__start..query__done (simple protocol) */
-	__u32 exec_depth;         /* PortalRun nesting */
-	__u32 run_depth;          /* ExecutorRun nesting */
-	__u32 has_exec;           /* the open record reached a top-level PortalRun */
-	__u32 next_stmt_index;
-	__u32 last_cpu;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct thread_state);
-} threads SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,82 +53,11 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct thread_state);
-} zero_state SEC(".maps");
-
-/* One PERF_EVENT_ARRAY per counter, filled per CPU by user space; a counter
- * the kernel lacks simply has no entries and reads fail. */
-#define CTR_MAP(name) \
-	struct { \
-		__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); \
-		__uint(key_size, sizeof(__u32)); \
-		__uint(value_size, sizeof(__u32)); \
-	} name SEC(".maps")
-CTR_MAP(ctr_cpu_clock);
-CTR_MAP(ctr_cycles);
-CTR_MAP(ctr_instructions);
-CTR_MAP(ctr_cache_refs);
-CTR_MAP(ctr_cache_misses);
-CTR_MAP(ctr_ref_cycles);
-
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 	if (v)
 		*v += 1;
-}
-
-static __always_inline int read_ctr(void *map, __u64 *out)
-{
-	struct bpf_perf_event_value v = {};
-	if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &v, sizeof(v)))
-		return -1;
-	*out = v.counter;
-	return 0;
-}
-
-/* Reads every counter of this CPU; bit i of the result says counters[i] is valid. */
-static __always_inline __u32 read_all(__u64 vals[PGS_NCOUNTERS])
-{
-	__u32 mask = 0;
-	if (!read_ctr(&ctr_cpu_clock, &vals[0])) mask |= 1 << 0;
-	if (!read_ctr(&ctr_cycles, &vals[1])) mask |= 1 << 1;
-	if (!read_ctr(&ctr_instructions, &vals[2])) mask |= 1 << 2;
-	if (!read_ctr(&ctr_cache_refs, &vals[3])) mask |= 1 << 3;
-	if (!read_ctr(&ctr_cache_misses, &vals[4])) mask |= 1 << 4;
-	if (!read_ctr(&ctr_ref_cycles, &vals[5])) mask |= 1 << 5;
-	return mask;
-}
-
-static __always_inline struct thread_state *get_state(__u32 tid, bool create)
-{
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
-	if (ts || !create)
-		return ts;
-	if (target_postmaster) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		if (BPF_CORE_READ(task, real_parent, tgid) != target_postmaster)
-			return 0;
-	}
-	__u32 zero = 0;
-	struct thread_state *z = bpf_map_lookup_elem(&zero_state, &zero);
-	if (!z)
-		return 0;
-	if (bpf_map_update_elem(&threads, &tid, z, BPF_NOEXIST)) {
-		stat_inc(PGS_STAT_THREAD_FULL);
-		return 0;
-	}
-	return bpf_map_lookup_elem(&threads, &tid);
-}
-
-static __always_inline struct thread_state *current_state(bool create)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	return get_state(tid, create);
 }
 
 static __always_inline void read_task_io(__u64 io[6], __u64 flt[2])
@@ -267,6 +160,8 @@ int BPF_USDT(query_start, void *query)
 	/* An error longjmp skips every *_done probe: reset the nesting here. */
 	ts->exec_depth = 0;
 	ts->run_depth = 0;
+	ts->op_depth = 0;
+	ts->init_depth = 0;
 	ts->next_stmt_index = 0;
 	ts->cur_qid = 0;
 	begin_statement(ts, now);
@@ -433,6 +328,7 @@ static __always_inline void xact_end(__u32 lxid, __u32 flag)
 		ts->rec.flags |= PGS_F_ERROR;
 		ts->exec_depth = 0;
 		ts->run_depth = 0;
+		ts->op_depth = 0;
 		end_record(ts, now);
 	}
 	ts->rec.flags |= flag;
@@ -536,9 +432,18 @@ static __always_inline void switch_in(struct thread_state *ts, __u64 now)
 		ts->ctr_base[i] = vals[i];
 	if (ts->offcpu_since) {
 		__u64 off = now - ts->offcpu_since;
+		bool runq = ts->last_cpu & 0x80000000u;
 		ts->rec.off_cpu_ns += off;
-		if (ts->last_cpu & 0x80000000u)
+		if (runq)
 			ts->rec.runq_ns += off;
+		/* Off-CPU time belongs to the innermost active plan node. */
+		__u32 d = ts->op_depth;
+		if (d > 0 && d <= OP_DEPTH) {
+			struct op_frame *f = &ts->frames[(d - 1) & (OP_DEPTH - 1)];
+			f->off_ns += off;
+			if (runq)
+				f->runq_ns += off;
+		}
 	}
 	__u32 cpu = bpf_get_smp_processor_id();
 	if ((ts->last_cpu & 0x7fffffffu) != cpu)
@@ -556,12 +461,12 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	__u32 prev_tid = BPF_CORE_READ(prev, pid);
 	__u32 next_tid = BPF_CORE_READ(next, pid);
 	struct thread_state *ts = get_state(prev_tid, false);
-	if (ts && ts->state == ST_OPEN) {
+	if (ts && is_tracked(ts)) {
 		now = bpf_ktime_get_ns();
 		switch_out(ts, now, preempt || prev_state == 0);
 	}
 	ts = get_state(next_tid, false);
-	if (ts && ts->state == ST_OPEN) {
+	if (ts && is_tracked(ts)) {
 		if (!now)
 			now = bpf_ktime_get_ns();
 		switch_in(ts, now);

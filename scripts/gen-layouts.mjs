@@ -94,8 +94,10 @@ const STRUCTS = {
     'instrument_options', 'totaltime'],
   EState: ['type', 'es_direction', 'es_snapshot', 'es_range_table', 'es_range_table_size',
     'es_plannedstmt', 'es_sourceText', 'es_processed', 'es_top_eflags', 'es_instrument',
-    'es_finished', 'es_query_cxt'],
+    'es_finished', 'es_query_cxt', 'es_subplanstates'],
   RelationData: ['rd_id'],
+  List: ['type', 'length', 'max_length', 'elements'],
+  SubPlan: ['type', 'subLinkType', 'plan_id', 'plan_name', 'firstColType'],
 
   // Executor state (execnodes.h, tuptable.h, hashjoin.h, instrument.h)
   PlanState: ['type', 'plan', 'state', 'ExecProcNode', 'ExecProcNodeReal', 'instrument',

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { ConfigError } from './util/errors.js';
 
-export type Level = 'statement';
+export type Level = 'statement' | 'operator';
 
 export interface CollectConfig {
   pg: string;
@@ -16,6 +16,10 @@ export interface CollectConfig {
   durationMs: number | null;
   host: string;
   level: Level;
+  /** Operator level: fraction of client backends whose operators are probed (1: all, incl. parallel workers). */
+  sample: number;
+  /** Operator level with sample < 1: how often the sampled backends rotate. */
+  sampleRotateMs: number;
   statusLine: boolean;
 }
 
@@ -24,6 +28,8 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   durationMs: null,
   host: os.hostname(),
   level: 'statement',
+  sample: 1,
+  sampleRotateMs: 10_000,
   statusLine: process.stderr.isTTY === true,
 };
 
@@ -43,6 +49,8 @@ export interface RawCollectOptions {
   duration?: string;
   host?: string;
   level?: string;
+  sample?: string;
+  'sample-rotate'?: string;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -57,9 +65,23 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     durationMs: duration ? parseDuration(duration, '--duration') : null,
     host: pick(flags.host, 'HOST') ?? DEFAULTS.host,
     level: (pick(flags.level, 'LEVEL') ?? DEFAULTS.level) as Level,
+    sample: parseSample(pick(flags.sample, 'SAMPLE')),
+    sampleRotateMs: (() => {
+      const r = pick(flags['sample-rotate'], 'SAMPLE_ROTATE');
+      return r ? parseDuration(r, '--sample-rotate') : DEFAULTS.sampleRotateMs;
+    })(),
   };
   validate(cfg);
   return cfg;
+}
+
+function parseSample(value: string | undefined): number {
+  if (value === undefined) return DEFAULTS.sample;
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n > 0 && n <= 1)) {
+    throw new ConfigError(`--sample '${value}' must be a fraction in (0, 1], e.g. 0.1 for 10% of backends`);
+  }
+  return n;
 }
 
 export function validate(cfg: CollectConfig): void {
@@ -69,8 +91,9 @@ export function validate(cfg: CollectConfig): void {
     throw new ConfigError(`--interval must be between 50ms and 1h, got ${cfg.intervalMs}ms`);
   }
   if (cfg.durationMs !== null && cfg.durationMs <= 0) throw new ConfigError('--duration must be positive');
-  if (cfg.level !== 'statement') {
-    throw new ConfigError(`--level '${cfg.level}' is not supported yet: use --level statement`);
+  if (cfg.level !== 'statement' && cfg.level !== 'operator') {
+    throw new ConfigError(`--level '${cfg.level}' is not a level: use statement or operator`);
   }
+  if (cfg.sampleRotateMs < 100) throw new ConfigError('--sample-rotate must be at least 100ms');
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

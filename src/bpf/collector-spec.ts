@@ -9,14 +9,22 @@ import { ConfigError } from '../util/errors.js';
 
 export type ProbeSpec =
   | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean }
-  | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean }
+  /** perBackend: attached per sampled backend pid (zero cost elsewhere) rather than binary-wide. */
+  | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean; perBackend?: boolean }
   | { kind: 'tracepoint'; program: string; feature: string; optional?: boolean };
+
+/** [column, struct, field, decode]; decode: relation | oid | int | bool | enum:<EnumName>. */
+export type FeatureSpec = [string, string, string, string];
 
 export interface CollectorSpec {
   name: string;
   object: string;
   description: string;
   probes: ProbeSpec[];
+  /** Operators: programs for the discovered per-node functions. */
+  nodeFunction?: { entry: string; return: string };
+  /** Operators: plan fields read at ExecInitNode, per plan NodeTag name. */
+  features?: Record<string, FeatureSpec[]>;
 }
 
 export function loadCollectorSpec(name: string): CollectorSpec {

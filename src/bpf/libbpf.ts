@@ -32,6 +32,7 @@ export const fn = {
   find_map: lib.func('void *bpf_object__find_map_by_name(void *obj, const char *name)'),
   find_program: lib.func('void *bpf_object__find_program_by_name(void *obj, const char *name)'),
   map_fd: lib.func('int bpf_map__fd(void *map)'),
+  map_reuse_fd: lib.func('int bpf_map__reuse_fd(void *map, int fd)'),
   map_initial_value: lib.func('void *bpf_map__initial_value(void *map, _Out_ size_t *psize)'),
   map_set_max_entries: lib.func('int bpf_map__set_max_entries(void *map, uint32_t max_entries)'),
   map_max_entries: lib.func('uint32_t bpf_map__max_entries(void *map)'),

@@ -44,6 +44,12 @@ export class BpfObject {
     checkRet(fn.program_set_autoload(this.program(program), autoload) as number, `autoload of ${program}`);
   }
 
+  /** Shares a map of another loaded object (same definition) instead of creating one. */
+  reuseMap(map: string, fd: number): void {
+    if (this.loaded) throw new PgscoutError('maps must be shared before load');
+    checkRet(fn.map_reuse_fd(this.mapHandle(map), fd) as number, `sharing of map ${map}`);
+  }
+
   setMaxEntries(map: string, entries: number): void {
     checkRet(fn.map_set_max_entries(this.mapHandle(map), entries) as number, `resize of map ${map}`);
   }

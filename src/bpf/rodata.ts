@@ -34,7 +34,8 @@ export function rodataLayout(obj: bigint): Map<string, RodataVar> {
   return vars;
 }
 
-export type RodataValue = number | bigint;
+/** Scalars by size; a Buffer fills an array variable byte for byte. */
+export type RodataValue = number | bigint | Buffer;
 
 export function writeRodata(obj: bigint, values: Record<string, RodataValue>): void {
   const layout = rodataLayout(obj);
@@ -47,7 +48,10 @@ export function writeRodata(obj: bigint, values: Record<string, RodataValue>): v
   for (const [name, value] of Object.entries(values)) {
     const v = layout.get(name);
     if (!v) throw new PgscoutError(`BPF object has no read-only variable '${name}'`);
-    if (v.size === 8) view.setBigUint64(v.offset, BigInt(value), true);
+    if (Buffer.isBuffer(value)) {
+      if (value.length !== v.size) throw new PgscoutError(`read-only variable '${name}' has ${v.size} bytes, got ${value.length}`);
+      new Uint8Array(view.buffer, view.byteOffset + v.offset, v.size).set(value);
+    } else if (v.size === 8) view.setBigUint64(v.offset, BigInt(value), true);
     else if (v.size === 4) view.setUint32(v.offset, Number(value), true);
     else if (v.size === 1) view.setUint8(v.offset, Number(value));
     else throw new PgscoutError(`read-only variable '${name}' has unsupported size ${v.size}`);

@@ -3,7 +3,7 @@
  * records. Offsets follow C alignment rules; test/bpf/records.test.ts checks
  * every layout against the BTF in the compiled .bpf.o.
  */
-export type FieldType = 'u32' | 'u64' | { array: 'u64' | 'char'; length: number };
+export type FieldType = 'u32' | 'u64' | { array: 'u64' | 'u32' | 'char'; length: number };
 
 export interface FieldDef { name: string; type: FieldType }
 
@@ -19,7 +19,7 @@ export interface StructLayout {
 function sizeAlign(type: FieldType): { size: number; align: number } {
   if (type === 'u32') return { size: 4, align: 4 };
   if (type === 'u64') return { size: 8, align: 8 };
-  const elem = type.array === 'u64' ? 8 : 1;
+  const elem = type.array === 'u64' ? 8 : type.array === 'u32' ? 4 : 1;
   return { size: elem * type.length, align: elem };
 }
 

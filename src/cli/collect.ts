@@ -11,6 +11,8 @@ export const COLLECT_OPTIONS = {
   duration: { type: 'string' },
   host: { type: 'string' },
   level: { type: 'string' },
+  sample: { type: 'string' },
+  'sample-rotate': { type: 'string' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */
@@ -42,6 +44,12 @@ export function printCollectSummary(s: CollectionSummary): void {
     `${st.drains} drains, ${st.lastDrainSyscalls} bpf syscalls in the last; ` +
     `dropped ${st.kernel.drop_full ?? 0n} (map full); files: ${s.files.length}\n`,
   );
+  const op = s.operators;
+  if (op) {
+    process.stdout.write(`operators: ${op.rowsWritten} plan-node rows, ${op.functionsProbed} node functions probed ` +
+      `(${op.slowFunctions} slow), ${op.incomplete} nodes skipped while their function was not yet probed, ` +
+      `dropped ${op.kernel.drop_full ?? 0n}\n`);
+  }
 }
 
 export async function runCollect(args: string[]): Promise<number> {

@@ -10,6 +10,7 @@ const USAGE = `usage: pgscout <command> [options]
 commands:
   doctor  [--pg <conninfo>]                 check kernel, privileges and the PostgreSQL target
   collect --pg <conninfo> --out <dir> [--interval 1s] [--duration 30s] [--host <name>]
+          [--level statement|operator] [--sample 1] [--sample-rotate 10s]
                                             collect until --duration or SIGINT/SIGTERM
   demo    [--out ./pgscout-demo] [--seconds 20]
                                             throwaway PostgreSQL + workload + collection + summary

@@ -37,12 +37,26 @@ export async function summarize(outDir: string): Promise<string> {
       `${(100 * Number(r.cpu) / Math.max(1, Number(r.total))).toFixed(0).padStart(9)} ${String(r.rows).padStart(11)}  ` +
       `${String(r.text ?? '(text not captured)').replace(/\s+/g, ' ').slice(0, 70)}`),
   ];
+  if (hasFiles(path.join(outDir, 'operators'))) lines.push(...(await operatorSummary(outDir)));
   const errDir = path.join(outDir, 'query_errors');
   if (hasFiles(errDir)) {
     const [e] = await queryParquet(`SELECT count(*) AS n FROM read_parquet(${sqlString(tableGlob(outDir, 'query_errors'))}, hive_partitioning=true)`);
     lines.push(`  failed statements (query_errors): ${e!.n}`);
   }
   return lines.join('\n');
+}
+
+async function operatorSummary(outDir: string): Promise<string[]> {
+  const src = `read_parquet(${sqlString(tableGlob(outDir, 'operators'))}, hive_partitioning=true)`;
+  const rows = await queryParquet(`SELECT node_type, count(*) AS n, count(DISTINCT exec_id) AS execs, sum(loops) AS loops,
+      sum(tuples) AS tuples, sum(excl_ns) AS excl, sum(excl_off_cpu_ns) AS off FROM ${src} GROUP BY 1 ORDER BY excl DESC`);
+  return [
+    '  plan nodes by type (operators table):',
+    '    node type              nodes   statements        loops         tuples   excl ms  off-CPU %',
+    ...rows.map((r) => `    ${String(r.node_type).padEnd(20)} ${String(r.n).padStart(7)} ${String(r.execs).padStart(12)} ` +
+      `${String(r.loops).padStart(12)} ${String(r.tuples).padStart(14)} ${ms(r.excl).padStart(9)} ` +
+      `${(100 * Number(r.off) / Math.max(1, Number(r.excl))).toFixed(0).padStart(10)}`),
+  ];
 }
 
 export async function runSummary(args: string[]): Promise<number> {

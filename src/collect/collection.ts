@@ -8,20 +8,28 @@ import { discoverTarget, type Target } from '../pg/target.js';
 import { initParser } from '../query/normalize.js';
 import { StatementSource } from '../drain/statement-source.js';
 import { StatementDrainer, type DrainStats } from '../drain/statement-drainer.js';
+import { OperatorSource } from '../drain/operator-source.js';
+import { OperatorDrainer, type OperatorStats } from '../drain/operator-drainer.js';
+import { BackendSampler } from './sampler.js';
 import { requireBpfReady } from './preflight.js';
 import { logger } from '../util/log.js';
 
 const log = logger('collect');
 
+export interface OperatorLevel { source: OperatorSource; drainer: OperatorDrainer; sampler: BackendSampler | null }
+
 export interface CollectionSummary {
   target: Target;
   stats: DrainStats;
+  operators: OperatorStats | null;
   files: string[];
   seconds: number;
 }
 
 export class Collection {
   private timer: NodeJS.Timeout | null = null;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  private discoverTimer: NodeJS.Timeout | null = null;
   private draining: Promise<void> = Promise.resolve();
   private stopped: Promise<CollectionSummary> | null = null;
   private readonly startedAt = performance.now();
@@ -32,6 +40,7 @@ export class Collection {
     readonly target: Target,
     readonly source: StatementSource,
     readonly drainer: StatementDrainer,
+    readonly operators: OperatorLevel | null,
   ) {}
 
   static async start(config: CollectConfig): Promise<Collection> {
@@ -43,20 +52,57 @@ export class Collection {
     await initParser();
     const source = new StatementSource(target);
     const drainer = new StatementDrainer(source, { outDir: config.out, host: config.host, conninfo: config.pg });
-    const c = new Collection(config, target, source, drainer);
+    let operators: OperatorLevel | null = null;
+    try {
+      if (config.level === 'operator') operators = await Collection.startOperators(config, target, source, drainer);
+    } catch (err) {
+      source.close();
+      throw err;
+    }
+    const c = new Collection(config, target, source, drainer, operators);
     c.schedule();
     return c;
+  }
+
+  private static async startOperators(config: CollectConfig, target: Target, source: StatementSource,
+    drainer: StatementDrainer): Promise<OperatorLevel> {
+    const sampler = config.sample < 1 ? new BackendSampler(config.pg, config.sample) : null;
+    const initialTargets = sampler ? await sampler.choose() : [-1];
+    const opSource = new OperatorSource(source, target, { initialTargets });
+    const opDrainer = new OperatorDrainer(opSource, { outDir: config.out, host: config.host, conninfo: config.pg, clock: drainer.clock });
+    return { source: opSource, drainer: opDrainer, sampler };
   }
 
   private schedule(): void {
     this.timer = setInterval(() => this.tick(), this.config.intervalMs);
     this.timer.unref();
+    const ops = this.operators;
+    if (ops) {
+      // Node functions seen for the first time are probed within ~10 ms, not at the next drain.
+      this.discoverTimer = setInterval(() => {
+        try { ops.source.discoverNow(); } catch (err) { log.error(`node function discovery: ${(err as Error).message}`); }
+      }, 10);
+      this.discoverTimer.unref();
+    }
+    if (ops?.sampler) {
+      this.rotateTimer = setInterval(() => { this.draining = this.draining.then(() => this.rotate(ops)); }, this.config.sampleRotateMs);
+      this.rotateTimer.unref();
+    }
+  }
+
+  private async rotate(ops: OperatorLevel): Promise<void> {
+    try {
+      ops.source.setTargets(await ops.sampler!.choose());
+    } catch (err) {
+      log.error(`sample rotation failed: ${(err as Error).message}`);
+    }
   }
 
   /** Never throws: an error is logged, kept for the caller, and the next tick retries. */
   private tick(): void {
     this.draining = this.draining.then(async () => {
       try {
+        await this.operators?.drainer.drainOnce();
         await this.drainer.drainOnce();
       } catch (err) {
         this.lastError = err as Error;
@@ -72,6 +118,8 @@ export class Collection {
   stop(timeoutMs = 30_000): Promise<CollectionSummary> {
     this.stopped ??= (async () => {
       if (this.timer) clearInterval(this.timer);
+      if (this.rotateTimer) clearInterval(this.rotateTimer);
+      if (this.discoverTimer) clearInterval(this.discoverTimer);
       await this.draining;
       let guard: NodeJS.Timeout | undefined;
       const bounded = new Promise<never>((_, reject) => {
@@ -79,15 +127,23 @@ export class Collection {
         guard.unref();
       });
       try {
-        await Promise.race([this.drainer.finish(), bounded]);
+        const finish = async () => {
+          await this.operators?.drainer.finish();
+          await this.operators?.sampler?.close();
+          await this.drainer.finish();
+        };
+        await Promise.race([finish(), bounded]);
       } finally {
         clearTimeout(guard);
+        this.operators?.source.close();
         this.source.close();
       }
       return {
         target: this.target,
         stats: this.drainer.stats,
-        files: [...this.drainer.queries.listFiles(), ...this.drainer.errors.listFiles()],
+        operators: this.operators?.drainer.stats ?? null,
+        files: [...this.drainer.queries.listFiles(), ...this.drainer.errors.listFiles(),
+          ...(this.operators?.drainer.writer.listFiles() ?? [])],
         seconds: (performance.now() - this.startedAt) / 1000,
       };
     })();

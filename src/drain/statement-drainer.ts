@@ -31,6 +31,7 @@ export class StatementDrainer {
   readonly queries: ParquetTableWriter;
   readonly errors: ParquetTableWriter;
   private readonly ctx: RowContext;
+  readonly clock: MonotonicToWall;
   readonly stats: DrainStats = {
     drains: 0, lastDrainMs: 0, lastDrainSyscalls: 0, recordsDrained: 0, rowsWritten: 0,
     errorRowsWritten: 0, textsReceived: 0, kernel: {},
@@ -39,7 +40,8 @@ export class StatementDrainer {
   constructor(private readonly source: StatementSource, opts: DrainerOptions) {
     this.queries = new ParquetTableWriter({ outDir: opts.outDir, table: QUERIES_TABLE, host: opts.host });
     this.errors = new ParquetTableWriter({ outDir: opts.outDir, table: QUERY_ERRORS_TABLE, host: opts.host });
-    this.ctx = { clock: new MonotonicToWall(), texts: new QueryTextCache(), databases: new DatabaseNames(opts.conninfo) };
+    this.clock = new MonotonicToWall();
+    this.ctx = { clock: this.clock, texts: new QueryTextCache(), databases: new DatabaseNames(opts.conninfo) };
   }
 
   private async write(records: StmtRecord[]): Promise<void> {

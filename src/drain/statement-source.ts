@@ -94,6 +94,11 @@ export class StatementSource {
     }
   }
 
+  /** Maps the operator collector shares (threads, perf counters). */
+  mapFd(name: string): number {
+    return this.obj.map(name).fd;
+  }
+
   get counterStatus(): CounterStatus[] {
     return this.counters.status;
   }

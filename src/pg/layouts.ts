@@ -104,6 +104,12 @@ export class Layout {
     return this.missing(`${enumName}.${member}`, `member ${member} of enum ${enumName}`);
   }
 
+  /** The member of `enumName` with this value (first one), or null. */
+  enumMember(enumName: string, value: number): string | null {
+    const members = this.table.enums[enumName] ?? {};
+    return Object.entries(members).find(([, v]) => v === value)?.[0] ?? null;
+  }
+
   constant(name: string): number {
     if (Object.hasOwn(this.table.constants, name)) return this.table.constants[name]!;
     return this.missing(name, `constant ${name}`);

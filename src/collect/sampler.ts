@@ -1,0 +1,50 @@
+/**
+ * Chooses which client backends get operator probes (--sample < 1) and
+ * rotates the choice, so over time every session is seen while at any
+ * moment unsampled backends run the original, unpatched code.
+ */
+import pg from 'pg';
+import { toClientConfig } from '../pg/target.js';
+import { logger } from '../util/log.js';
+
+const log = logger('sampler');
+
+export class BackendSampler {
+  private client: pg.Client | null = null;
+  private round = 0;
+
+  constructor(private readonly conninfo: string, readonly fraction: number) {}
+
+  private async clientBackends(): Promise<number[]> {
+    if (!this.client) {
+      this.client = new pg.Client({ ...toClientConfig(this.conninfo), application_name: 'pgscout' });
+      this.client.on('error', () => { this.client = null; });
+      await this.client.connect();
+    }
+    const res = await this.client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'pgscout' ORDER BY pid");
+    return res.rows.map((r) => r.pid);
+  }
+
+  /** The backends to sample this round: a sliding window over the sorted pids. */
+  async choose(): Promise<number[]> {
+    let pids: number[];
+    try {
+      pids = await this.clientBackends();
+    } catch (err) {
+      log.warn(`cannot list backends: ${(err as Error).message}`);
+      this.client = null;
+      return [];
+    }
+    if (pids.length === 0) return [];
+    const k = Math.max(1, Math.round(this.fraction * pids.length));
+    const start = (this.round++ * k) % pids.length;
+    return Array.from({ length: k }, (_, i) => pids[(start + i) % pids.length]!);
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => undefined);
+  }
+}

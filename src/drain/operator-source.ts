@@ -1,0 +1,187 @@
+/**
+ * The operator collector seen from user space. Loads operators.bpf.o on the
+ * statement collector's shared maps, probes the exported executor entry
+ * points, and probes each per-node function as ExecInitNode reveals it.
+ * Attachment is per target: pid -1 (every backend, now and future) or one
+ * sampled backend pid at a time, so unsampled backends run unpatched code.
+ */
+import { BpfObject } from '../bpf/object.js';
+import type { Link } from '../bpf/link.js';
+import { loadCollectorSpec, objectPath, type CollectorSpec } from '../bpf/collector-spec.js';
+import { RingBuffer } from '../bpf/ringbuf.js';
+import { fn } from '../bpf/libbpf.js';
+import { decodeStruct } from '../bpf/struct-layout.js';
+import {
+  COUNTERS_MAPS, fnEventLayout, nodeRecordLayout, OP_STATS, type OpStatName,
+} from './operator-records.js';
+import { globalAddress, loadBase } from '../pg/address.js';
+import { openElf, type ElfFile } from '../pg/elf.js';
+import { loadLayout, type Layout } from '../pg/layouts.js';
+import { probeSite, type ProbeSite } from '../pg/probe-site.js';
+import type { Target } from '../pg/target.js';
+import { featureTable, structRodata, type FeatureTable } from './operator-config.js';
+import type { StatementSource } from './statement-source.js';
+import { logger } from '../util/log.js';
+
+const log = logger('operators');
+
+export type NodeRecord = ReturnType<typeof decodeNode>;
+
+export function decodeNode(buf: Buffer, base: number) {
+  const r = decodeStruct(nodeRecordLayout, buf, base) as Record<string, bigint | number | bigint[]>;
+  const num = (k: string) => r[k] as number;
+  const big = (k: string) => r[k] as bigint;
+  return {
+    query_id: big('query_id'), fn_addr: big('fn_addr'),
+    startup_cost_bits: big('startup_cost_bits'), total_cost_bits: big('total_cost_bits'), plan_rows_bits: big('plan_rows_bits'),
+    features: r.features as bigint[], calls: big('calls'), tuples: big('tuples'), loops: big('loops'),
+    first_call_ns: big('first_call_ns'), first_tuple_ns: big('first_tuple_ns'), incl_ns: big('incl_ns'), excl_ns: big('excl_ns'),
+    excl_off_cpu_ns: big('excl_off_cpu_ns'), excl_runq_ns: big('excl_runq_ns'),
+    net_recv_bytes: big('net_recv_bytes'), net_send_bytes: big('net_send_bytes'),
+    disk_read_bytes: big('disk_read_bytes'), disk_write_bytes: big('disk_write_bytes'),
+    hash_buckets: big('hash_buckets'), hash_batches: big('hash_batches'), counters: r.counters as bigint[],
+    counter_mask: num('counter_mask'), flags: num('flags'), pid: num('pid'), leader_pid: num('leader_pid'), seq: num('seq'),
+    plan_node_id: num('plan_node_id'), parent_node_id: num('parent_node_id') | 0, worker: num('worker') | 0,
+    depth: num('depth'), tag: num('tag'), plan_tag: num('plan_tag'), plan_width: num('plan_width'),
+    parallel_aware: num('parallel_aware'), subplan: num('subplan'),
+  };
+}
+
+export interface OperatorSourceOptions { /** -1 = every backend; else explicit pids (sampling). */ initialTargets: number[] }
+
+export class OperatorSource {
+  private readonly obj: BpfObject;
+  private readonly spec: CollectorSpec;
+  private readonly elf: ElfFile;
+  private readonly base: bigint;
+  private readonly ring: RingBuffer;
+  private pendingFns: { addr: bigint; tag: number }[] = [];
+  /** Discovered node functions: address → where they are probed. */
+  readonly sites = new Map<bigint, ProbeSite & { tag: string }>();
+  private readonly targetLinks = new Map<number, Link[]>();
+  readonly layout: Layout;
+  readonly features: FeatureTable;
+
+  constructor(stmt: StatementSource, readonly target: Target, opts: OperatorSourceOptions) {
+    this.spec = loadCollectorSpec('operators');
+    this.layout = loadLayout(target.major);
+    this.elf = openElf(target.binaryPath);
+    this.base = loadBase(target.postmasterPid, target.binaryPath);
+    const feats = featureTable(this.spec, this.layout);
+    this.features = feats.table;
+    this.obj = BpfObject.open(objectPath(this.spec));
+    try {
+      this.obj.setRodata({
+        ...structRodata(this.layout),
+        ...feats.rodata,
+        target_postmaster: target.postmasterPid,
+        myproc_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyProc'),
+        pwn_addr: globalAddress(target.postmasterPid, target.binaryPath, 'ParallelWorkerNumber'),
+      });
+      for (const m of ['threads', ...COUNTERS_MAPS]) this.obj.reuseMap(m, stmt.mapFd(m));
+      this.obj.load();
+      this.ring = new RingBuffer(this.obj.map('fn_events'), (d) => this.pendingFns.push({
+        addr: d.readBigUInt64LE(fnEventLayout.byName.get('fn_addr')!.offset),
+        tag: d.readUInt32LE(fnEventLayout.byName.get('tag')!.offset),
+      }));
+      for (const p of this.spec.probes) if (p.kind === 'tracepoint') this.obj.attachAuto(p.program);
+      this.setTargets(opts.initialTargets);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  get targets(): number[] {
+    return [...this.targetLinks.keys()];
+  }
+
+  private attachNodeFn(site: ProbeSite, pid: number): Link[] {
+    const nf = this.spec.nodeFunction!;
+    return [
+      this.obj.attachUprobe(nf.entry, this.target.binaryPath, { offset: site.offset }, { pid }),
+      this.obj.attachUprobe(nf.return, this.target.binaryPath, { offset: site.offset }, { pid, retprobe: true }),
+    ];
+  }
+
+  private attachTarget(pid: number): void {
+    const links: Link[] = [];
+    try {
+      for (const p of this.spec.probes) {
+        if (p.kind !== 'uprobe' && p.kind !== 'uretprobe') continue;
+        links.push(this.obj.attachUprobe(p.program, this.target.binaryPath, { func: p.func }, { pid, retprobe: p.kind === 'uretprobe' }));
+      }
+      for (const site of this.sites.values()) links.push(...this.attachNodeFn(site, pid));
+    } catch (err) {
+      for (const l of links) l.close();
+      if (pid === -1) throw err;
+      log.debug(`backend ${pid} not sampled: ${(err as Error).message}`);
+      return;
+    }
+    this.targetLinks.set(pid, links);
+  }
+
+  /** Probes exactly these targets (pids, or [-1]); detaches the others. */
+  setTargets(pids: number[]): void {
+    const want = new Set(pids);
+    for (const [pid, links] of this.targetLinks) {
+      if (want.has(pid)) continue;
+      for (const l of links) l.close();
+      this.targetLinks.delete(pid);
+    }
+    for (const pid of want) if (!this.targetLinks.has(pid)) this.attachTarget(pid);
+  }
+
+  private discover(addr: bigint, tag: number): void {
+    if (this.sites.has(addr)) return;
+    const vaddr = Number(addr - this.base);
+    const site = { ...probeSite(this.elf, vaddr), tag: this.layout.nodeTagName(tag) };
+    this.sites.set(addr, site);
+    if (!site.fast) log.warn(`node function of ${site.tag} at 0x${vaddr.toString(16)} starts with ${site.insn}: probing it costs ~11 µs a call`);
+    for (const [pid, links] of this.targetLinks) {
+      try {
+        links.push(...this.attachNodeFn(site, pid));
+      } catch (err) {
+        log.debug(`node function probe for pid ${pid}: ${(err as Error).message}`);
+      }
+    }
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(addr);
+    this.obj.map('probed_fns').update(key, Buffer.from([1]));
+  }
+
+  /** Probes newly revealed node functions (cheap: no syscall when nothing is new). */
+  discoverNow(): void {
+    this.ring.consume();
+    const fns = this.pendingFns;
+    this.pendingFns = [];
+    for (const f of fns) this.discover(f.addr, f.tag);
+  }
+
+  drain(): NodeRecord[] {
+    this.discoverNow();
+    const batch = this.obj.map('finished_nodes').drain();
+    const out: NodeRecord[] = [];
+    for (let i = 0; i < batch.count; i++) out.push(decodeNode(batch.values, i * nodeRecordLayout.size));
+    return out;
+  }
+
+  readStats(): Record<OpStatName, bigint> {
+    const ncpus = fn.num_possible_cpus() as number;
+    const map = this.obj.map('op_stats');
+    const out = {} as Record<OpStatName, bigint>;
+    OP_STATS.forEach((name, i) => { out[name] = map.readPerCpuU64(i, ncpus); });
+    return out;
+  }
+
+  detach(): void {
+    for (const links of this.targetLinks.values()) for (const l of links) l.close();
+    this.targetLinks.clear();
+    for (const l of this.obj.links) l.close();
+  }
+
+  close(): void {
+    this.ring?.close();
+    this.obj.close();
+  }
+}
