@@ -46,8 +46,10 @@ export class OperatorDrainer {
   }
 
   async finish(): Promise<void> {
+    const sampled = this.source.targets.filter((p) => p > 0).length;
     this.source.detach();
     await this.drainOnce();
+    this.stats.sampledBackends = sampled;
     await this.writer.close();
     await this.ctx.relations.close();
   }
