@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEGIN, columnsMarkdown, END } from '../../src/dataset/doc.js';
 import { QUERIES_TABLE } from '../../src/dataset/tables/queries.js';
+import { OPERATORS_TABLE } from '../../src/dataset/tables/operators.js';
 
 const doc = fs.readFileSync(new URL('../../docs/dataset.md', import.meta.url), 'utf8');
 
 describe('docs/dataset.md', () => {
-  for (const table of [QUERIES_TABLE]) {
+  for (const table of [QUERIES_TABLE, OPERATORS_TABLE]) {
     it(`has the generated column table of ${table.name}`, () => {
       const block = doc.slice(doc.indexOf(BEGIN(table.name)) + BEGIN(table.name).length, doc.indexOf(END(table.name))).trim();
       expect(block).toBe(columnsMarkdown(table));
@@ -19,5 +20,8 @@ describe('docs/dataset.md', () => {
       expect(QUERIES_TABLE.columns.find((c) => c.name === name), name).toBeDefined();
     }
     expect(QUERIES_TABLE.columns.find((c) => c.name === 'query_id')!.type).toBe('INT64');
+    for (const name of ['query_id', 'node_type', 'plan_node_id', 'parent_node_id', 'tuples', 'loops', 'est_rows', 'est_total_cost', 'incl_ns', 'excl_ns']) {
+      expect(OPERATORS_TABLE.columns.find((c) => c.name === name), name).toBeDefined();
+    }
   });
 });
