@@ -11,6 +11,7 @@ import { StatementDrainer, type DrainStats } from '../drain/statement-drainer.js
 import { OperatorSource } from '../drain/operator-source.js';
 import { OperatorDrainer, type OperatorStats } from '../drain/operator-drainer.js';
 import { BackendSampler } from './sampler.js';
+import { warmupNodeFunctions } from './warmup.js';
 import { requireBpfReady } from './preflight.js';
 import { logger } from '../util/log.js';
 
@@ -69,6 +70,14 @@ export class Collection {
     const sampler = config.sample < 1 ? new BackendSampler(config.pg, config.sample) : null;
     const initialTargets = sampler ? await sampler.choose() : [-1];
     const opSource = new OperatorSource(source, target, { initialTargets });
+    try {
+      // In sampling mode our own warm-up backend is probed just for the warm-up.
+      await warmupNodeFunctions(config.pg, (pid) => { if (sampler) opSource.setTargets([...initialTargets, pid]); });
+      if (sampler) opSource.setTargets(initialTargets); // the warm-up backend has exited
+      opSource.discoverNow();
+    } catch (err) {
+      log.warn(`node function warm-up failed (first executions of some node types may be missed): ${(err as Error).message}`);
+    }
     const opDrainer = new OperatorDrainer(opSource, { outDir: config.out, host: config.host, conninfo: config.pg, clock: drainer.clock });
     return { source: opSource, drainer: opDrainer, sampler };
   }

@@ -29,6 +29,7 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
     expect(r.stdout).toMatch(/PASS\s+USDT probes/);
     expect(r.stdout).toMatch(/PASS\s+load \+ attach\s+statements collector: (\d+)\/\1 probes/);
     expect(r.stdout).toMatch(/(PASS|WARN)\s+perf counter cycles/);
+    expect(r.stdout).toMatch(/PASS\s+operator probes\s+\d+ per-node executor functions discovered/);
     expect(r.code).toBe(0);
   });
 

@@ -1,0 +1,90 @@
+/**
+ * Reveals the per-node executor functions before the workload does: plain
+ * EXPLAIN (no ANALYZE: nothing is executed, no user table is read) of plans
+ * over the system catalogs makes ExecInitNode build each node type, and the
+ * operator collector probes every function it sees. Without this, the first
+ * execution of each node type after start would be lost.
+ */
+import pg from 'pg';
+import { toClientConfig } from '../pg/target.js';
+import { logger } from '../util/log.js';
+
+const log = logger('warmup');
+
+const FORCE_NESTLOOP = { enable_hashjoin: 'off', enable_mergejoin: 'off' };
+const FORCE_MERGE = { enable_hashjoin: 'off', enable_nestloop: 'off' };
+const PARALLEL = {
+  max_parallel_workers_per_gather: '2', parallel_setup_cost: '0', parallel_tuple_cost: '0',
+  min_parallel_table_scan_size: '0', min_parallel_index_scan_size: '0',
+};
+
+export const WARMUP_PLANS: readonly { sql: string; settings?: Record<string, string> }[] = [
+  { sql: 'SELECT * FROM pg_class' },
+  { sql: 'SELECT * FROM pg_class WHERE oid = 1259' },
+  { sql: 'SELECT oid FROM pg_class WHERE oid > 1000 ORDER BY oid', settings: { enable_seqscan: 'off', enable_bitmapscan: 'off' } },
+  { sql: 'SELECT * FROM pg_class WHERE oid < 3000 OR relfilenode < 10', settings: { enable_seqscan: 'off', enable_indexscan: 'off' } },
+  { sql: 'SELECT * FROM pg_class WHERE oid < 3000 AND relname > $$a$$', settings: { enable_seqscan: 'off', enable_indexscan: 'off' } },
+  { sql: 'SELECT * FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace' },
+  { sql: 'SELECT * FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace', settings: FORCE_NESTLOOP },
+  { sql: 'SELECT * FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid', settings: FORCE_NESTLOOP },
+  { sql: 'SELECT * FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace', settings: FORCE_MERGE },
+  { sql: 'SELECT * FROM pg_class c, pg_namespace n WHERE c.relname < n.nspname', settings: FORCE_NESTLOOP },
+  { sql: 'SELECT relkind, count(*) FROM pg_class GROUP BY relkind' },
+  { sql: 'SELECT relkind, count(*) FROM pg_class GROUP BY relkind', settings: { enable_hashagg: 'off' } },
+  { sql: 'SELECT relkind FROM pg_class GROUP BY relkind', settings: { enable_hashagg: 'off' } },
+  { sql: 'SELECT DISTINCT relkind FROM pg_class ORDER BY 1', settings: { enable_hashagg: 'off' } },
+  { sql: 'SELECT relkind, relnamespace, count(*) FROM pg_class GROUP BY ROLLUP (relkind, relnamespace)' },
+  { sql: 'SELECT count(*) FROM pg_class' },
+  { sql: 'SELECT * FROM pg_class ORDER BY relname LIMIT 5' },
+  { sql: 'SELECT * FROM pg_class ORDER BY oid, relname', settings: { enable_seqscan: 'off' } },
+  { sql: 'SELECT * FROM generate_series(1, 10)' },
+  { sql: 'VALUES (1), (2)' },
+  { sql: 'SELECT 1' },
+  { sql: 'SELECT generate_series(1, 3)' },
+  { sql: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r' },
+  { sql: 'WITH c AS MATERIALIZED (SELECT * FROM pg_class) SELECT * FROM c' },
+  { sql: 'SELECT relname FROM pg_class UNION ALL SELECT nspname FROM pg_namespace' },
+  { sql: '(SELECT relname FROM pg_class ORDER BY 1) UNION ALL (SELECT nspname FROM pg_namespace ORDER BY 1) ORDER BY 1' },
+  { sql: 'SELECT relname FROM pg_class INTERSECT SELECT nspname FROM pg_namespace' },
+  { sql: 'SELECT relname FROM pg_class EXCEPT SELECT nspname FROM pg_namespace', settings: { enable_hashagg: 'off' } },
+  { sql: 'SELECT row_number() OVER (ORDER BY relname) FROM pg_class' },
+  { sql: 'SELECT * FROM pg_class WHERE ctid = $$(0,1)$$' },
+  { sql: 'SELECT * FROM pg_class WHERE ctid > $$(0,1)$$' },
+  { sql: 'SELECT * FROM pg_class TABLESAMPLE SYSTEM (10)' },
+  { sql: 'SELECT * FROM pg_class FOR UPDATE' },
+  { sql: 'SELECT * FROM pg_class WHERE oid = (SELECT max(oid) FROM pg_namespace)' },
+  { sql: 'SELECT * FROM pg_class c WHERE relnatts > (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid)' },
+  { sql: 'SELECT * FROM (SELECT relname, row_number() OVER () AS r FROM pg_class) s WHERE r > 1' },
+  { sql: 'SELECT relname, relkind FROM pg_class ORDER BY relkind, relname', settings: { enable_seqscan: 'off', enable_bitmapscan: 'off' } },
+  { sql: 'SELECT count(*) FROM pg_attribute', settings: PARALLEL },
+  { sql: 'SELECT attname FROM pg_attribute ORDER BY attname', settings: PARALLEL },
+  { sql: 'UPDATE pg_class SET relname = relname WHERE false' },
+  { sql: 'INSERT INTO pg_class SELECT * FROM pg_class WHERE false' },
+  { sql: 'DELETE FROM pg_class WHERE false' },
+];
+
+/** Runs every warm-up EXPLAIN on one connection; returns how many planned. */
+export async function warmupNodeFunctions(conninfo: string, onBackend?: (pid: number) => void): Promise<number> {
+  const client = new pg.Client({ ...toClientConfig(conninfo), application_name: 'pgscout' });
+  await client.connect();
+  let ok = 0;
+  try {
+    const pid = (await client.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+    onBackend?.(pid);
+    for (const plan of WARMUP_PLANS) {
+      try {
+        await client.query('BEGIN');
+        for (const [k, v] of Object.entries(plan.settings ?? {})) await client.query(`SET LOCAL ${k} = '${v}'`);
+        await client.query(`EXPLAIN ${plan.sql}`);
+        ok++;
+      } catch (err) {
+        log.debug(`warm-up plan failed (${plan.sql}): ${(err as Error).message}`);
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+      }
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return ok;
+}
