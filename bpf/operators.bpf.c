@@ -485,6 +485,14 @@ int BPF_KPROBE(end_node, void *planstate)
 		n->loops++;
 		n->flags &= ~PGS_N_RAN;
 	}
+	/* A parallel-aware Hash Join switches to ExecParallelHashJoin after init:
+	 * report that function, and keep the row only if it was already probed. */
+	__u64 real = read_u64((__u64)planstate + off_ps_real);
+	if (real && real != n->fn_addr) {
+		report_fn(real, n->tag, n->plan_tag);
+		if (!bpf_map_lookup_elem(&probed_fns, &real))
+			n->flags &= ~PGS_N_PROBED;
+	}
 	struct node_done_key done = {
 		.leader_pid = n->leader_pid, .seq = n->seq, .plan_node_id = n->plan_node_id, .pid = n->pid,
 	};

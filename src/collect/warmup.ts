@@ -18,7 +18,8 @@ const PARALLEL = {
   min_parallel_table_scan_size: '0', min_parallel_index_scan_size: '0',
 };
 
-export const WARMUP_PLANS: readonly { sql: string; settings?: Record<string, string> }[] = [
+/** `execute`: run it for real (read-only, catalogs only) because the function only appears at run time. */
+export const WARMUP_PLANS: readonly { sql: string; settings?: Record<string, string>; execute?: boolean }[] = [
   { sql: 'SELECT * FROM pg_class' },
   { sql: 'SELECT * FROM pg_class WHERE oid = 1259' },
   { sql: 'SELECT oid FROM pg_class WHERE oid > 1000 ORDER BY oid', settings: { enable_seqscan: 'off', enable_bitmapscan: 'off' } },
@@ -49,7 +50,8 @@ export const WARMUP_PLANS: readonly { sql: string; settings?: Record<string, str
   { sql: 'SELECT relname FROM pg_class EXCEPT SELECT nspname FROM pg_namespace', settings: { enable_hashagg: 'off' } },
   { sql: 'SELECT row_number() OVER (ORDER BY relname) FROM pg_class' },
   { sql: 'SELECT * FROM pg_class WHERE ctid = $$(0,1)$$' },
-  { sql: 'SELECT * FROM pg_class WHERE ctid > $$(0,1)$$' },
+  { sql: 'SELECT * FROM pg_class WHERE ctid > $$(0,1)$$', settings: { enable_seqscan: 'off' } },
+  { sql: `SELECT * FROM XMLTABLE('/r/i' PASSING ('<r><i>1</i></r>'::xml) COLUMNS v int PATH '.')` },
   { sql: 'SELECT * FROM pg_class TABLESAMPLE SYSTEM (10)' },
   { sql: 'SELECT * FROM pg_class FOR UPDATE' },
   { sql: 'SELECT * FROM pg_class WHERE oid = (SELECT max(oid) FROM pg_namespace)' },
@@ -58,6 +60,12 @@ export const WARMUP_PLANS: readonly { sql: string; settings?: Record<string, str
   { sql: 'SELECT relname, relkind FROM pg_class ORDER BY relkind, relname', settings: { enable_seqscan: 'off', enable_bitmapscan: 'off' } },
   { sql: 'SELECT count(*) FROM pg_attribute', settings: PARALLEL },
   { sql: 'SELECT attname FROM pg_attribute ORDER BY attname', settings: PARALLEL },
+  // Parallel Hash Join switches to ExecParallelHashJoin only when the parallel plan starts.
+  {
+    sql: 'SELECT count(*) FROM pg_attribute a JOIN pg_attribute b ON a.attrelid = b.attrelid AND a.attnum = b.attnum',
+    settings: { ...PARALLEL, enable_nestloop: 'off', enable_mergejoin: 'off' },
+    execute: true,
+  },
   { sql: 'UPDATE pg_class SET relname = relname WHERE false' },
   { sql: 'INSERT INTO pg_class SELECT * FROM pg_class WHERE false' },
   { sql: 'DELETE FROM pg_class WHERE false' },
@@ -75,7 +83,7 @@ export async function warmupNodeFunctions(conninfo: string, onBackend?: (pid: nu
       try {
         await client.query('BEGIN');
         for (const [k, v] of Object.entries(plan.settings ?? {})) await client.query(`SET LOCAL ${k} = '${v}'`);
-        await client.query(`EXPLAIN ${plan.sql}`);
+        await client.query(plan.execute ? plan.sql : `EXPLAIN ${plan.sql}`);
         ok++;
       } catch (err) {
         log.debug(`warm-up plan failed (${plan.sql}): ${(err as Error).message}`);
