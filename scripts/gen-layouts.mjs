@@ -97,7 +97,7 @@ const STRUCTS = {
     'es_finished', 'es_query_cxt', 'es_subplanstates'],
   RelationData: ['rd_id'],
   List: ['type', 'length', 'max_length', 'elements'],
-  SubPlan: ['type', 'subLinkType', 'plan_id', 'plan_name', 'firstColType'],
+  SubPlan: ['subLinkType', 'plan_id', 'plan_name', 'firstColType'],
 
   // Executor state (execnodes.h, tuptable.h, hashjoin.h, instrument.h)
   PlanState: ['type', 'plan', 'state', 'ExecProcNode', 'ExecProcNodeReal', 'instrument',

@@ -14,6 +14,8 @@ import { BackendSampler } from './sampler.js';
 import { warmupNodeFunctions } from './warmup.js';
 import { requireBpfReady } from './preflight.js';
 import { logger } from '../util/log.js';
+import { syscallCounter } from '../bpf/map.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 const log = logger('collect');
 
@@ -42,6 +44,8 @@ export class Collection {
     readonly source: StatementSource,
     readonly drainer: StatementDrainer,
     readonly operators: OperatorLevel | null,
+    /** --prometheus / --otlp; null: no metrics code runs at all. */
+    readonly metrics: Metrics | null,
   ) {}
 
   static async start(config: CollectConfig): Promise<Collection> {
@@ -51,16 +55,27 @@ export class Collection {
       log.warn('compute_query_id is off: query_id will be null; set compute_query_id = on (or auto with pg_stat_statements loaded)');
     }
     await initParser();
-    const source = new StatementSource(target);
-    const drainer = new StatementDrainer(source, { outDir: config.out, host: config.host, conninfo: config.pg });
+    // Before any probe is attached: a taken port fails fast. The OpenTelemetry SDK is loaded only when asked for.
+    const metrics = config.prometheus || config.otlp
+      ? await (await import('../metrics/metrics.js')).Metrics.start(config, target) : null;
+    let source: StatementSource | null = null;
+    let drainer: StatementDrainer;
     let operators: OperatorLevel | null = null;
     try {
+      source = new StatementSource(target);
+      drainer = new StatementDrainer(source, { outDir: config.out, host: config.host, conninfo: config.pg });
       if (config.level === 'operator') operators = await Collection.startOperators(config, target, source, drainer);
     } catch (err) {
-      source.close();
+      source?.close();
+      await metrics?.shutdown();
       throw err;
     }
-    const c = new Collection(config, target, source, drainer, operators);
+    const c = new Collection(config, target, source, drainer, operators, metrics);
+    if (metrics) {
+      metrics.attach(c);
+      drainer.sink = metrics.sink;
+      if (operators) operators.drainer.sink = metrics.sink;
+    }
     c.schedule();
     return c;
   }
@@ -72,7 +87,10 @@ export class Collection {
     const opSource = new OperatorSource(source, target, { initialTargets });
     try {
       // In sampling mode our own warm-up backend is probed just for the warm-up.
-      await warmupNodeFunctions(config.pg, (pid) => { if (sampler) opSource.setTargets([...initialTargets, pid]); });
+      await warmupNodeFunctions(config.pg, (pid) => {
+        opSource.ownBackends.add(pid);
+        if (sampler) opSource.setTargets([...initialTargets, pid]);
+      });
       if (sampler) opSource.setTargets(initialTargets); // the warm-up backend has exited
       opSource.discoverNow();
     } catch (err) {
@@ -89,7 +107,12 @@ export class Collection {
     if (ops) {
       // Node functions seen for the first time are probed within ~10 ms, not at the next drain.
       this.discoverTimer = setInterval(() => {
-        try { ops.source.discoverNow(); } catch (err) { log.error(`node function discovery: ${(err as Error).message}`); }
+        try {
+          ops.source.discoverNow();
+        } catch (err) {
+          log.error(`node function discovery: ${(err as Error).message}`);
+          this.metrics?.sink.error('node_function_discovery');
+        }
       }, 10);
       this.discoverTimer.unref();
     }
@@ -104,19 +127,24 @@ export class Collection {
       ops.source.setTargets(await ops.sampler!.choose());
     } catch (err) {
       log.error(`sample rotation failed: ${(err as Error).message}`);
+      this.metrics?.sink.error('sample_rotation');
     }
   }
 
   /** Never throws: an error is logged, kept for the caller, and the next tick retries. */
   private tick(): void {
     this.draining = this.draining.then(async () => {
+      const t0 = this.metrics ? performance.now() : 0;
+      const syscalls0 = syscallCounter.total;
       try {
         await this.operators?.drainer.drainOnce();
         await this.drainer.drainOnce();
       } catch (err) {
         this.lastError = err as Error;
         log.error(`drain failed: ${(err as Error).message}`);
+        this.metrics?.sink.error('drain');
       }
+      this.metrics?.sink.drain({ seconds: (performance.now() - t0) / 1000, syscalls: syscallCounter.total - syscalls0 });
     });
   }
 
@@ -146,6 +174,9 @@ export class Collection {
         clearTimeout(guard);
         this.operators?.source.close();
         this.source.close();
+        // The shutdown drain's records reach the final OTLP export.
+        this.metrics?.sink.drain({ seconds: null, syscalls: 0 });
+        await this.metrics?.shutdown();
       }
       return {
         target: this.target,

@@ -6,6 +6,7 @@ import type { MonotonicToWall } from './clock.js';
 import { isComplete, operatorRow, relationOids, type OperatorRowContext } from './operator-rows.js';
 import type { OperatorSource } from './operator-source.js';
 import type { OpStatName } from './operator-records.js';
+import type { MetricsSink } from '../metrics/sink.js';
 
 export interface OperatorStats {
   nodesDrained: number;
@@ -21,6 +22,8 @@ export interface OperatorStats {
 export class OperatorDrainer {
   readonly writer: ParquetTableWriter;
   private readonly ctx: OperatorRowContext;
+  /** Set by the collection when metrics are exported. */
+  sink: MetricsSink | null = null;
   readonly stats: OperatorStats = {
     nodesDrained: 0, rowsWritten: 0, incomplete: 0, functionsProbed: 0, slowFunctions: 0, sampledBackends: 0, kernel: {},
   };
@@ -32,12 +35,16 @@ export class OperatorDrainer {
 
   async drainOnce(): Promise<number> {
     const recs = this.source.drain();
-    const complete = recs.filter(isComplete);
+    const complete = recs.filter((r) => isComplete(r) && !this.source.ownBackends.has(r.leader_pid));
     await this.ctx.relations.resolve(relationOids(complete, this.ctx.features));
-    if (complete.length) await this.writer.append(complete.map((r) => operatorRow(r, this.ctx)));
+    if (complete.length) {
+      const rows = complete.map((r) => operatorRow(r, this.ctx));
+      await this.writer.append(rows);
+      this.sink?.operators(rows);
+    }
     this.stats.nodesDrained += recs.length;
     this.stats.rowsWritten += complete.length;
-    this.stats.incomplete += recs.length - complete.length;
+    this.stats.incomplete += recs.filter((r) => !isComplete(r)).length;
     this.stats.functionsProbed = this.source.sites.size;
     this.stats.slowFunctions = [...this.source.sites.values()].filter((s) => !s.fast).length;
     this.stats.sampledBackends = this.source.targets.filter((p) => p > 0).length;

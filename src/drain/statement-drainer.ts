@@ -10,6 +10,7 @@ import type { Row } from '../dataset/schema.js';
 import { QUERIES_TABLE, QUERY_ERRORS_TABLE } from '../dataset/tables/queries.js';
 import { DatabaseNames } from '../pg/database-names.js';
 import { QueryTextCache } from '../query/text-cache.js';
+import type { MetricsSink } from '../metrics/sink.js';
 import { MonotonicToWall } from './clock.js';
 import { isError, statementRow, type RowContext } from './statement-rows.js';
 import type { StatementSource, StmtRecord } from './statement-source.js';
@@ -32,6 +33,8 @@ export class StatementDrainer {
   readonly errors: ParquetTableWriter;
   private readonly ctx: RowContext;
   readonly clock: MonotonicToWall;
+  /** Set by the collection when metrics are exported. */
+  sink: MetricsSink | null = null;
   readonly stats: DrainStats = {
     drains: 0, lastDrainMs: 0, lastDrainSyscalls: 0, recordsDrained: 0, rowsWritten: 0,
     errorRowsWritten: 0, textsReceived: 0, kernel: {},
@@ -51,6 +54,7 @@ export class StatementDrainer {
     for (const rec of records) (isError(rec) ? failed : ok).push(statementRow(rec, this.ctx));
     if (ok.length) await this.queries.append(ok);
     if (failed.length) await this.errors.append(failed);
+    this.sink?.statements(ok, failed);
     this.stats.recordsDrained += records.length;
     this.stats.rowsWritten += ok.length;
     this.stats.errorRowsWritten += failed.length;
