@@ -22,8 +22,12 @@ char LICENSE[] SEC("license") = "GPL";
  * binary's symbol table). Zero disables the feature that needs it. */
 const volatile __u64 dqs_addr = 0;          /* &debug_query_string in the backend */
 const volatile __u64 dbid_addr = 0;         /* &MyDatabaseId */
+const volatile __u64 mybeentry_addr = 0;    /* &MyBEEntry */
+const volatile __u32 off_st_query_id = 0;   /* PgBackendStatus.st_query_id */
 const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
+const volatile __u32 off_qd_plannedstmt = 0;   /* QueryDesc.plannedstmt */
+const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
 /* Keeps struct text_event in the object's BTF, where the layout test finds it. */
 const volatile struct text_event *btf_anchor_text_event = 0;
 
@@ -102,6 +106,12 @@ static __always_inline void end_record(struct thread_state *ts, __u64 now)
 	__u64 io[6], flt[2];
 	if (ts->state != ST_OPEN)
 		return;
+	/* Leave OPEN first: this program may be preempted, and sched_switch must
+	 * not account the task concurrently. Time is read after that, so
+	 * on_cpu_ns + off_cpu_ns == end_ns - start_ns holds exactly. */
+	ts->state = ST_CLOSING;
+	asm volatile("" ::: "memory");
+	now = bpf_ktime_get_ns();
 	ts->rec.end_ns = now;
 	ts->rec.on_cpu_ns += now - ts->oncpu_since;
 	__u32 mask = read_all(vals) & ts->rec.counter_mask;
@@ -117,7 +127,6 @@ static __always_inline void end_record(struct thread_state *ts, __u64 now)
 	ts->rec.syscw = io[5] - ts->io_start[5];
 	ts->rec.minflt = flt[0] - ts->flt_start[0];
 	ts->rec.majflt = flt[1] - ts->flt_start[1];
-	ts->state = ST_CLOSING;
 }
 
 /* Hands the record to user space, or drops it when it never executed. */
@@ -297,6 +306,15 @@ int BPF_USDT(execute_start)
 	ts->exec_start = now;
 	ts->rec.query_id = ts->cur_qid;
 	ts->cur_qid = 0;
+	if (!ts->in_query && mybeentry_addr && off_st_query_id) {
+		/* Extended protocol: take the id PostgreSQL itself shows for this Execute
+		 * (pg_stat_activity.query_id). A re-executed prepared utility statement
+		 * has none: pg_stat_statements zeroes its cached queryId and counts it no more. */
+		__u64 be = 0, qid = 0;
+		if (!bpf_probe_read_user(&be, sizeof(be), (void *)mybeentry_addr) && be &&
+		    !bpf_probe_read_user(&qid, sizeof(qid), (void *)(be + off_st_query_id)))
+			ts->rec.query_id = qid;
+	}
 	send_text(ts);
 	return 0;
 }
@@ -375,6 +393,17 @@ int BPF_KPROBE(executor_run, void *query_desc)
 	__u32 d = ts->run_depth++;
 	if (d == 0)
 		ts->run_start = bpf_ktime_get_ns();
+	if (d == 0 && !ts->rec.query_id && off_qd_plannedstmt) {
+		/* SQL-level EXECUTE has no query id of its own: like pg_stat_statements,
+		 * count it under the prepared statement's. */
+		void *pstmt = 0;
+		__u64 qid = 0;
+		if (!bpf_probe_read_user(&pstmt, sizeof(pstmt), query_desc + off_qd_plannedstmt) && pstmt &&
+		    !bpf_probe_read_user(&qid, sizeof(qid), pstmt + off_pstmt_query_id) && qid) {
+			ts->rec.query_id = qid;
+			send_text(ts);
+		}
+	}
 	if (d < RUN_STACK)
 		ts->run_qd[d & (RUN_STACK - 1)] = (__u64)query_desc;
 	return 0;

@@ -3,10 +3,16 @@
  * PGSCOUT_* environment overrides, then flags; validate() says in one line
  * what is wrong.
  */
+import net from 'node:net';
 import os from 'node:os';
 import { ConfigError } from './util/errors.js';
 
 export type Level = 'statement' | 'operator';
+
+/** Where the Prometheus endpoint listens. */
+export interface ListenAddress { host: string; port: number }
+
+export const MAX_TOP_QUERIES = 100;
 
 export interface CollectConfig {
   pg: string;
@@ -21,6 +27,13 @@ export interface CollectConfig {
   /** Operator level with sample < 1: how often the sampled backends rotate. */
   sampleRotateMs: number;
   statusLine: boolean;
+  /** Prometheus scrape endpoint (--prometheus); null: none. */
+  prometheus: ListenAddress | null;
+  /** OTLP/HTTP protobuf metrics URL (--otlp); null: no push. */
+  otlp: string | null;
+  otlpIntervalMs: number;
+  /** Per-query_id series for the top N query_ids by total time (0: none). */
+  topQueries: number;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -31,6 +44,10 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   sample: 1,
   sampleRotateMs: 10_000,
   statusLine: process.stderr.isTTY === true,
+  prometheus: null,
+  otlp: null,
+  otlpIntervalMs: 10_000,
+  topQueries: 0,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -51,6 +68,10 @@ export interface RawCollectOptions {
   level?: string;
   sample?: string;
   'sample-rotate'?: string;
+  prometheus?: string;
+  otlp?: string;
+  'otlp-interval'?: string;
+  'top-queries'?: string;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -70,9 +91,68 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
       const r = pick(flags['sample-rotate'], 'SAMPLE_ROTATE');
       return r ? parseDuration(r, '--sample-rotate') : DEFAULTS.sampleRotateMs;
     })(),
+    prometheus: optional(pick(flags.prometheus, 'PROMETHEUS'), parseListenAddress),
+    otlp: optional(pick(flags.otlp, 'OTLP'), parseOtlpUrl),
+    otlpIntervalMs: optional(pick(flags['otlp-interval'], 'OTLP_INTERVAL'), (v) => parseDuration(v, '--otlp-interval'))
+      ?? DEFAULTS.otlpIntervalMs,
+    topQueries: optional(pick(flags['top-queries'], 'TOP_QUERIES'), parseTopQueries) ?? DEFAULTS.topQueries,
   };
   validate(cfg);
   return cfg;
+}
+
+/** Unset or empty: null (an empty environment variable means "not set"). */
+function optional<T>(value: string | undefined, parse: (v: string) => T): T | null {
+  return value === undefined || value.trim() === '' ? null : parse(value.trim());
+}
+
+const LISTEN_HELP = 'use a port (9464: listens on 127.0.0.1), host:port (127.0.0.1:9464, [::1]:9464), or 0.0.0.0:9464 to listen on every interface';
+
+/**
+ * `9464`, `:9464`, `host:9464`, `[v6]:9464`. Without a host it is 127.0.0.1:
+ * the endpoint is reachable from outside only when an address says so.
+ */
+export function parseListenAddress(value: string): ListenAddress {
+  let host = '127.0.0.1';
+  let portText = value;
+  if (!/^\d+$/.test(value)) {
+    const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(value);
+    if (!m) throw new ConfigError(`--prometheus '${value}' is not a port or host:port; ${LISTEN_HELP}`);
+    portText = m[3]!;
+    if (m[1] !== undefined) {
+      if (net.isIP(m[1]) !== 6) throw new ConfigError(`--prometheus '${value}': '${m[1]}' is not an IPv6 address; ${LISTEN_HELP}`);
+      host = m[1];
+    } else if (m[2]) {
+      const bad = !/^[A-Za-z0-9.-]+$/.test(m[2]) || (/^[\d.]+$/.test(m[2]) && net.isIP(m[2]) !== 4);
+      if (bad) throw new ConfigError(`--prometheus '${value}': '${m[2]}' is not a host name or IPv4 address; ${LISTEN_HELP}`);
+      host = m[2];
+    }
+  }
+  const port = Number(portText);
+  if (!(port >= 1 && port <= 65535)) throw new ConfigError(`--prometheus '${value}': the port must be 1-65535, got ${portText}`);
+  return { host, port };
+}
+
+/** An http(s) URL; a bare origin (no path) gets the standard /v1/metrics path. */
+export function parseOtlpUrl(value: string): string {
+  const bad = () => new ConfigError(`--otlp '${value}' is not an http:// or https:// URL (OTLP/HTTP); use e.g. http://127.0.0.1:4318/v1/metrics`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw bad();
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) throw bad();
+  if (url.pathname === '/') url.pathname = '/v1/metrics';
+  return url.toString();
+}
+
+function parseTopQueries(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > MAX_TOP_QUERIES) {
+    throw new ConfigError(`--top-queries '${value}' must be an integer from 0 to ${MAX_TOP_QUERIES}`);
+  }
+  return n;
 }
 
 function parseSample(value: string | undefined): number {
@@ -95,5 +175,11 @@ export function validate(cfg: CollectConfig): void {
     throw new ConfigError(`--level '${cfg.level}' is not a level: use statement or operator`);
   }
   if (cfg.sampleRotateMs < 100) throw new ConfigError('--sample-rotate must be at least 100ms');
+  if (cfg.otlpIntervalMs < 100 || cfg.otlpIntervalMs > 3_600_000) {
+    throw new ConfigError(`--otlp-interval must be between 100ms and 1h, got ${cfg.otlpIntervalMs}ms`);
+  }
+  if (cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {
+    throw new ConfigError('--top-queries exports metrics: give --prometheus <host:port> or --otlp <url> as well');
+  }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

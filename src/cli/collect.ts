@@ -13,6 +13,10 @@ export const COLLECT_OPTIONS = {
   level: { type: 'string' },
   sample: { type: 'string' },
   'sample-rotate': { type: 'string' },
+  prometheus: { type: 'string' },
+  otlp: { type: 'string' },
+  'otlp-interval': { type: 'string' },
+  'top-queries': { type: 'string' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */
@@ -52,13 +56,20 @@ export function printCollectSummary(s: CollectionSummary): void {
   }
 }
 
+function metricsNote(c: Collection): string {
+  const parts: string[] = [];
+  if (c.metrics?.prometheus) parts.push(`metrics at ${c.metrics.prometheus.url}`);
+  if (c.config.otlp) parts.push(`OTLP push to ${c.config.otlp} every ${c.config.otlpIntervalMs / 1000} s`);
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
+
 export async function runCollect(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: COLLECT_OPTIONS, strict: true, allowPositionals: false });
   const cfg = collectConfig(values);
   const collection = await Collection.start(cfg);
   const attached = collection.source.attachStates.filter((a) => a.attached).length;
   process.stderr.write(`pgscout: collecting from PostgreSQL ${collection.target.version} (postmaster ${collection.target.postmasterPid}), ` +
-    `${attached} probes attached, into ${cfg.out}\n`);
+    `${attached} probes attached, into ${cfg.out}${metricsNote(collection)}\n`);
   const status = cfg.statusLine ? new StatusLine(collection) : null;
   status?.start();
   const reason = await untilSignalOr(cfg.durationMs);

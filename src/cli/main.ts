@@ -4,6 +4,7 @@ import { runCollect } from './collect.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { runSummary } from './summary.js';
+import { runReport } from '../report/command.js';
 
 const USAGE = `usage: pgscout <command> [options]
 
@@ -15,6 +16,7 @@ commands:
   demo    [--out ./pgscout-demo] [--seconds 20]
                                             throwaway PostgreSQL + workload + collection + summary
   summary <dir>                             summarize a dataset read back from its Parquet files
+  report  <dir> [--out <dir>/report.html]   write a self-contained HTML page of charts of a dataset
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   collect: runCollect,
   demo: runDemo,
   summary: runSummary,
+  report: runReport,
 };
 
 export async function main(argv: string[]): Promise<number> {

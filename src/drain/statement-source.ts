@@ -79,8 +79,12 @@ export class StatementSource {
         dqs_addr: globalAddress(target.postmasterPid, target.binaryPath, 'debug_query_string'),
         dbid_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyDatabaseId'),
         target_postmaster: target.postmasterPid,
+        mybeentry_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyBEEntry'),
+        off_st_query_id: layout.offsetOf('PgBackendStatus', 'st_query_id'),
         off_qd_estate: layout.offsetOf('QueryDesc', 'estate'),
         off_estate_processed: layout.offsetOf('EState', 'es_processed'),
+        off_qd_plannedstmt: layout.offsetOf('QueryDesc', 'plannedstmt'),
+        off_pstmt_query_id: layout.offsetOf('PlannedStmt', 'queryId'),
       });
       this.obj.load();
       this.counters.install((name) => this.obj.map(name));
