@@ -6,6 +6,8 @@
  */
 import type { BpfObject } from './object.js';
 import type { Link } from './link.js';
+import { openElf } from '../pg/elf.js';
+import { functionSite } from '../pg/probe-site.js';
 import { probeLabel, type CollectorSpec, type ProbeSpec } from './collector-spec.js';
 import { NotSupportedError, PermissionError } from '../util/errors.js';
 import { logger } from '../util/log.js';
@@ -19,8 +21,11 @@ function attachOne(obj: BpfObject, probe: ProbeSpec, binary: string, pid: number
     case 'usdt':
       return obj.attachUsdt(probe.program, binary, probe.provider, probe.name, pid);
     case 'uprobe':
-    case 'uretprobe':
-      return obj.attachUprobe(probe.program, binary, { func: probe.func }, { retprobe: probe.kind === 'uretprobe', pid });
+    case 'uretprobe': {
+      // At an instruction the kernel emulates, not always the first one (see probe-site.ts).
+      const site = functionSite(openElf(binary), binary, probe.func);
+      return obj.attachUprobe(probe.program, binary, { offset: site.offset }, { retprobe: probe.kind === 'uretprobe', pid });
+    }
     case 'tracepoint':
       return obj.attachAuto(probe.program);
   }

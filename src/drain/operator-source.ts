@@ -17,7 +17,7 @@ import {
 import { globalAddress, loadBase } from '../pg/address.js';
 import { openElf, type ElfFile } from '../pg/elf.js';
 import { loadLayout, type Layout } from '../pg/layouts.js';
-import { probeSite, type ProbeSite } from '../pg/probe-site.js';
+import { functionSite, probeSite, type ProbeSite } from '../pg/probe-site.js';
 import type { Target } from '../pg/target.js';
 import { featureTable, structRodata, type FeatureTable } from './operator-config.js';
 import type { StatementSource } from './statement-source.js';
@@ -111,7 +111,8 @@ export class OperatorSource {
     try {
       for (const p of this.spec.probes) {
         if (p.kind !== 'uprobe' && p.kind !== 'uretprobe') continue;
-        links.push(this.obj.attachUprobe(p.program, this.target.binaryPath, { func: p.func }, { pid, retprobe: p.kind === 'uretprobe' }));
+        const site = functionSite(this.elf, this.target.binaryPath, p.func);
+        links.push(this.obj.attachUprobe(p.program, this.target.binaryPath, { offset: site.offset }, { pid, retprobe: p.kind === 'uretprobe' }));
       }
       for (const site of this.sites.values()) links.push(...this.attachNodeFn(site, pid));
     } catch (err) {
