@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-PKGS=(clang llvm libbpf-dev bpftool make gcc postgresql postgresql-contrib postgresql-15-pg-stat-kcache)
+PKGS=(clang llvm libbpf-dev bpftool make gcc postgresql postgresql-contrib postgresql-15-pg-stat-kcache chromium)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
