@@ -1,8 +1,9 @@
 /**
  * `pgscout demo`: a throwaway PostgreSQL of its own, a mixed workload
- * (pgbench simple + extended protocol, analytical queries), collection into
- * ./pgscout-demo/, then a summary read back from the Parquet files and a
- * cross-check of per-query_id counts against pg_stat_statements.
+ * (pgbench simple + extended protocol, analytical queries), statement- and
+ * operator-level collection into ./pgscout-demo/, then a summary read back
+ * from the Parquet files, a cross-check of per-query_id counts against
+ * pg_stat_statements, and an HTML report.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { tableGlob } from '../dataset/paths.js';
 import { requireBpfReady } from '../collect/preflight.js';
 import { printCollectSummary } from './collect.js';
 import { summarize } from './summary.js';
+import { writeReport } from '../report/command.js';
 import { ConfigError } from '../util/errors.js';
 
 const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
@@ -47,7 +49,8 @@ export async function runDemo(args: string[]): Promise<number> {
   try {
     say(`PostgreSQL on port ${cluster.port}; pgbench -i -s 10`);
     await pgbenchInit(cluster, 10);
-    const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '1s' }));
+    // Operator level: the dataset gets plan-node rows too (statement rows are complete either way).
+    const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '1s', level: 'operator' }));
     await cluster.psql('SELECT pg_stat_statements_reset()');
     const part = Math.max(2, Math.floor(seconds / 3));
     say(`collecting; pgbench tpcb-like (simple protocol, 2 clients, ${part} s)`);
@@ -65,6 +68,7 @@ export async function runDemo(args: string[]): Promise<number> {
     const cmp = await compareWithPgss(cluster, out);
     say(`per-query_id counts equal to pg_stat_statements.calls for ${cmp.matched}/${cmp.total} query ids`);
     for (const m of cmp.mismatches.slice(0, 10)) say(`  mismatch ${m}`);
+    say(`report: ${await writeReport(out)} (open it in a browser)`);
     say(`dataset in ${out} — try: duckdb -c "SELECT * FROM read_parquet('${out}/queries/**/*.parquet', hive_partitioning=true) LIMIT 5"`);
     return cmp.mismatches.length === 0 ? 0 : 1;
   } finally {

@@ -87,10 +87,7 @@ export class Collection {
     const opSource = new OperatorSource(source, target, { initialTargets });
     try {
       // In sampling mode our own warm-up backend is probed just for the warm-up.
-      await warmupNodeFunctions(config.pg, (pid) => {
-        opSource.ownBackends.add(pid);
-        if (sampler) opSource.setTargets([...initialTargets, pid]);
-      });
+      await warmupNodeFunctions(config.pg, (pid) => { if (sampler) opSource.setTargets([...initialTargets, pid]); });
       if (sampler) opSource.setTargets(initialTargets); // the warm-up backend has exited
       opSource.discoverNow();
     } catch (err) {

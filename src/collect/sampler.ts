@@ -4,7 +4,7 @@
  * moment unsampled backends run the original, unpatched code.
  */
 import pg from 'pg';
-import { toClientConfig } from '../pg/target.js';
+import { connectOwn } from '../pg/own-backends.js';
 import { logger } from '../util/log.js';
 
 const log = logger('sampler');
@@ -17,9 +17,8 @@ export class BackendSampler {
 
   private async clientBackends(): Promise<number[]> {
     if (!this.client) {
-      this.client = new pg.Client({ ...toClientConfig(this.conninfo), application_name: 'pgscout' });
+      this.client = await connectOwn(this.conninfo);
       this.client.on('error', () => { this.client = null; });
-      await this.client.connect();
     }
     const res = await this.client.query<{ pid: number }>(
       "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'pgscout' ORDER BY pid");

@@ -5,8 +5,7 @@
  * operator collector probes every function it sees. Without this, the first
  * execution of each node type after start would be lost.
  */
-import pg from 'pg';
-import { toClientConfig } from '../pg/target.js';
+import { connectOwn } from '../pg/own-backends.js';
 import { logger } from '../util/log.js';
 
 const log = logger('warmup');
@@ -66,33 +65,44 @@ export const WARMUP_PLANS: readonly { sql: string; settings?: Record<string, str
     settings: { ...PARALLEL, enable_nestloop: 'off', enable_mergejoin: 'off' },
     execute: true,
   },
-  { sql: 'UPDATE pg_class SET relname = relname WHERE false' },
+  { sql: 'UPDATE pg_class SET relname = relname WHERE false AND oid = 0' },
   { sql: 'INSERT INTO pg_class SELECT * FROM pg_class WHERE false' },
   { sql: 'DELETE FROM pg_class WHERE false' },
 ];
 
-/** Runs every warm-up EXPLAIN on one connection; returns how many planned. */
+/** Plans grouped by their settings: each group runs on a connection started with them. */
+function bySettings(): Map<string, { settings: Record<string, string>; plans: typeof WARMUP_PLANS[number][] }> {
+  const groups = new Map<string, { settings: Record<string, string>; plans: typeof WARMUP_PLANS[number][] }>();
+  for (const plan of WARMUP_PLANS) {
+    const key = JSON.stringify(plan.settings ?? {});
+    if (!groups.has(key)) groups.set(key, { settings: plan.settings ?? {}, plans: [] });
+    groups.get(key)!.plans.push(plan);
+  }
+  return groups;
+}
+
+/**
+ * Runs every warm-up plan; returns how many were planned. Settings travel in
+ * the connection's startup options, so the warm-up issues no SET, BEGIN or
+ * ROLLBACK that could share a query_id with the workload's statements.
+ */
 export async function warmupNodeFunctions(conninfo: string, onBackend?: (pid: number) => void): Promise<number> {
-  const client = new pg.Client({ ...toClientConfig(conninfo), application_name: 'pgscout' });
-  await client.connect();
   let ok = 0;
-  try {
-    const pid = (await client.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
-    onBackend?.(pid);
-    for (const plan of WARMUP_PLANS) {
-      try {
-        await client.query('BEGIN');
-        for (const [k, v] of Object.entries(plan.settings ?? {})) await client.query(`SET LOCAL ${k} = '${v}'`);
-        await client.query(plan.execute ? plan.sql : `EXPLAIN ${plan.sql}`);
-        ok++;
-      } catch (err) {
-        log.debug(`warm-up plan failed (${plan.sql}): ${(err as Error).message}`);
-      } finally {
-        await client.query('ROLLBACK').catch(() => undefined);
+  for (const { settings, plans } of bySettings().values()) {
+    const client = await connectOwn(conninfo, settings);
+    try {
+      onBackend?.((client as unknown as { processID: number }).processID);
+      for (const plan of plans) {
+        try {
+          await client.query(plan.execute ? plan.sql : `EXPLAIN ${plan.sql}`);
+          ok++;
+        } catch (err) {
+          log.debug(`warm-up plan failed (${plan.sql}): ${(err as Error).message}`);
+        }
       }
+    } finally {
+      await client.end().catch(() => undefined);
     }
-  } finally {
-    await client.end().catch(() => undefined);
   }
   return ok;
 }

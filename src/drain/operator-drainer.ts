@@ -2,6 +2,7 @@
 import { ParquetTableWriter } from '../dataset/parquet-writer.js';
 import { OPERATORS_TABLE } from '../dataset/tables/operators.js';
 import { RelationNames } from '../pg/relation-names.js';
+import { ownBackends } from '../pg/own-backends.js';
 import type { MonotonicToWall } from './clock.js';
 import { isComplete, operatorRow, relationOids, type OperatorRowContext } from './operator-rows.js';
 import type { OperatorSource } from './operator-source.js';
@@ -35,7 +36,7 @@ export class OperatorDrainer {
 
   async drainOnce(): Promise<number> {
     const recs = this.source.drain();
-    const complete = recs.filter((r) => isComplete(r) && !this.source.ownBackends.has(r.leader_pid));
+    const complete = recs.filter((r) => isComplete(r) && !ownBackends.has(r.leader_pid));
     await this.ctx.relations.resolve(relationOids(complete, this.ctx.features));
     if (complete.length) {
       const rows = complete.map((r) => operatorRow(r, this.ctx));

@@ -61,8 +61,6 @@ export class OperatorSource {
   private readonly targetLinks = new Map<number, Link[]>();
   readonly layout: Layout;
   readonly features: FeatureTable;
-  /** pgscout's own backends (warm-up): their plan nodes are not the workload's. */
-  readonly ownBackends = new Set<number>();
 
   constructor(stmt: StatementSource, readonly target: Target, opts: OperatorSourceOptions) {
     this.spec = loadCollectorSpec('operators');

@@ -9,6 +9,7 @@ import { ParquetTableWriter } from '../dataset/parquet-writer.js';
 import type { Row } from '../dataset/schema.js';
 import { QUERIES_TABLE, QUERY_ERRORS_TABLE } from '../dataset/tables/queries.js';
 import { DatabaseNames } from '../pg/database-names.js';
+import { ownBackends } from '../pg/own-backends.js';
 import { QueryTextCache } from '../query/text-cache.js';
 import type { MetricsSink } from '../metrics/sink.js';
 import { MonotonicToWall } from './clock.js';
@@ -47,7 +48,9 @@ export class StatementDrainer {
     this.ctx = { clock: this.clock, texts: new QueryTextCache(), databases: new DatabaseNames(opts.conninfo) };
   }
 
-  private async write(records: StmtRecord[]): Promise<void> {
+  private async write(all: StmtRecord[]): Promise<void> {
+    // pgscout's own catalog lookups and warm-up are not the workload.
+    const records = all.filter((r) => !ownBackends.has(r.pid));
     await this.ctx.databases.resolve(records.map((r) => r.dbid));
     const ok: Row[] = [];
     const failed: Row[] = [];

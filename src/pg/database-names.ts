@@ -1,6 +1,6 @@
 /** Database oid → name, from pg_database, refreshed when an unknown oid appears. */
 import pg from 'pg';
-import { toClientConfig } from './target.js';
+import { connectOwn } from './own-backends.js';
 import { logger } from '../util/log.js';
 
 const log = logger('pg');
@@ -20,9 +20,8 @@ export class DatabaseNames {
     if (![...oids].some((o) => o !== 0 && !this.byOid.has(o))) return;
     try {
       if (!this.client) {
-        this.client = new pg.Client({ ...toClientConfig(this.conninfo), application_name: 'pgscout' });
+        this.client = await connectOwn(this.conninfo);
         this.client.on('error', () => { this.client = null; });
-        await this.client.connect();
       }
       const res = await this.client.query<{ oid: number; datname: string }>('SELECT oid::int AS oid, datname FROM pg_database');
       for (const row of res.rows) this.byOid.set(row.oid, row.datname);

@@ -1,6 +1,6 @@
 /** Relation/index oid → name, from pg_class of the DSN's database, cached. */
 import pg from 'pg';
-import { toClientConfig } from './target.js';
+import { connectOwn } from './own-backends.js';
 import { logger } from '../util/log.js';
 
 const log = logger('pg');
@@ -21,9 +21,8 @@ export class RelationNames {
     if (unknown.length === 0) return;
     try {
       if (!this.client) {
-        this.client = new pg.Client({ ...toClientConfig(this.conninfo), application_name: 'pgscout' });
+        this.client = await connectOwn(this.conninfo);
         this.client.on('error', () => { this.client = null; });
-        await this.client.connect();
       }
       const res = await this.client.query<{ oid: number; name: string }>(
         "SELECT c.oid::int8 AS oid, CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname ELSE n.nspname || '.' || c.relname END AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])",
