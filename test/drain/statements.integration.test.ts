@@ -88,7 +88,7 @@ describeBpf('statement collection against a real PostgreSQL', () => {
     expect(dur).toBeGreaterThan(100e6);
     // It never blocks: any off-CPU time is run-queue wait (another process had the CPU).
     expect((on + Number(row!.runq_wait_ns)) / dur).toBeGreaterThan(0.95);
-    expect(on / dur).toBeGreaterThan(0.5);
+    expect(on / dur).toBeGreaterThan(0.25);
     expect(Math.abs(Number(row!.cpu_clock_ns) - on) / on).toBeLessThan(0.05);
   });
 
