@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 off_ps_plan = 8, off_ps_state = 16, off_ps_real = 32;
 const volatile __u32 off_plan_type = 0, off_plan_startup = 8, off_plan_total = 16, off_plan_rows = 24;
 const volatile __u32 off_plan_width = 32, off_plan_parallel_aware = 36, off_plan_node_id = 40;
+const volatile __u32 off_plan_lefttree = 72, off_plan_righttree = 80;
 const volatile __u32 off_slot_flags = 4, tts_flag_empty = 2;
 const volatile __u32 off_hs_hashtable = 200, off_ht_partial = 96, off_ht_nbuckets = 0, off_ht_nbatch = 0;
 const volatile __u32 off_es_rtable = 24, off_es_subplanstates = 200, off_es_top_eflags = 176;
@@ -242,6 +243,9 @@ int BPF_KRETPROBE(init_exit, void *ret)
 	n->plan_node_id = read_u32(plan + off_plan_node_id);
 	n->parent_node_id = d > 0 && d <= INIT_DEPTH ? ts->init_ids[(d - 1) & (INIT_DEPTH - 1)] : -1;
 	n->depth = d;
+	__u64 left = read_u64(plan + off_plan_lefttree), right = read_u64(plan + off_plan_righttree);
+	n->left_child_id = left ? (__s32)read_u32(left + off_plan_node_id) : -1;
+	n->right_child_id = right ? (__s32)read_u32(right + off_plan_node_id) : -1;
 	n->pid = (__u32)bpf_get_current_pid_tgid();
 	n->worker = ts->worker;
 	read_features(n, plan, n->plan_tag, ts->init_estate);

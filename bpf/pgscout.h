@@ -152,6 +152,8 @@ struct node_record {
 	__u32 plan_width;
 	__u32 parallel_aware;
 	__u32 subplan;               /* 1: root of an InitPlan/SubPlan tree */
+	__s32 left_child_id;         /* Plan.lefttree->plan_node_id, -1: none */
+	__s32 right_child_id;        /* Plan.righttree->plan_node_id, -1: none */
 };
 
 /* A node function address seen for the first time (user space probes it). */

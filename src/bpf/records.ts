@@ -88,7 +88,7 @@ export const nodeRecordLayout = layoutStruct('node_record', [
   { name: 'counters', type: { array: 'u64', length: PGS_NCOUNTERS } },
   u32('counter_mask'), u32('flags'), u32('pid'), u32('leader_pid'), u32('seq'), u32('plan_node_id'),
   u32('parent_node_id'), u32('worker'), u32('depth'), u32('tag'), u32('plan_tag'), u32('plan_width'),
-  u32('parallel_aware'), u32('subplan'),
+  u32('parallel_aware'), u32('subplan'), u32('left_child_id'), u32('right_child_id'),
 ]);
 
 export const fnEventLayout = layoutStruct('fn_event', [u64('fn_addr'), u32('tag'), u32('plan_tag')]);

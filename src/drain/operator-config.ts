@@ -47,6 +47,8 @@ export function structRodata(layout: Layout): Record<string, RodataValue> {
     off_plan_width: off('Plan', 'plan_width'),
     off_plan_parallel_aware: off('Plan', 'parallel_aware'),
     off_plan_node_id: off('Plan', 'plan_node_id'),
+    off_plan_lefttree: off('Plan', 'lefttree'),
+    off_plan_righttree: off('Plan', 'righttree'),
     off_slot_flags: off('TupleTableSlot', 'tts_flags'),
     tts_flag_empty: layout.constant('TTS_FLAG_EMPTY'),
     off_hs_hashtable: off('HashState', 'hashtable'),

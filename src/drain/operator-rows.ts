@@ -85,6 +85,8 @@ export function operatorRow(rec: NodeRecord, ctx: OperatorRowContext): Row {
     plan_node_id: rec.plan_node_id,
     parent_node_id: rec.parent_node_id < 0 ? null : rec.parent_node_id,
     depth: rec.depth,
+    left_child_id: rec.left_child_id < 0 ? null : rec.left_child_id,
+    right_child_id: rec.right_child_id < 0 ? null : rec.right_child_id,
     is_subplan: rec.subplan !== 0,
     node_type: explainNodeTypeOrUndefined(tagName) ?? tagName,
     est_startup_cost: f64(rec.startup_cost_bits),

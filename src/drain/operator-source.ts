@@ -44,6 +44,7 @@ export function decodeNode(buf: Buffer, base: number) {
     plan_node_id: num('plan_node_id'), parent_node_id: num('parent_node_id') | 0, worker: num('worker') | 0,
     depth: num('depth'), tag: num('tag'), plan_tag: num('plan_tag'), plan_width: num('plan_width'),
     parallel_aware: num('parallel_aware'), subplan: num('subplan'),
+    left_child_id: num('left_child_id') | 0, right_child_id: num('right_child_id') | 0,
   };
 }
 

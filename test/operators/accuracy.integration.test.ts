@@ -118,6 +118,11 @@ describeBpf('operator rows equal EXPLAIN ANALYZE, node by node', () => {
         if (/^(Seq|Index|Index Only|Bitmap Heap) Scan$/.test(x.node_type as string)) expect(x.relation, `${r.name} ${x.node_type}`).not.toBeNull();
         if (/Join|Nested Loop/.test(x.node_type as string)) expect(x.join_type).not.toBeNull();
         if (x.node_type === 'Aggregate') expect(x.strategy).not.toBeNull();
+        for (const child of [x.left_child_id, x.right_child_id]) {
+          if (child === null || x.worker !== -1) continue;
+          const c = r.rows.find((y) => y.worker === -1 && y.plan_node_id === child);
+          expect(c?.parent_node_id, `${r.name}: child ${child} of ${x.plan_node_id}`).toBe(x.plan_node_id);
+        }
       }
     }
   });

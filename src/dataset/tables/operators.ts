@@ -20,6 +20,8 @@ export const OPERATOR_COLUMNS: readonly ColumnSpec[] = [
   c('plan_node_id', 'INT32', false, '', `${INIT} plan_node_id`, 'Plan node id (as in EXPLAIN VERBOSE / auto_explain)'),
   c('parent_node_id', 'INT32', true, '', 'ExecInitNode nesting; ExecInitSubPlan for subplan roots', 'plan_node_id of the parent node; null for the root'),
   c('depth', 'INT32', false, '', 'ExecInitNode nesting', 'Depth below the tree root (subplan trees count from their own root)'),
+  c('left_child_id', 'INT32', true, '', `${INIT} lefttree->plan_node_id`, 'Outer (left) child node; null if none'),
+  c('right_child_id', 'INT32', true, '', `${INIT} righttree->plan_node_id`, 'Inner (right) child node; null if none (Append/SubqueryScan children: see parent_node_id)'),
   c('is_subplan', 'BOOLEAN', false, '', 'uprobe ExecInitSubPlan', 'Root of an InitPlan/SubPlan tree'),
   c('node_type', 'STRING', false, '', 'PlanState NodeTag, EXPLAIN spelling', "EXPLAIN's Node Type (Seq Scan, Hash Join, Aggregate, …)"),
   c('est_startup_cost', 'DOUBLE', false, '', `${INIT} startup_cost`, 'Planner startup cost'),
