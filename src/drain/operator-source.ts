@@ -93,6 +93,11 @@ export class OperatorSource {
     }
   }
 
+  /** Capacity of the finished-nodes map (for the map-fill metric). */
+  get finishedCapacity(): number {
+    return this.obj.map('finished_nodes').maxEntries;
+  }
+
   get targets(): number[] {
     return [...this.targetLinks.keys()];
   }

@@ -34,19 +34,6 @@ export interface ObservedCollection {
   } | null;
 }
 
-/**
- * Capacity of the operator collector's `finished_nodes` map: OperatorSource
- * has no public accessor yet, so read it from the loaded object if exposed.
- */
-function finishedNodesCapacity(source: object): number | null {
-  const s = source as { finishedCapacity?: unknown; obj?: { map?: (n: string) => { maxEntries: number } } };
-  if (typeof s.finishedCapacity === 'number') return s.finishedCapacity;
-  try {
-    return s.obj?.map?.('finished_nodes').maxEntries ?? null;
-  } catch {
-    return null;
-  }
-}
 
 export function collectorView(c: ObservedCollection): CollectorView {
   const ops = c.operators;
@@ -65,6 +52,6 @@ export function collectorView(c: ObservedCollection): CollectorView {
       if (!ops.sampler) return 'all';
       return ops.source.targets.filter((p) => p > 0).length;
     },
-    capacity: { finished: c.source.finishedCapacity, finished_nodes: ops ? finishedNodesCapacity(ops.source) : null },
+    capacity: { finished: c.source.finishedCapacity, finished_nodes: ops ? ops.source.finishedCapacity : null },
   };
 }

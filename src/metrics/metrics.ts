@@ -62,16 +62,18 @@ export class Metrics {
   shutdown(timeoutMs = 5000): Promise<void> {
     this.closing ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
       const bound = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          log.warn(`metrics shutdown did not finish within ${timeoutMs} ms`);
+          timedOut = true;
+          log.warn(`metrics shutdown did not finish within ${timeoutMs} ms (final OTLP export abandoned)`);
           resolve();
         }, timeoutMs);
         timer.unref();
       });
       try {
         await Promise.race([this.provider.shutdown({ timeoutMillis: timeoutMs }).catch((err: Error) => {
-          log.warn(`metrics shutdown: ${err.message}`);
+          if (!timedOut) log.warn(`metrics shutdown: ${err.message}`);
         }), bound]);
       } finally {
         clearTimeout(timer);

@@ -1,0 +1,65 @@
+/** The metrics flags through the built CLI: one-line errors, and a live endpoint from `pgscout collect`. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { describeBpf } from '../helpers/bpf-env.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { freePort } from './fake-collection.js';
+
+describe('pgscout collect: metrics flags that are wrong', () => {
+  it.each([
+    [['--prometheus', 'localhost'], /^pgscout: --prometheus 'localhost' is not a port or host:port; use a port \(9464: listens on 127\.0\.0\.1\)/],
+    [['--prometheus', '127.0.0.1:70000'], /^pgscout: --prometheus '127\.0\.0\.1:70000': the port must be 1-65535/],
+    [['--otlp', 'localhost:4318'], /^pgscout: --otlp 'localhost:4318' is not an http:\/\/ or https:\/\/ URL/],
+    [['--otlp', 'http://127.0.0.1:4318', '--otlp-interval', 'soon'], /^pgscout: --otlp-interval 'soon' is not a duration/],
+    [['--top-queries', '5'], /^pgscout: --top-queries exports metrics: give --prometheus/],
+    [['--prometheus', '9464', '--top-queries', '1000'], /^pgscout: --top-queries '1000' must be an integer from 0 to 100/],
+  ])('%j: one line, exit 1', async (flags, message) => {
+    const r = await runCli(['collect', '--pg', 'host=/tmp user=postgres', '--out', '/tmp/pgscout-never', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describeBpf('pgscout collect --prometheus', () => {
+  let cluster: Cluster;
+  let out: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-cli-metrics-'));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (out) fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it('serves /metrics on 127.0.0.1 while collecting, says where, and exits cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'collect', '--pg', cluster.conninfo, '--out', out, '--prometheus', String(port)],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (/probes attached/.test(stderr)) { clearInterval(poll); resolve(); }
+        if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
+      }, 50);
+    });
+    expect(stderr).toContain(`metrics at http://127.0.0.1:${port}/metrics`);
+    for (let i = 0; i < 5; i++) await cluster.psql(`SELECT ${i} AS metrics_cli_probe`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^pgscout_statement_duration_seconds_count\{[^}]*db_operation_name="SELECT"[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^target_info\{[^}]*service_name="pgscout"/m);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});
