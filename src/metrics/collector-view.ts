@@ -28,7 +28,7 @@ export interface ObservedCollection {
   source: { attachStates: readonly AttachState[]; finishedCapacity: number };
   drainer: { stats: DrainStats; queries: Writer; errors: Writer };
   operators: {
-    source: { targets: number[] };
+    source: { targets: number[]; finishedCapacity: number };
     drainer: { stats: OperatorStats; writer: Writer };
     sampler: unknown;
   } | null;
