@@ -3,26 +3,23 @@
  * rotates the choice, so over time every session is seen while at any
  * moment unsampled backends run the original, unpatched code.
  */
-import pg from 'pg';
-import { connectOwn } from '../pg/own-backends.js';
+import { OwnConnection } from '../pg/own-backends.js';
 import { logger } from '../util/log.js';
 
 const log = logger('sampler');
 
 export class BackendSampler {
-  private client: pg.Client | null = null;
+  private readonly conn: OwnConnection;
   private round = 0;
 
-  constructor(private readonly conninfo: string, readonly fraction: number) {}
+  constructor(conninfo: string, readonly fraction: number) {
+    this.conn = new OwnConnection(conninfo);
+  }
 
   private async clientBackends(): Promise<number[]> {
-    if (!this.client) {
-      this.client = await connectOwn(this.conninfo);
-      this.client.on('error', () => { this.client = null; });
-    }
-    const res = await this.client.query<{ pid: number }>(
+    const rows = await this.conn.query<{ pid: number }>(
       "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'pgscout' ORDER BY pid");
-    return res.rows.map((r) => r.pid);
+    return rows.map((r) => r.pid);
   }
 
   /** The backends to sample this round: a sliding window over the sorted pids. */
@@ -32,7 +29,6 @@ export class BackendSampler {
       pids = await this.clientBackends();
     } catch (err) {
       log.warn(`cannot list backends: ${(err as Error).message}`);
-      this.client = null;
       return [];
     }
     if (pids.length === 0) return [];
@@ -41,9 +37,7 @@ export class BackendSampler {
     return Array.from({ length: k }, (_, i) => pids[(start + i) % pids.length]!);
   }
 
-  async close(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    await c?.end().catch(() => undefined);
+  close(): Promise<void> {
+    return this.conn.close();
   }
 }

@@ -17,3 +17,33 @@ export async function connectOwn(conninfo: string, settings: Record<string, stri
   if (pid) ownBackends.add(pid);
   return client;
 }
+
+/**
+ * A pgscout connection opened on first use and reopened after a failure:
+ * catalog lookups must never stop collection, so query() rejects and the
+ * next call reconnects.
+ */
+export class OwnConnection {
+  private client: pg.Client | null = null;
+
+  constructor(private readonly conninfo: string) {}
+
+  async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      if (!this.client) {
+        this.client = await connectOwn(this.conninfo);
+        this.client.on('error', () => { this.client = null; });
+      }
+      return (await this.client.query<R>(sql, params)).rows;
+    } catch (err) {
+      this.client = null;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => undefined);
+  }
+}
