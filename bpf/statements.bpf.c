@@ -482,9 +482,8 @@ static __always_inline void switch_in(struct thread_state *ts, __u64 now)
 	ts->offcpu_since = 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
+				     unsigned int prev_state)
 {
 	__u64 now = 0;
 	__u32 prev_tid = BPF_CORE_READ(prev, pid);
@@ -500,35 +499,77 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 			now = bpf_ktime_get_ns();
 		switch_in(ts, now);
 	}
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	on_switch(preempt, prev, next, prev_state);
+	return 0;
+}
+
+/* Variant for kernels without BTF-typed tracepoints (chosen by feature probe). */
+SEC("raw_tp/sched_switch")
+int sched_switch_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	on_switch((bool)ctx->args[0], (struct task_struct *)ctx->args[1],
+		  (struct task_struct *)ctx->args[2], (unsigned int)ctx->args[3]);
 	return 0;
 }
 
 /* ---- sockets: bytes of the client connection ---- */
 
+static __always_inline void on_send(int ret)
+{
+	if (ret <= 0)
+		return;
+	struct thread_state *ts = current_state(false);
+	if (ts && ts->state != ST_NONE)
+		ts->rec.net_send_bytes += ret;
+}
+
+static __always_inline void on_recv(int ret, bool peek)
+{
+	struct thread_state *ts = current_state(false);
+	if (!ts || ts->state == ST_NONE)
+		return;
+	if (ts->state == ST_CLOSING) {
+		/* The backend wants its next message: the statement is over. */
+		finalize(ts, bpf_ktime_get_ns());
+		return;
+	}
+	if (ret > 0 && !peek)
+		ts->rec.net_recv_bytes += ret;
+}
+
 SEC("tp/sock/sock_send_length")
 int sock_send(struct trace_event_raw_sock_msg_length *ctx)
 {
-	if (ctx->ret <= 0)
-		return 0;
-	struct thread_state *ts = current_state(false);
-	if (ts && ts->state != ST_NONE)
-		ts->rec.net_send_bytes += ctx->ret;
+	on_send(ctx->ret);
 	return 0;
 }
 
 SEC("tp/sock/sock_recv_length")
 int sock_recv(struct trace_event_raw_sock_msg_length *ctx)
 {
-	struct thread_state *ts = current_state(false);
-	if (!ts || ts->state == ST_NONE)
-		return 0;
-	if (ts->state == ST_CLOSING) {
-		/* The backend wants its next message: the statement is over. */
-		finalize(ts, bpf_ktime_get_ns());
-		return 0;
-	}
-	if (ctx->ret > 0 && !(ctx->flags & 2 /* MSG_PEEK */))
-		ts->rec.net_recv_bytes += ctx->ret;
+	on_recv(ctx->ret, ctx->flags & 2 /* MSG_PEEK */);
+	return 0;
+}
+
+/* Variants for kernels before 6.3 (no sock tracepoints) that have kprobes;
+ * this one has neither kprobes nor the need, so they stay unloaded here. */
+SEC("kretprobe/sock_sendmsg")
+int BPF_KRETPROBE(sock_send_kret, int ret)
+{
+	on_send(ret);
+	return 0;
+}
+
+SEC("kretprobe/sock_recvmsg")
+int BPF_KRETPROBE(sock_recv_kret, int ret)
+{
+	on_recv(ret, false);
 	return 0;
 }
 

@@ -7,11 +7,24 @@ import path from 'node:path';
 import { packageRoot } from '../pg/layouts.js';
 import { ConfigError } from '../util/errors.js';
 
+/** A program whose SEC() name says where it attaches (tp/, tp_btf/, raw_tp/, kretprobe/…). */
+export interface AutoProbeSpec {
+  kind: 'tracepoint';
+  program: string;
+  /** Human name of the attach point. */
+  feature: string;
+  /** Kernel feature it needs (src/bpf/variants.ts vocabulary): tp_btf, raw_tp, kprobes, tracepoint:<cat>/<name>. */
+  requires?: string;
+  /** Used instead when `requires` is missing. */
+  fallback?: AutoProbeSpec & { requires: string };
+  optional?: boolean;
+}
+
 export type ProbeSpec =
   | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean }
   /** perBackend: attached per sampled backend pid (zero cost elsewhere) rather than binary-wide. */
   | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean; perBackend?: boolean }
-  | { kind: 'tracepoint'; program: string; feature: string; optional?: boolean };
+  | AutoProbeSpec;
 
 /** [column, struct, field, decode]; decode: relation | oid | int | bool | enum:<EnumName>. */
 export type FeatureSpec = [string, string, string, string];

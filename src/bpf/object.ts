@@ -60,6 +60,10 @@ export class BpfObject {
     this.loaded = true;
   }
 
+  hasProgram(name: string): boolean {
+    return Boolean(fn.find_program(this.obj, name));
+  }
+
   private program(name: string): bigint {
     const prog = fn.find_program(this.obj, name) as bigint | null;
     if (!prog) throw new PgscoutError(`BPF object ${this.path} has no program '${name}'`);

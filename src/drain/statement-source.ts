@@ -5,6 +5,7 @@
  */
 import { BpfObject } from '../bpf/object.js';
 import { attachSpec, type AttachState } from '../bpf/attacher.js';
+import { chooseVariants } from '../bpf/variants.js';
 import { loadCollectorSpec, objectPath } from '../bpf/collector-spec.js';
 import { PerfCounters, type CounterStatus } from '../bpf/perf.js';
 import { RingBuffer } from '../bpf/ringbuf.js';
@@ -86,12 +87,13 @@ export class StatementSource {
         off_qd_plannedstmt: layout.offsetOf('QueryDesc', 'plannedstmt'),
         off_pstmt_query_id: layout.offsetOf('PlannedStmt', 'queryId'),
       });
+      const probes = chooseVariants(this.obj, spec.probes);
       this.obj.load();
       this.counters.install((name) => this.obj.map(name));
       this.finished = this.obj.map('finished');
       this.statsMap = this.obj.map('stats');
       this.ring = new RingBuffer(this.obj.map('texts'), (data) => this.pendingTexts.push(decodeText(data)));
-      this.attachStates = attachSpec(this.obj, spec, target.binaryPath);
+      this.attachStates = attachSpec(this.obj, { ...spec, probes }, target.binaryPath);
     } catch (err) {
       this.close();
       throw err;
