@@ -17,4 +17,22 @@ export class Link {
     fn.link_destroy(this.handle);
     this.handle = null;
   }
+
+  /**
+   * Detaches on a worker thread: removing a uprobe waits for the kernel
+   * (~0.1 s a link measured), which must not stall drains on the event loop.
+   */
+  closeAsync(): Promise<void> {
+    const handle = this.handle;
+    if (handle === null) return Promise.resolve();
+    this.handle = null;
+    return new Promise((resolve) => {
+      fn.link_destroy.async(handle, () => resolve());
+    });
+  }
+}
+
+/** Detaches many links concurrently, off the event loop. */
+export async function closeAll(links: Iterable<Link>): Promise<void> {
+  await Promise.all([...links].map((l) => l.closeAsync()));
 }

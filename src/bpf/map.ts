@@ -49,14 +49,16 @@ export class BpfMap {
    * with its rows.
    */
   drain(chunk = 4096): BatchResult {
+    // Room for a full map plus one chunk: programs keep adding while we drain.
     // Reused across drains: the result is valid until the next drain().
-    const keys = (this.keyBuf ??= Buffer.alloc(this.keySize * this.maxEntries));
-    const values = (this.valueBuf ??= Buffer.alloc(this.valueSize * this.maxEntries));
+    const capacity = this.maxEntries + chunk;
+    const keys = (this.keyBuf ??= Buffer.alloc(this.keySize * capacity));
+    const values = (this.valueBuf ??= Buffer.alloc(this.valueSize * capacity));
     let total = 0;
     let inBatch: Buffer | null = null;
     const outBatch = Buffer.alloc(8);
     for (;;) {
-      const room = Math.min(chunk, this.maxEntries - total);
+      const room = Math.min(chunk, capacity - total);
       if (room <= 0) break;
       const count = [room];
       syscallCounter.add('map_lookup_and_delete_batch');
@@ -66,12 +68,17 @@ export class BpfMap {
         count, null,
       ) as number;
       const err = ret < 0 ? (errno() || -ret) : 0;
-      if (ret < 0 && err !== os.constants.errno.ENOENT) {
-        throw bpfError(`batch lookup-and-delete on map ${this.name}`, err);
-      }
+      // Rows already taken out of the map are in our buffers: keep them
+      // whatever happens next (ENOSPC: a bucket larger than the room left,
+      // it stays in the map for the next drain).
       total += count[0]!;
-      if (ret < 0) break;
-      inBatch = Buffer.from(outBatch);
+      if (ret >= 0) {
+        inBatch = Buffer.from(outBatch);
+        continue;
+      }
+      if (err === os.constants.errno.ENOENT || err === os.constants.errno.ENOSPC) break;
+      if (total > 0) break;
+      throw bpfError(`batch lookup-and-delete on map ${this.name}`, err);
     }
     return {
       keys: keys.subarray(0, total * this.keySize),

@@ -5,6 +5,7 @@ import { loadLayout } from '../pg/layouts.js';
 import { StatementSource } from '../drain/statement-source.js';
 import type { Check } from './doctor-checks.js';
 import { OperatorSource } from '../drain/operator-source.js';
+import { closeAll, type Link } from '../bpf/link.js';
 import { warmupNodeFunctions } from '../collect/warmup.js';
 import type { Target } from '../pg/target.js';
 
@@ -52,8 +53,9 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
 async function operatorChecks(stmt: StatementSource, target: Target): Promise<Check[]> {
   const ops = new OperatorSource(stmt, target, { initialTargets: [] });
   try {
-    await warmupNodeFunctions(target.conninfo, (pid) => ops.setTargets([pid]));
-    ops.setTargets([]); // the warm-up backend has exited
+    const discovery: Link[] = [];
+    await warmupNodeFunctions(target.conninfo, (pid) => { discovery.push(...ops.attachDiscovery(pid)); });
+    await closeAll(discovery); // the warm-up backends have exited
     ops.discoverNow();
     const sites = [...ops.sites.values()];
     const slow = sites.filter((s) => !s.fast);

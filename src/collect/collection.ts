@@ -12,6 +12,7 @@ import { OperatorSource } from '../drain/operator-source.js';
 import { OperatorDrainer, type OperatorStats } from '../drain/operator-drainer.js';
 import { BackendSampler } from './sampler.js';
 import { warmupNodeFunctions } from './warmup.js';
+import { closeAll, type Link } from '../bpf/link.js';
 import { requireBpfReady } from './preflight.js';
 import { logger } from '../util/log.js';
 import { syscallCounter } from '../bpf/map.js';
@@ -33,6 +34,7 @@ export class Collection {
   private timer: NodeJS.Timeout | null = null;
   private rotateTimer: NodeJS.Timeout | null = null;
   private discoverTimer: NodeJS.Timeout | null = null;
+  private rotating: Promise<void> = Promise.resolve();
   private draining: Promise<void> = Promise.resolve();
   private stopped: Promise<CollectionSummary> | null = null;
   private readonly startedAt = performance.now();
@@ -87,8 +89,12 @@ export class Collection {
     const opSource = new OperatorSource(source, target, { initialTargets });
     try {
       // In sampling mode our own warm-up backend is probed just for the warm-up.
-      await warmupNodeFunctions(config.pg, (pid) => { if (sampler) opSource.setTargets([...initialTargets, pid]); });
-      if (sampler) opSource.setTargets(initialTargets); // the warm-up backend has exited
+      const discovery: Link[] = [];
+      try {
+        await warmupNodeFunctions(config.pg, (pid) => { if (sampler) discovery.push(...opSource.attachDiscovery(pid)); });
+      } finally {
+        await closeAll(discovery); // the warm-up backends have exited
+      }
       opSource.discoverNow();
     } catch (err) {
       log.warn(`node function warm-up failed (first executions of some node types may be missed): ${(err as Error).message}`);
@@ -114,14 +120,21 @@ export class Collection {
       this.discoverTimer.unref();
     }
     if (ops?.sampler) {
-      this.rotateTimer = setInterval(() => { this.draining = this.draining.then(() => this.rotate(ops)); }, this.config.sampleRotateMs);
+      // Rotation runs beside the drains (detaching waits on the kernel, off the
+      // event loop); one rotation at a time.
+      let busy = false;
+      this.rotateTimer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        this.rotating = this.rotate(ops).finally(() => { busy = false; });
+      }, this.config.sampleRotateMs);
       this.rotateTimer.unref();
     }
   }
 
   private async rotate(ops: OperatorLevel): Promise<void> {
     try {
-      ops.source.setTargets(await ops.sampler!.choose());
+      await ops.source.setTargets(await ops.sampler!.choose());
     } catch (err) {
       log.error(`sample rotation failed: ${(err as Error).message}`);
       this.metrics?.sink.error('sample_rotation');
@@ -154,6 +167,7 @@ export class Collection {
       if (this.timer) clearInterval(this.timer);
       if (this.rotateTimer) clearInterval(this.rotateTimer);
       if (this.discoverTimer) clearInterval(this.discoverTimer);
+      await this.rotating;
       await this.draining;
       let guard: NodeJS.Timeout | undefined;
       const bounded = new Promise<never>((_, reject) => {
@@ -169,11 +183,14 @@ export class Collection {
         await Promise.race([finish(), bounded]);
       } finally {
         clearTimeout(guard);
-        this.operators?.source.close();
-        this.source.close();
         // The shutdown drain's records reach the final OTLP export.
         this.metrics?.sink.drain({ seconds: null, syscalls: 0 });
         await this.metrics?.shutdown();
+        // Every file is closed by now: detaching (~0.1 s a uprobe in the kernel)
+        // can take its time without risking data; a second signal exits at once.
+        await Promise.all([this.operators?.source.detach(), this.source.detach()]);
+        this.operators?.source.close();
+        this.source.close();
       }
       return {
         target: this.target,

@@ -53,11 +53,9 @@ export class OperatorDrainer {
     return recs.length;
   }
 
+  /** Takes everything still in the kernel and closes the file (probes stay attached: detaching is slow). */
   async finish(): Promise<void> {
-    const sampled = this.source.targets.filter((p) => p > 0).length;
-    this.source.detach();
     await this.drainOnce();
-    this.stats.sampledBackends = sampled;
     await this.writer.close();
     await this.ctx.relations.close();
   }

@@ -6,7 +6,7 @@
  * sampled backend pid at a time, so unsampled backends run unpatched code.
  */
 import { BpfObject } from '../bpf/object.js';
-import type { Link } from '../bpf/link.js';
+import { closeAll, type Link } from '../bpf/link.js';
 import { loadCollectorSpec, objectPath, type CollectorSpec } from '../bpf/collector-spec.js';
 import { RingBuffer } from '../bpf/ringbuf.js';
 import { fn } from '../bpf/libbpf.js';
@@ -86,7 +86,7 @@ export class OperatorSource {
         tag: d.readUInt32LE(fnEventLayout.byName.get('tag')!.offset),
       }));
       for (const p of this.spec.probes) if (p.kind === 'tracepoint') this.obj.attachAuto(p.program);
-      this.setTargets(opts.initialTargets);
+      this.retarget(opts.initialTargets);
     } catch (err) {
       this.close();
       throw err;
@@ -128,15 +128,36 @@ export class OperatorSource {
     this.targetLinks.set(pid, links);
   }
 
-  /** Probes exactly these targets (pids, or [-1]); detaches the others. */
-  setTargets(pids: number[]): void {
+  /** Attaches the targets not yet probed; returns the links of targets no longer wanted. */
+  private retarget(pids: number[]): Link[] {
     const want = new Set(pids);
+    const removed: Link[] = [];
     for (const [pid, links] of this.targetLinks) {
       if (want.has(pid)) continue;
-      for (const l of links) l.close();
+      removed.push(...links);
       this.targetLinks.delete(pid);
     }
     for (const pid of want) if (!this.targetLinks.has(pid)) this.attachTarget(pid);
+    return removed;
+  }
+
+  /** Probes exactly these targets (pids, or [-1]); detaches the others off the event loop. */
+  setTargets(pids: number[]): Promise<void> {
+    return closeAll(this.retarget(pids));
+  }
+
+  /**
+   * Just enough for a backend to reveal node functions (ExecInitNode, and
+   * ExecEndNode for the parallel hash join switch): used for pgscout's own
+   * warm-up backend in sampling mode. The caller closes the links.
+   */
+  attachDiscovery(pid: number): Link[] {
+    const wanted = new Set(['init_enter', 'init_exit', 'end_node']);
+    return this.spec.probes.flatMap((p) => {
+      if ((p.kind !== 'uprobe' && p.kind !== 'uretprobe') || !wanted.has(p.program)) return [];
+      const site = functionSite(this.elf, this.target.binaryPath, p.func);
+      return [this.obj.attachUprobe(p.program, this.target.binaryPath, { offset: site.offset }, { pid, retprobe: p.kind === 'uretprobe' })];
+    });
   }
 
   private discover(addr: bigint, tag: number): void {
@@ -181,10 +202,11 @@ export class OperatorSource {
     return out;
   }
 
-  detach(): void {
-    for (const links of this.targetLinks.values()) for (const l of links) l.close();
+  /** Detaches every probe (off the event loop); the maps stay readable. */
+  async detach(): Promise<void> {
+    const links = [...this.targetLinks.values()].flat();
     this.targetLinks.clear();
-    for (const l of this.obj.links) l.close();
+    await closeAll([...links, ...this.obj.links]);
   }
 
   close(): void {

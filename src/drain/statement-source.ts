@@ -9,6 +9,7 @@ import { chooseVariants } from '../bpf/variants.js';
 import { loadCollectorSpec, objectPath } from '../bpf/collector-spec.js';
 import { PerfCounters, type CounterStatus } from '../bpf/perf.js';
 import { RingBuffer } from '../bpf/ringbuf.js';
+import { closeAll } from '../bpf/link.js';
 import type { BpfMap } from '../bpf/map.js';
 import { fn } from '../bpf/libbpf.js';
 import { decodeStruct } from '../bpf/struct-layout.js';
@@ -150,9 +151,9 @@ export class StatementSource {
     return out;
   }
 
-  /** Stops new events (detach) without freeing the maps. */
-  detach(): void {
-    for (const link of this.obj.links) link.close();
+  /** Stops new events (detach, off the event loop) without freeing the maps. */
+  detach(): Promise<void> {
+    return closeAll(this.obj.links);
   }
 
   close(): void {
