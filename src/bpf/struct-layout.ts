@@ -53,3 +53,43 @@ export function decodeStruct(layout: StructLayout, buf: Buffer, base = 0): Recor
   }
   return out;
 }
+
+type Decoded = Record<string, bigint | number | bigint[]>;
+
+const views = new WeakMap<ArrayBuffer, { u64: BigUint64Array; u32: Uint32Array }>();
+
+function viewsOf(buf: Buffer): { u64: BigUint64Array; u32: Uint32Array; base: number } | null {
+  if (buf.byteOffset % 8 !== 0) return null;
+  let v = views.get(buf.buffer as ArrayBuffer);
+  if (!v) {
+    const whole = buf.buffer as ArrayBuffer;
+    v = { u64: new BigUint64Array(whole, 0, Math.floor(whole.byteLength / 8)), u32: new Uint32Array(whole, 0, Math.floor(whole.byteLength / 4)) };
+    views.set(whole, v);
+  }
+  return { ...v, base: buf.byteOffset };
+}
+
+/**
+ * A decoder specialised for one layout: typed-array reads at fixed indexes
+ * instead of a loop over field descriptors (the drain decodes every record,
+ * so this is on the hot path). Little-endian hosts only; falls back to
+ * decodeStruct for unaligned buffers.
+ */
+export function compileDecoder(layout: StructLayout): (buf: Buffer, base: number) => Decoded {
+  const parts: string[] = [];
+  for (const f of layout.fields) {
+    if (f.type === 'u64') parts.push(`${JSON.stringify(f.name)}: u64[(b + ${f.offset}) >> 3]`);
+    else if (f.type === 'u32') parts.push(`${JSON.stringify(f.name)}: u32[(b + ${f.offset}) >> 2]`);
+    else if (f.type.array === 'u64') {
+      const items = Array.from({ length: f.type.length }, (_, i) => `u64[(b + ${f.offset + i * 8}) >> 3]`);
+      parts.push(`${JSON.stringify(f.name)}: [${items.join(', ')}]`);
+    }
+  }
+  // eslint-disable-next-line no-new-func
+  const fast = new Function('u64', 'u32', 'b', `return { ${parts.join(', ')} };`) as
+    (u64: BigUint64Array, u32: Uint32Array, b: number) => Decoded;
+  return (buf, base) => {
+    const v = viewsOf(buf);
+    return v && (v.base + base) % 8 === 0 ? fast(v.u64, v.u32, v.base + base) : decodeStruct(layout, buf, base);
+  };
+}

@@ -10,7 +10,7 @@ import { closeAll, type Link } from '../bpf/link.js';
 import { loadCollectorSpec, objectPath, type CollectorSpec } from '../bpf/collector-spec.js';
 import { RingBuffer } from '../bpf/ringbuf.js';
 import { fn } from '../bpf/libbpf.js';
-import { decodeStruct } from '../bpf/struct-layout.js';
+import { compileDecoder } from '../bpf/struct-layout.js';
 import {
   COUNTERS_MAPS, fnEventLayout, nodeRecordLayout, OP_STATS, type OpStatName,
 } from './operator-records.js';
@@ -27,8 +27,10 @@ const log = logger('operators');
 
 export type NodeRecord = ReturnType<typeof decodeNode>;
 
+const decodeNodeStruct = compileDecoder(nodeRecordLayout);
+
 export function decodeNode(buf: Buffer, base: number) {
-  const r = decodeStruct(nodeRecordLayout, buf, base) as Record<string, bigint | number | bigint[]>;
+  const r = decodeNodeStruct(buf, base);
   const num = (k: string) => r[k] as number;
   const big = (k: string) => r[k] as bigint;
   return {

@@ -12,7 +12,7 @@ import { RingBuffer } from '../bpf/ringbuf.js';
 import { closeAll } from '../bpf/link.js';
 import type { BpfMap } from '../bpf/map.js';
 import { fn } from '../bpf/libbpf.js';
-import { decodeStruct } from '../bpf/struct-layout.js';
+import { compileDecoder } from '../bpf/struct-layout.js';
 import {
   STATS, stmtKeyLayout, stmtRecordLayout, textEventLayout, threadStateLayout, THREAD_STATE, type StatName,
 } from '../bpf/records.js';
@@ -34,20 +34,12 @@ export type StmtRecord = Record<U64Field, bigint> & {
 
 export interface TextEvent { queryId: bigint; pid: number; stmtIndex: number; text: string }
 
+const decodeStmt = compileDecoder(stmtRecordLayout);
+
 export function decodeRecord(buf: Buffer, base: number, seq: number): StmtRecord {
-  const r = decodeStruct(stmtRecordLayout, buf, base);
-  return {
-    ...(r as Record<U64Field, bigint>),
-    seq,
-    counters: r.counters as bigint[],
-    counter_mask: r.counter_mask as number,
-    flags: r.flags as number,
-    pid: r.pid as number,
-    stmt_index: r.stmt_index as number,
-    lxid: r.lxid as number,
-    cpu_migrations: r.cpu_migrations as number,
-    dbid: r.dbid as number,
-  };
+  const r = decodeStmt(buf, base) as unknown as StmtRecord;
+  r.seq = seq;
+  return r;
 }
 
 function decodeText(buf: Buffer): TextEvent {
