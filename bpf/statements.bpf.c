@@ -14,6 +14,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "pgscout.h"
+
+static void stat_inc(__u32 idx);
+#define PGS_ON_THREAD_FULL() stat_inc(PGS_STAT_THREAD_FULL)
 #include "threads.h"
 
 char LICENSE[] SEC("license") = "GPL";

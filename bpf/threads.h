@@ -4,6 +4,11 @@
 #ifndef PGSCOUT_THREADS_H
 #define PGSCOUT_THREADS_H
 
+/* An includer that counts untracked backends defines this before including. */
+#ifndef PGS_ON_THREAD_FULL
+#define PGS_ON_THREAD_FULL() do { } while (0)
+#endif
+
 enum rec_state { ST_NONE = 0, ST_OPEN = 1, ST_CLOSING = 2 };
 
 #define RUN_STACK 8
@@ -143,8 +148,10 @@ static __always_inline struct thread_state *get_state(__u32 tid, bool create)
 	if (!z)
 		return 0;
 	z->worker = -2;
-	if (bpf_map_update_elem(&threads, &tid, z, BPF_NOEXIST))
+	if (bpf_map_update_elem(&threads, &tid, z, BPF_NOEXIST)) {
+		PGS_ON_THREAD_FULL();
 		return 0;
+	}
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
