@@ -29,16 +29,9 @@ export interface Target {
   backendPid: number;
 }
 
-interface ServerFacts {
-  versionNum: number;
-  version: string;
-  dataDir: string;
-  port: number;
-  computeQueryId: string;
-  sharedPreloadLibraries: string;
-  pgssInstalled: boolean;
-  backendPid: number;
-}
+/** What the server reports about itself over SQL. */
+type ServerFacts = Pick<Target, 'versionNum' | 'version' | 'dataDir' | 'port' | 'computeQueryId'
+  | 'sharedPreloadLibraries' | 'pgssInstalled' | 'backendPid'>;
 
 const FACTS_SQL = `
   SELECT current_setting('server_version_num')::int AS version_num,
