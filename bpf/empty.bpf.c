@@ -106,20 +106,20 @@ int BPF_PROG(sched_switch)
 	return 0;
 }
 
-SEC("tp/sock/sock_send_length")
-int sock_send(void *ctx)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send)
 {
 	return 0;
 }
 
-SEC("tp/sock/sock_recv_length")
-int sock_recv(void *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv)
 {
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exit")
-int process_exit(void *ctx)
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit)
 {
 	return 0;
 }

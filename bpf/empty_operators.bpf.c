@@ -74,14 +74,14 @@ int end_node(struct pt_regs *ctx)
 
 /* ---- sockets ---- */
 
-SEC("tp/sock/sock_send_length")
-int op_sock_send(void *ctx)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(op_sock_send)
 {
 	return 0;
 }
 
-SEC("tp/sock/sock_recv_length")
-int op_sock_recv(void *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(op_sock_recv)
 {
 	return 0;
 }

@@ -521,24 +521,24 @@ static __always_inline struct node_record *innermost(void)
 	return node_of(ts->frames[(d - 1) & (OP_DEPTH - 1)].ps);
 }
 
-SEC("tp/sock/sock_send_length")
-int op_sock_send(struct trace_event_raw_sock_msg_length *ctx)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(op_sock_send, struct sock *sk, int ret, int flags)
 {
-	if (ctx->ret <= 0)
+	if (ret <= 0)
 		return 0;
 	struct node_record *n = innermost();
 	if (n)
-		n->net_send_bytes += ctx->ret;
+		n->net_send_bytes += ret;
 	return 0;
 }
 
-SEC("tp/sock/sock_recv_length")
-int op_sock_recv(struct trace_event_raw_sock_msg_length *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(op_sock_recv, struct sock *sk, int ret, int flags)
 {
-	if (ctx->ret <= 0 || (ctx->flags & 2))
+	if (ret <= 0 || (flags & 2))
 		return 0;
 	struct node_record *n = innermost();
 	if (n)
-		n->net_recv_bytes += ctx->ret;
+		n->net_recv_bytes += ret;
 	return 0;
 }

@@ -546,17 +546,18 @@ static __always_inline void on_recv(int ret, bool peek)
 		ts->rec.net_recv_bytes += ret;
 }
 
-SEC("tp/sock/sock_send_length")
-int sock_send(struct trace_event_raw_sock_msg_length *ctx)
+/* BTF-typed tracepoints attach through the bpf syscall: no tracefs needed. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 {
-	on_send(ctx->ret);
+	on_send(ret);
 	return 0;
 }
 
-SEC("tp/sock/sock_recv_length")
-int sock_recv(struct trace_event_raw_sock_msg_length *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
 {
-	on_recv(ctx->ret, ctx->flags & 2 /* MSG_PEEK */);
+	on_recv(ret, flags & 2 /* MSG_PEEK */);
 	return 0;
 }
 
@@ -576,16 +577,29 @@ int BPF_KRETPROBE(sock_recv_kret, int ret)
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exit")
-int process_exit(struct trace_event_raw_sched_process_template *ctx)
+static __always_inline void on_process_exit(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = get_state(tid, false);
 	if (!ts)
-		return 0;
+		return;
 	if (ts->state == ST_OPEN)
 		ts->rec.flags |= PGS_F_TRUNCATED;
 	finalize(ts, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&threads, &tid);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit, struct task_struct *task)
+{
+	on_process_exit();
+	return 0;
+}
+
+/* Variant for kernels whose BTF lacks the tracepoint (needs tracefs mounted). */
+SEC("tp/sched/sched_process_exit")
+int process_exit_tp(void *ctx)
+{
+	on_process_exit();
 	return 0;
 }

@@ -13,7 +13,7 @@ export interface AutoProbeSpec {
   program: string;
   /** Human name of the attach point. */
   feature: string;
-  /** Kernel feature it needs (src/bpf/variants.ts vocabulary): tp_btf, raw_tp, kprobes, tracepoint:<cat>/<name>. */
+  /** Kernel feature it needs (src/bpf/variants.ts vocabulary): tp_btf, tp_btf:<tracepoint>, raw_tp, kprobes, tracepoint:<cat>/<name> (tracefs). */
   requires?: string;
   /** Used instead when `requires` is missing. */
   fallback?: AutoProbeSpec & { requires: string };

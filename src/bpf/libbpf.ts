@@ -59,6 +59,8 @@ export const fn = {
   ring_buffer_new: lib.func('void *ring_buffer__new(int map_fd, ring_buffer_sample_fn *sample_cb, void *ctx, void *opts)'),
   ring_buffer_consume: lib.func('int ring_buffer__consume(void *rb)'),
   ring_buffer_free: lib.func('void ring_buffer__free(void *rb)'),
+  btf_load_vmlinux: lib.func('void *btf__load_vmlinux_btf(void)'),
+  btf_free: lib.func('void btf__free(void *btf)'),
   btf_find_by_name_kind: lib.func('int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)'),
   btf_type_by_id: lib.func('void *btf__type_by_id(void *btf, uint32_t id)'),
   btf_name_by_offset: lib.func('const char *btf__name_by_offset(void *btf, uint32_t offset)'),

@@ -8,20 +8,47 @@
 import fs from 'node:fs';
 import type { BpfObject } from './object.js';
 import type { ProbeSpec } from './collector-spec.js';
+import { fn } from './libbpf.js';
 import { NotSupportedError } from '../util/errors.js';
 import { logger } from '../util/log.js';
 
 const log = logger('features');
 
-const TRACEFS = ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events'];
+export const TRACEFS_EVENTS = ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events'];
+const BTF_KIND_TYPEDEF = 8;
 
-/** Feature vocabulary used by collectors/*.json. */
+let vmlinuxTracepoints: Map<string, boolean> | null = null;
+
+/**
+ * Whether the kernel's BTF declares this tracepoint (typedef btf_trace_<name>):
+ * then tp_btf attaches through the bpf syscall, with tracefs mounted or not.
+ */
+function btfHasTracepoint(name: string): boolean {
+  vmlinuxTracepoints ??= new Map();
+  const cached = vmlinuxTracepoints.get(name);
+  if (cached !== undefined) return cached;
+  let found = false;
+  const btf = fs.existsSync('/sys/kernel/btf/vmlinux') ? fn.btf_load_vmlinux() : null;
+  if (btf) {
+    found = (fn.btf_find_by_name_kind(btf, `btf_trace_${name}`, BTF_KIND_TYPEDEF) as number) > 0;
+    fn.btf_free(btf);
+  }
+  vmlinuxTracepoints.set(name, found);
+  return found;
+}
+
+/**
+ * Feature vocabulary used by collectors/*.json: tp_btf, tp_btf:<tracepoint>,
+ * raw_tp, kprobes, tracepoint:<category>/<name> (the last needs tracefs mounted).
+ */
 export function hasFeature(feature: string): boolean {
   if (feature === 'tp_btf') return fs.existsSync('/sys/kernel/btf/vmlinux');
+  const typed = /^tp_btf:(.+)$/.exec(feature);
+  if (typed) return btfHasTracepoint(typed[1]!);
   if (feature === 'raw_tp') return true;
   if (feature === 'kprobes') return fs.existsSync('/sys/bus/event_source/devices/kprobe/type');
   const tp = /^tracepoint:(.+)$/.exec(feature);
-  if (tp) return TRACEFS.some((dir) => fs.existsSync(`${dir}/${tp[1]}`));
+  if (tp) return TRACEFS_EVENTS.some((dir) => fs.existsSync(`${dir}/${tp[1]}`));
   return true;
 }
 

@@ -8,6 +8,7 @@ import { COUNTERS, openCounter } from '../bpf/perf.js';
 import { BTF_PATH, hasBpfPrivileges } from '../collect/preflight.js';
 import { loadCollectorSpec, objectPath } from '../bpf/collector-spec.js';
 import { probeProgram } from '../bpf/features.js';
+import { hasFeature, TRACEFS_EVENTS } from '../bpf/variants.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info';
 
@@ -44,10 +45,12 @@ export function kernelChecks(): Check[] {
         isHw ? 'no hardware PMU (typical in VMs): these columns are null' : 'kernel needs CONFIG_PERF_EVENTS', isHw ? 'warn' : 'fail'));
     }
   }
-  const sockTp = ['/sys/kernel/tracing/events/sock/sock_send_length', '/sys/kernel/debug/tracing/events/sock/sock_send_length']
-    .some((p) => fs.existsSync(p));
-  checks.push(check('sock tracepoints', sockTp, 'sock:sock_send_length/sock_recv_length',
-    'kernel ≥ 6.3 has them; without them net_*_bytes stay 0 (mount tracefs if it is only unmounted)', 'warn'));
+  const sockTp = hasFeature('tp_btf:sock_send_length') && hasFeature('tp_btf:sock_recv_length');
+  checks.push(check('sock tracepoints', sockTp, 'tp_btf/sock_send_length, tp_btf/sock_recv_length',
+    'kernel ≥ 6.3 has them (older kernels: kretprobes where kprobes exist); without either net_*_bytes stay 0', 'warn'));
+  const tracefs = TRACEFS_EVENTS.some((p) => fs.existsSync(p));
+  checks.push({ name: 'tracefs', status: 'info',
+    detail: tracefs ? 'mounted (not required)' : 'not mounted (not required: tracepoints attach as tp_btf/raw_tp through the bpf syscall)' });
   const obj = objectPath(loadCollectorSpec('statements'));
   checks.push(check('BPF objects built', fs.existsSync(obj), obj, 'run `npm run build:bpf` (needs clang, libbpf-dev, bpftool)'));
   return checks;

@@ -28,8 +28,13 @@ describeBpf('variants by kernel feature', () => {
 
   it('reads the features of this kernel', () => {
     expect(hasFeature('kprobes')).toBe(fs.existsSync('/sys/bus/event_source/devices/kprobe/type'));
-    expect(hasFeature('tracepoint:sock/sock_send_length')).toBe(true);
+    const tracefs = fs.existsSync('/sys/kernel/tracing/events/sock/sock_send_length') || fs.existsSync('/sys/kernel/debug/tracing/events/sock/sock_send_length');
+    expect(hasFeature('tracepoint:sock/sock_send_length')).toBe(tracefs);
     expect(hasFeature('tracepoint:nosuch/event')).toBe(false);
+    // BTF-typed tracepoints need no tracefs: answered from the kernel's BTF.
+    expect(hasFeature('tp_btf:sock_send_length')).toBe(true);
+    expect(hasFeature('tp_btf:sched_process_exit')).toBe(true);
+    expect(hasFeature('tp_btf:nosuch_event')).toBe(false);
     expect(hasFeature('tp_btf')).toBe(true);
   });
 

@@ -60,6 +60,34 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
     expect(listFiles(out).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
+  it('collects with tracefs unmounted (a private mount namespace, as on a fresh machine)', async () => {
+    const nsOut = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-notracefs-'));
+    // unshare -m makes mounts private: unmounting tracefs here leaves the host's as it is.
+    const script = 'for d in /sys/kernel/debug/tracing /sys/kernel/tracing; do umount "$d" 2>/dev/null; done; '
+      + 'if [ -e /sys/kernel/tracing/events ] || [ -e /sys/kernel/debug/tracing/events ]; then echo "tracefs still mounted" >&2; exit 99; fi; '
+      + 'exec "$0" "$@"';
+    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, BIN, 'collect',
+      '--pg', cluster.conninfo, '--out', nsOut, '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (/probes attached/.test(stderr)) { clearInterval(poll); resolve(); }
+        if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
+      }, 50);
+    });
+    for (let i = 0; i < 5; i++) await cluster.psql(`SELECT ${i} + 1 AS no_tracefs_probe`);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/ENOENT|lacks/);
+    const rows = await readTable(nsOut, 'queries', "query_text = 'SELECT $1 + $2 AS no_tracefs_probe'");
+    expect(rows).toHaveLength(5);
+    // The sock tracepoints attach as tp_btf without tracefs: bytes are counted.
+    expect(rows.every((r) => Number(r.net_send_bytes) > 0)).toBe(true);
+    fs.rmSync(nsOut, { recursive: true, force: true });
+  });
+
   it('summary reads the dataset back', async () => {
     const r = await runCli(['summary', out]);
     expect(r.code).toBe(0);
