@@ -3,12 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeRecord } from '../dist/drain/statement-source.js';
-import { statementRow } from '../dist/drain/statement-rows.js';
-import { stmtRecordLayout } from '../dist/bpf/records.js';
-import { MonotonicToWall } from '../dist/drain/clock.js';
+import { decodeRecord } from '../dist/collectors/statements/source.js';
+import { statementRow } from '../dist/collectors/statements/rows.js';
+import { stmtRecordLayout } from '../dist/collectors/statements/abi.js';
+import { MonotonicToWall } from '../dist/util/clock.js';
 import { ParquetTableWriter } from '../dist/dataset/parquet-writer.js';
-import { QUERIES_TABLE } from '../dist/dataset/tables/queries.js';
+import { QUERIES_TABLE } from '../dist/collectors/statements/tables.js';
 const N = 100000;
 const OUT = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-drain-cpu-'));
 const buf = Buffer.alloc(N * stmtRecordLayout.size);

@@ -13,7 +13,7 @@
  *
  * Workloads (pgbench, simple protocol):
  *   select      pgbench -S (one indexed SELECT per transaction)
- *   analytical  a custom script (-f) with the statements of ANALYTICAL_QUERIES (src/collect/workload.ts)
+ *   analytical  a custom script (-f) with the statements of ANALYTICAL_QUERIES (src/demo/workload.ts)
  *               as one transaction: joins, aggregates, sorts, a CTE, a window function, mostly over the
  *               1M-row pgbench_accounts
  *
@@ -48,30 +48,26 @@
  *
  * Progress goes to stderr, the markdown tables to stdout.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import koffi from 'koffi';
 import pg from 'pg';
-import { startCluster } from '../dist/pg/cluster.js';
-import { ANALYTICAL_QUERIES, pgbench, pgbenchInit } from '../dist/collect/workload.js';
-import { Collection } from '../dist/collect/collection.js';
-import { collectConfig } from '../dist/config.js';
+import { startCluster } from '../dist/demo/cluster.js';
+import { ANALYTICAL_QUERIES, pgbench } from '../dist/demo/workload.js';
 import { discoverTarget, toClientConfig } from '../dist/pg/target.js';
-import { BpfObject } from '../dist/bpf/object.js';
+import { attachSpec } from '../dist/bpf/attacher.js';
 import { loadCollectorSpec, objectPath } from '../dist/bpf/collector-spec.js';
-import { fn } from '../dist/bpf/libbpf.js';
-import { openElf } from '../dist/pg/elf.js';
-import { functionSite } from '../dist/pg/probe-site.js';
+import { BackendSampler } from '../dist/collectors/operators/sampler.js';
+import { openElf } from '../dist/elf/elf.js';
+import { functionSite } from '../dist/elf/probe-site.js';
+import { packageRoot } from '../dist/util/package-root.js';
+import {
+  clientArgs, closeActive, closeObject, enableBpfStats, enabled, flag, fmt, loadavg, loadObject, log, machine, median,
+  numbers, onInterrupt, pgbenchData, programInfos, run, runOnce, sh, sleep, startCollecting, taintWarning, writeJson,
+} from './lib/harness.mjs';
 
 // ---- arguments
 
-const argv = process.argv.slice(2);
-function flag(name, fallback) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-}
 const SECONDS = Number(flag('seconds', '8'));
 const ROUNDS = Number(flag('rounds', '3'));
 const SCALE = Number(flag('scale', '10'));
@@ -80,9 +76,9 @@ const MANY_CLIENTS = Number(flag('many-clients', '10'));
 const MANY_THREADS = 2;
 const INTERVAL = flag('interval', '1s');
 const JSON_OUT = flag('json', undefined);
-const PROFILE = !argv.includes('--no-profile');
-const EMPTY = !argv.includes('--no-empty');
-const AUTO_EXPLAIN = !argv.includes('--no-auto-explain');
+const PROFILE = enabled('profile');
+const EMPTY = enabled('empty');
+const AUTO_EXPLAIN = enabled('auto-explain');
 const FOREIGN_WAIT_S = Number(flag('foreign-wait', '90'));
 const ATTEMPTS = Number(flag('attempts', '2'));
 const WORKLOAD_NAMES = flag('workloads', 'select,analytical').split(',');
@@ -109,64 +105,16 @@ function analyticalScript() {
   return scriptPath;
 }
 
-function log(msg) {
-  process.stderr.write(`[operators ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- BPF program info: run-time stats, program ids (taint detection)
-
-const SYS_BPF = process.arch === 'arm64' ? 280 : 321;
-const BPF_ENABLE_STATS = 32;
-const libbpf = koffi.load('libbpf.so.1');
-const programFd = libbpf.func('int bpf_program__fd(void *prog)');
-const programName = libbpf.func('const char *bpf_program__name(void *prog)');
-const nextProgram = libbpf.func('void *bpf_object__next_program(void *obj, void *prog)');
-const objGetInfo = libbpf.func('int bpf_obj_get_info_by_fd(int fd, _Inout_ uint8_t *info, _Inout_ uint32_t *len)');
-// struct bpf_prog_info offsets (uapi): id@4, name[16]@64, run_time_ns@192, run_cnt@200.
-const INFO_SIZE = 224;
-
-function enableBpfStats() {
-  const attr = Buffer.alloc(8); // { __u32 type = BPF_STATS_RUN_TIME (0) }
-  const fd = Number(fn.syscall(SYS_BPF, 'int', BPF_ENABLE_STATS, 'void *', attr, 'unsigned int', attr.length));
-  if (fd < 0) throw new Error(`BPF_ENABLE_STATS failed: errno ${koffi.errno()}`);
-  return () => fn.close(fd);
-}
-
-/** Every loaded program of a BpfObject: name → { id, runCnt, runTimeNs }. */
-function programInfos(obj) {
-  const out = {};
-  if (!obj?.handle) return out;
-  for (let p = nextProgram(obj.handle, null); p; p = nextProgram(obj.handle, p)) {
-    const fd = programFd(p);
-    if (fd < 0) continue;
-    const info = Buffer.alloc(INFO_SIZE);
-    if (objGetInfo(fd, info, [INFO_SIZE]) < 0) continue;
-    const name = programName(p);
-    const kname = info.subarray(64, 80).toString('latin1').replace(/\0.*$/s, '');
-    if (!name.startsWith(kname)) throw new Error(`bpf_prog_info layout mismatch: expected ${name}, read '${kname}'`);
-    out[name] = { id: info.readUInt32LE(4), runCnt: Number(info.readBigUInt64LE(200)), runTimeNs: Number(info.readBigUInt64LE(192)) };
-  }
-  return out;
-}
-
 // ---- probe points
 
-const OPERATORS_SPEC = loadCollectorSpec('operators');
-const STATEMENTS_SPEC = loadCollectorSpec('statements');
-const EMPTY_OPS_OBJECT = objectPath({ object: 'empty_operators.bpf.o' });
+const ROOT = packageRoot();
+const OPERATORS_SPEC = loadCollectorSpec(ROOT, 'operators');
+const EMPTY_OPS_OBJECT = objectPath(ROOT, { object: 'empty_operators.bpf.o' });
 const KIND = Object.fromEntries(OPERATORS_SPEC.probes.map((p) => [p.program, p.kind]));
 KIND.node_enter = 'uprobe';
 KIND.node_exit = 'uretprobe';
 const OP_PROGRAMS = ['init_enter', 'init_exit', 'init_subplan', 'node_enter', 'node_exit', 'multi_exit', 'getbitmap_exit',
   'rescan', 'end_node', 'op_sock_send', 'op_sock_recv'];
-const STMT_PROGRAMS = STATEMENTS_SPEC.probes.map((p) => p.program).filter((p, i, a) => a.indexOf(p) === i);
 
 /**
  * Breakpoint traps from run counts: each uprobe hit is one trap (a uretprobe on the same
@@ -184,30 +132,6 @@ function traps(stats) {
 
 // ---- configurations; each: setup() before the timed run → { teardown(), started?() }
 
-const active = new Set();
-function closeActive() {
-  for (const a of active) {
-    try {
-      if (a instanceof BpfObject) a.close();
-      else {
-        a.operators?.source.close();
-        a.source.close();
-      }
-    } catch { /* best effort */ }
-  }
-  active.clear();
-}
-
-/** Our own BPF program ids (links to anything else are someone else's). */
-function ownProgramIds() {
-  const ids = new Set();
-  for (const a of active) {
-    const objs = a instanceof BpfObject ? [a] : [a.source.obj, a.operators?.source.obj];
-    for (const o of objs) for (const p of Object.values(programInfos(o))) ids.add(p.id);
-  }
-  return ids;
-}
-
 function bareConfig(name = 'bare') {
   return { name, setup: async () => ({ teardown: async () => ({}) }) };
 }
@@ -215,50 +139,39 @@ function bareConfig(name = 'bare') {
 function pgscoutConfig(cluster, { name, level, sample = '1', profile = false }) {
   return {
     name, setup: async () => {
-      const out = mkdtempSync(join(tmp, 'out-'));
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: INTERVAL, level, sample }));
-      active.add(collection);
-      const ops = collection.operators;
+      const collecting = await startCollecting(cluster.conninfo, { interval: INTERVAL, level, sample }, { dir: tmp, profile });
+      const { collection } = collecting;
+      const ops = collection.collector('operators');
+      // The collector chose its sample at start, before pgbench connected: choose again once it
+      // has, as the rotation timer would (beside the drains), with a sampler of the same fraction.
+      const sampler = ops && collection.config.sample < 1 ? new BackendSampler(cluster.conninfo, collection.config.sample) : null;
       let sampled = null;
       let rotation = Promise.resolve();
-      const started = ops?.sampler ? () => {
-        // The rotation timer's call (Collection.rotate), serialized with the drains the same way.
-        rotation = collection.draining = collection.draining.then(async () => {
-          const pids = await ops.sampler.choose();
-          ops.source.setTargets(pids);
-          sampled = { probed: ops.source.targets.length, chosen: pids.length };
-        });
+      const started = sampler ? () => {
+        rotation = (async () => {
+          const pids = await sampler.choose();
+          await ops.operatorSource.setTargets(pids);
+          sampled = { probed: ops.operatorSource.targets.length, chosen: pids.length };
+        })();
       } : undefined;
-      const disableStats = profile ? enableBpfStats() : null;
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
       return {
         started,
         teardown: async () => {
           await rotation;
-          const cpu = process.cpuUsage(cpu0);
-          const wallMs = performance.now() - t0;
-          const progStats = profile ? {
-            operators: ops ? programInfos(ops.source.obj) : {},
-            statements: programInfos(collection.source.obj),
-          } : undefined;
-          disableStats?.();
-          const summary = await collection.stop();
-          active.delete(collection);
-          rmSync(out, { recursive: true, force: true });
-          const o = summary.operators;
-          const k = summary.stats.kernel;
+          await sampler?.close();
+          const { summary, progStats, cpuPct, lastError } = await collecting.stop();
+          const { statements, operators: o } = summary.collectors;
           return {
-            statementRows: summary.stats.rowsWritten + summary.stats.errorRowsWritten,
-            statementDrops: Number(k.drop_full ?? 0n) + Number(k.text_drop ?? 0n) + Number(k.thread_full ?? 0n),
-            operatorRows: o?.rowsWritten ?? null,
-            operatorIncomplete: o?.incomplete ?? null,
-            functionsProbed: o?.functionsProbed ?? null,
-            slowFunctions: o?.slowFunctions ?? null,
+            statementRows: (summary.rows.queries ?? 0) + (summary.rows.query_errors ?? 0),
+            statementDrops: statements.drops.reduce((s, d) => s + d.count, 0),
+            operatorRows: o ? summary.rows.operators ?? 0 : null,
+            operatorIncomplete: o ? o.drops.find((d) => d.reason === 'function_not_probed')?.count ?? 0 : null,
+            functionsProbed: o?.probeSites ? o.probeSites.fast + o.probeSites.slow : null,
+            slowFunctions: o?.probeSites?.slow ?? null,
             sampledBackends: sampled,
-            operatorKernel: o ? Object.fromEntries(Object.entries(o.kernel).map(([n, v]) => [n, Number(v)])) : null,
-            sidecarCpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
-            lastError: collection.lastError?.message ?? null,
+            operatorKernel: o ? numbers(o.kernel) : null,
+            sidecarCpuPct: cpuPct,
+            lastError,
             progStats,
           };
         },
@@ -271,35 +184,20 @@ function pgscoutConfig(cluster, { name, level, sample = '1', profile = false }) 
 function emptyOpsConfig(binary, sites, { profile = false } = {}) {
   return {
     name: 'empty-ops', setup: async () => {
-      const obj = BpfObject.open(EMPTY_OPS_OBJECT);
-      active.add(obj);
-      try {
-        obj.load();
-        const elf = openElf(binary);
-        for (const p of OPERATORS_SPEC.probes) {
-          if (p.kind === 'tracepoint') obj.attachAuto(p.program);
-          else {
-            const site = functionSite(elf, binary, p.func);
-            obj.attachUprobe(p.program, binary, { offset: site.offset }, { retprobe: p.kind === 'uretprobe', pid: -1 });
-          }
-        }
+      const obj = loadObject(EMPTY_OPS_OBJECT, (o) => {
+        attachSpec(o, OPERATORS_SPEC, binary);
         for (const s of sites) {
-          obj.attachUprobe('node_enter', binary, { offset: s.offset }, { pid: -1 });
-          obj.attachUprobe('node_exit', binary, { offset: s.offset }, { pid: -1, retprobe: true });
+          o.attachUprobe('node_enter', binary, { offset: s.offset }, { pid: -1 });
+          o.attachUprobe('node_exit', binary, { offset: s.offset }, { pid: -1, retprobe: true });
         }
-      } catch (err) {
-        obj.close();
-        active.delete(obj);
-        throw err;
-      }
+      });
       const disableStats = profile ? enableBpfStats() : null;
       return {
         teardown: async () => {
           const progStats = profile ? { operators: programInfos(obj) } : undefined;
           disableStats?.();
           const links = obj.links.length;
-          obj.close();
-          active.delete(obj);
+          closeObject(obj);
           return { links, progStats };
         },
       };
@@ -377,77 +275,7 @@ function autoExplainConfig(cluster, timing) {
   };
 }
 
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => {
-    log(`${sig}: detaching and stopping the cluster`);
-    closeActive();
-    rmSync(tmp, { recursive: true, force: true });
-    process.exit(130); // 'exit' handlers in dist/pg/cluster.js stop the clusters
-  });
-}
-
-// ---- machine facts, load, taint
-
-function sh(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    nproc: os.availableParallelism?.() ?? cpus.length,
-    cpuModel: cpus[0]?.model ?? null,
-    kernel: os.release(),
-    memGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    os: sh('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
-    bpfStatsSysctl: sh('sysctl', ['-n', 'kernel.bpf_stats_enabled']),
-  };
-}
-
-const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
-
-function cpuTimes() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], idle: f[3] + f[4], steal: f[7], system: f[2] + f[5] + f[6] };
-}
-
-function cpuShare(a, b) {
-  const d = { busy: b.busy - a.busy, idle: b.idle - a.idle, steal: b.steal - a.steal, system: b.system - a.system };
-  const total = d.busy + d.idle + d.steal || 1;
-  const pct = (x) => Math.round((x / total) * 1000) / 10;
-  return { busyPct: pct(d.busy), idlePct: pct(d.idle), stealPct: pct(d.steal), systemPct: pct(d.system) };
-}
-
-/** Links of BPF programs that are not ours (someone else's probes on the shared binary, or anything else). */
-function foreignLinks() {
-  const own = ownProgramIds();
-  return new Promise((resolve) => {
-    execFile('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout) => {
-      if (err) return resolve(null);
-      try {
-        resolve(JSON.parse(stdout).filter((l) => !own.has(l.prog_id)).length);
-      } catch {
-        resolve(null);
-      }
-    });
-  });
-}
-
-async function waitForNoForeignLinks() {
-  const deadline = Date.now() + FOREIGN_WAIT_S * 1000;
-  let n = await foreignLinks();
-  if (n) log(`${n} foreign BPF links attached (someone else's probes): waiting up to ${FOREIGN_WAIT_S} s`);
-  while (n && Date.now() < deadline) {
-    await sleep(2000);
-    n = await foreignLinks();
-  }
-  return n ?? 0;
-}
+onInterrupt(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- measuring
 
@@ -456,74 +284,44 @@ function parseLatency(output) {
   return m ? Number(m[1]) : NaN;
 }
 
-async function measure(cluster, config, suite, runArgs) {
-  const foreignBefore = await waitForNoForeignLinks();
-  const { teardown, started } = await config.setup();
-  const la0 = loadavg();
-  const cpu0 = cpuTimes();
-  let midForeign = null;
-  const mid = setTimeout(async () => { midForeign = await foreignLinks(); }, (SECONDS * 1000) / 2);
-  const kick = started ? setTimeout(started, 500) : null;
-  let result;
-  const t0 = performance.now();
-  try {
-    result = await pgbench(cluster, [...WORKLOADS[suite.workload].args(), '-c', String(suite.clients), '-j', String(suite.threads), ...runArgs]);
-    result.wallS = (performance.now() - t0) / 1000;
-    result.cpu = cpuShare(cpu0, cpuTimes());
-  } finally {
-    clearTimeout(mid);
-    if (kick) clearTimeout(kick);
-    const extra = await teardown();
-    result = { ...(result ?? {}), extra };
-  }
-  const foreignAfter = (await foreignLinks()) ?? 0;
-  const contaminated = foreignBefore > 0 || foreignAfter > 0 || (midForeign ?? 0) > 0;
-  return {
-    tps: result.tps, latencyMs: parseLatency(result.output ?? ''), transactions: result.transactions, wallS: result.wallS,
-    loadavg: la0, cpu: result.cpu, extra: result.extra,
-    foreignLinks: { before: foreignBefore, mid: midForeign, after: foreignAfter }, contaminated,
-  };
-}
+const pgbenchArgs = (suite, ...runArgs) => [...WORKLOADS[suite.workload].args(), ...clientArgs(suite.clients, suite.threads), ...runArgs];
 
-async function runOnce(cluster, config, suite, runArgs) {
-  for (let attempt = 1; ; attempt++) {
-    const r = await measure(cluster, config, suite, runArgs);
-    if (!r.contaminated || attempt >= ATTEMPTS) return { ...r, attempts: attempt };
-    log(`${suite.id} ${config.name}: someone else's BPF links during the run (${JSON.stringify(r.foreignLinks)}): redoing it`);
-  }
+async function measureRun(cluster, config, suite, runArgs) {
+  const r = await runOnce(config, () => pgbench(cluster, pgbenchArgs(suite, ...runArgs)),
+    { seconds: SECONDS, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: suite.id });
+  return {
+    tps: r.tps, latencyMs: parseLatency(r.output ?? ''), transactions: r.transactions, wallS: r.wallS,
+    loadavg: r.loadavg, cpu: r.cpu, extra: r.extra, foreignLinks: r.foreignLinks, contaminated: r.contaminated, attempts: r.attempts,
+  };
 }
 
 /** One operator-level run over both workloads: which per-node functions get probed (their sites). */
 async function discoverSites(cluster) {
-  const out = mkdtempSync(join(tmp, 'discover-'));
-  const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: INTERVAL, level: 'operator', sample: '1' }));
-  active.add(collection);
+  const collecting = await startCollecting(cluster.conninfo, { interval: INTERVAL, level: 'operator', sample: '1' }, { dir: tmp });
   try {
     for (const w of WORKLOAD_NAMES) {
-      await pgbench(cluster, [...WORKLOADS[w].args(), '-c', String(CLIENTS), '-j', String(CLIENTS), '-t', w === 'select' ? '200' : '1']);
+      await pgbench(cluster, pgbenchArgs({ workload: w, clients: CLIENTS, threads: CLIENTS }, '-t', w === 'select' ? '200' : '1'));
     }
     await sleep(200);
-    collection.operators.source.discoverNow();
-    return [...collection.operators.source.sites.entries()].map(([addr, s]) => ({
+    const source = collecting.collection.collector('operators').operatorSource;
+    source.discoverNow();
+    return [...source.sites.entries()].map(([addr, s]) => ({
       addr: `0x${addr.toString(16)}`, tag: s.tag, funcVaddr: s.funcVaddr, vaddr: s.vaddr, offset: s.offset, insn: s.insn, fast: s.fast,
     }));
   } finally {
-    await collection.stop();
-    active.delete(collection);
-    rmSync(out, { recursive: true, force: true });
+    await collecting.stop();
   }
 }
 
 async function main() {
   const startedAt = new Date().toISOString();
-  const facts = machine();
+  const facts = { ...machine(), bpfStatsSysctl: sh('sysctl', ['-n', 'kernel.bpf_stats_enabled']) };
   log(`machine: ${facts.nproc} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, load ${loadavg().join(' ')}`);
   const cluster = await startCluster({ preload: [] });
   try {
     const version = await cluster.psql('SELECT version()');
-    log(`PostgreSQL: ${version}; pgbench -i -s ${SCALE} on port ${cluster.port}`);
-    await pgbenchInit(cluster, SCALE);
-    await cluster.psql('VACUUM ANALYZE');
+    log(`PostgreSQL: ${version}`);
+    await pgbenchData(cluster, SCALE);
     const target = await discoverTarget(cluster.conninfo);
     const binary = target.binaryPath;
 
@@ -571,12 +369,12 @@ async function main() {
     const runs = [];
     for (const suite of suites) {
       log(`${suite.id}: warm-up (5 s, bare)`);
-      await pgbench(cluster, [...WORKLOADS[suite.workload].args(), '-c', String(suite.clients), '-j', String(suite.threads), '-T', '5']);
+      await pgbench(cluster, pgbenchArgs(suite, '-T', '5'));
       const cs = suite.configs;
       for (let round = 0; round < ROUNDS; round++) {
         const order = cs.map((_, i) => cs[(i + round) % cs.length]);
         for (const config of order) {
-          const r = await runOnce(cluster, config, suite, ['-T', String(SECONDS)]);
+          const r = await measureRun(cluster, config, suite, ['-T', String(SECONDS)]);
           runs.push({ suite: suite.id, workload: suite.workload, clients: suite.clients, config: config.name, round, ...r });
           const x = r.extra;
           log(`${suite.id} round ${round + 1}/${ROUNDS} ${config.name.padEnd(11)} ${r.tps.toFixed(1).padStart(8)} TPS ${r.latencyMs.toFixed(3)} ms` +
@@ -600,8 +398,7 @@ async function main() {
         for (const config of [bareConfig(), emptyOpsConfig(binary, sites, { profile: true }),
           pgscoutConfig(cluster, { name: 'op-1', level: 'operator', sample: '1', profile: true })]) {
           log(`${w}: per-hit profile, ${config.name}, -t ${tx} per client`);
-          const r = await runOnce(cluster, config, suite, ['-t', String(tx)]);
-          p.runs[config.name] = r;
+          p.runs[config.name] = await measureRun(cluster, config, suite, ['-t', String(tx)]);
         }
         profiles.push(p);
       }
@@ -611,13 +408,11 @@ async function main() {
     const report = render(summary, runs, profiles, sites, exported, facts, version, plans);
     process.stdout.write(report);
     if (JSON_OUT) {
-      writeFileSync(JSON_OUT, JSON.stringify({
-        startedAt, finishedAt: new Date().toISOString(), command: `node bench/operators.mjs ${argv.join(' ')}`.trim(),
-        machine: facts, postgres: version,
+      writeJson(JSON_OUT, {
+        startedAt, facts, version,
         params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, manyClients: MANY_CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, profileTx: PROFILE_TX },
         analyticalQueries: ANALYTICAL_QUERIES, plans, sites, exported, summary, runs, profiles,
-      }, null, 2) + '\n');
-      log(`wrote ${JSON_OUT}`);
+      });
     }
   } finally {
     closeActive();
@@ -665,7 +460,6 @@ function summarize(runs, suites) {
 }
 
 const facts0 = { nproc: os.availableParallelism?.() ?? os.cpus().length };
-const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const LABEL = {
   bare: 'bare', statement: 'statement level', 'op-1': 'operator, --sample 1', 'op-0.1': 'operator, --sample 0.1',
   'empty-ops': 'empty operator programs (trap floor)', 'ae-timing': 'auto_explain analyze, timing on',
@@ -682,8 +476,7 @@ function render(summary, runs, profiles, sites, exported, facts, version, plans)
     const d = r.tpsMedian < 100 ? 2 : 0;
     L.push(`| ${WORKLOADS[r.workload].label} | ${r.clients} | ${LABEL[r.config] ?? r.config} | ${r.tps.map((t) => t.toFixed(d)).join(' / ')} | ${r.tpsMedian.toFixed(d)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} | ${fmt(r.latencyMsMedian, r.latencyMsMedian < 10 ? 3 : 1)} | ${fmt(r.latencyRatio, 2)} | ${fmt(r.cpuUsPerStatement, r.cpuUsPerStatement > 1000 ? 0 : 1)}${r.config === 'bare' ? '' : ` (${r.cpuUsAdded >= 0 ? '+' : ''}${fmt(r.cpuUsAdded, Math.abs(r.cpuUsAdded) > 1000 ? 0 : 1)})`} |`);
   }
-  const dirty = summary.filter((r) => r.contaminatedRuns);
-  if (dirty.length) L.push('', `WARNING: runs with someone else's BPF links attached (kept after ${ATTEMPTS} attempts): ${dirty.map((r) => `${r.suite}/${r.config} ×${r.contaminatedRuns}`).join(', ')}`);
+  L.push(...taintWarning(summary, ATTEMPTS, (r) => `${r.suite}/${r.config}`));
   L.push('', 'Ratios: median TPS / median bare TPS of the same workload and client count; paired: median over rounds of TPS / bare TPS of that round. Latency ratio: median latency / median bare latency. CPU per statement: busy share of all CPUs (/proc/stat, includes anything else running) / statements per second.', '');
 
   L.push('## What each configuration did per run', '');
@@ -745,8 +538,4 @@ function render(summary, runs, profiles, sites, exported, facts, version, plans)
   return L.join('\n') + '\n';
 }
 
-main().catch((err) => {
-  log(`failed: ${err.stack ?? err}`);
-  closeActive();
-  process.exit(1);
-});
+run(main);

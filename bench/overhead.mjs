@@ -37,38 +37,32 @@
  *
  * Progress goes to stderr, the markdown tables to stdout.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import koffi from 'koffi';
-import { startCluster } from '../dist/pg/cluster.js';
-import { pgbench, pgbenchInit } from '../dist/collect/workload.js';
-import { Collection } from '../dist/collect/collection.js';
-import { collectConfig } from '../dist/config.js';
+import { startCluster } from '../dist/demo/cluster.js';
+import { pgbench } from '../dist/demo/workload.js';
 import { discoverTarget } from '../dist/pg/target.js';
-import { BpfObject } from '../dist/bpf/object.js';
 import { attachSpec } from '../dist/bpf/attacher.js';
 import { loadCollectorSpec, objectPath } from '../dist/bpf/collector-spec.js';
 import { syscallCounter } from '../dist/bpf/map.js';
-import { fn } from '../dist/bpf/libbpf.js';
+import { packageRoot } from '../dist/util/package-root.js';
+import {
+  clientArgs, closeActive, closeObject, enabled, flag, fmt, loadavg, loadObject, log, machine, median,
+  numbers, onInterrupt, pgbenchData, run, runOnce, startCollecting, taintWarning, writeJson,
+} from './lib/harness.mjs';
 
 // ---- arguments
 
-const argv = process.argv.slice(2);
-function flag(name, fallback) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-}
 const SECONDS = Number(flag('seconds', '15'));
 const ROUNDS = Number(flag('rounds', '3'));
 const SCALE = Number(flag('scale', '10'));
 const CLIENTS = Number(flag('clients', '2'));
 const INTERVAL = flag('interval', '1s');
 const JSON_OUT = flag('json', undefined);
-const PROFILE = !argv.includes('--no-profile');
-const DIAGNOSE = !argv.includes('--no-diagnose');
+const PROFILE = enabled('profile');
+const DIAGNOSE = enabled('diagnose');
 const WORKLOAD_NAMES = flag('workloads', 'select,tpcb').split(',');
+const ATTEMPTS = 3;
 
 const WORKLOADS = {
   // Statements per transaction of pgbench's builtin scripts (simple protocol).
@@ -77,54 +71,11 @@ const WORKLOADS = {
 };
 for (const w of WORKLOAD_NAMES) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}' (select, tpcb)`);
 
-function log(msg) {
-  process.stderr.write(`[overhead ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
-
-// ---- BPF program run-time stats (profile pass)
-
-const SYS_BPF = process.arch === 'arm64' ? 280 : 321;
-const BPF_OBJ_GET_INFO_BY_FD = 15;
-const BPF_ENABLE_STATS = 32;
-const libbpf = koffi.load('libbpf.so.1');
-const programFd = libbpf.func('int bpf_program__fd(void *prog)');
-const objGetInfo = libbpf.func('int bpf_obj_get_info_by_fd(int fd, _Inout_ uint8_t *info, _Inout_ uint32_t *len)');
-// struct bpf_prog_info offsets (uapi): name[16]@64, run_time_ns@192, run_cnt@200.
-const INFO_SIZE = 224;
-
-/** Holds an fd that keeps kernel.bpf_stats_enabled on; closing it (or exiting) turns it off. */
-function enableBpfStats() {
-  const attr = Buffer.alloc(8); // { __u32 type = BPF_STATS_RUN_TIME (0) }
-  const fd = Number(fn.syscall(SYS_BPF, 'int', BPF_ENABLE_STATS, 'void *', attr, 'unsigned int', attr.length));
-  if (fd < 0) throw new Error(`BPF_ENABLE_STATS failed: errno ${koffi.errno()}`);
-  return () => fn.close(fd);
-}
-
-function programStats(obj, names) {
-  const out = {};
-  for (const name of names) {
-    const prog = fn.find_program(obj.handle, name);
-    if (!prog) continue;
-    const info = Buffer.alloc(INFO_SIZE);
-    const len = [INFO_SIZE];
-    if (objGetInfo(programFd(prog), info, len) < 0) continue;
-    const kname = info.subarray(64, 80).toString('latin1').replace(/\0.*$/s, '');
-    if (!name.startsWith(kname)) throw new Error(`bpf_prog_info layout mismatch: expected ${name}, read '${kname}'`);
-    out[name] = { runCnt: Number(info.readBigUInt64LE(200)), runTimeNs: Number(info.readBigUInt64LE(192)) };
-  }
-  return out;
-}
-
 // ---- configurations
 
-const STATEMENTS_SPEC = loadCollectorSpec('statements');
-const EMPTY_SPEC = loadCollectorSpec('statements-empty');
+const ROOT = packageRoot();
+const STATEMENTS_SPEC = loadCollectorSpec(ROOT, 'statements');
+const EMPTY_SPEC = loadCollectorSpec(ROOT, 'statements-empty');
 // Diagnostic: the trap floor without the pgstat_report_query_id uprobe, whose first
 // instruction (a RIP-relative mov in the Debian PG 15 binary) cannot be emulated.
 const EMPTY_NO_QID_SPEC = { ...EMPTY_SPEC, probes: EMPTY_SPEC.probes.filter((p) => p.program !== 'report_query_id') };
@@ -138,20 +89,10 @@ function bareConfig(name, cluster, clusterLabel) {
 function emptyConfig(cluster, binary, name = 'empty', spec = EMPTY_SPEC) {
   return {
     name, cluster, clusterLabel: 'A', setup: async () => {
-      const obj = BpfObject.open(objectPath(spec));
-      active.add(obj);
-      try {
-        obj.load();
-        attachSpec(obj, spec, binary);
-      } catch (err) {
-        obj.close();
-        active.delete(obj);
-        throw err;
-      }
+      const obj = loadObject(objectPath(ROOT, spec), (o) => attachSpec(o, spec, binary));
       return {
         teardown: async () => {
-          obj.close();
-          active.delete(obj);
+          closeObject(obj);
           return { attached: spec.probes.length };
         },
       };
@@ -159,58 +100,66 @@ function emptyConfig(cluster, binary, name = 'empty', spec = EMPTY_SPEC) {
   };
 }
 
+/**
+ * Wall time and bpf() syscalls of each statement drain, the Parquet append of
+ * its rows included (the old drainer appended inside drainOnce; the numbers
+ * stay comparable). Collection.write is private: this is the bench looking inside.
+ */
+function timeDrains(collection) {
+  const statements = collection.collector('statements');
+  const drains = { n: 0, ms: 0, syscalls: 0, maxMs: 0 };
+  let start = null;
+  for (const method of ['drain', 'finish']) { // finish: the final drain in stop()
+    const original = statements[method].bind(statements);
+    statements[method] = () => {
+      start = { t: performance.now(), syscalls: syscallCounter.total };
+      return original();
+    };
+  }
+  const write = collection.write.bind(collection);
+  collection.write = async (batches) => {
+    try {
+      return await write(batches);
+    } finally {
+      if (start) {
+        const ms = performance.now() - start.t;
+        drains.n++;
+        drains.ms += ms;
+        drains.maxMs = Math.max(drains.maxMs, ms);
+        drains.syscalls += syscallCounter.total - start.syscalls;
+        start = null;
+      }
+    }
+  };
+  return drains;
+}
+
 function pgscoutConfig(cluster, { profile = false, name = 'pgscout', interval = INTERVAL } = {}) {
   return {
     name, cluster, clusterLabel: 'A', setup: async () => {
-      const out = mkdtempSync(join(os.tmpdir(), 'pgscout-overhead-'));
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval }));
-      active.add(collection);
-      // Per-drain cost: wrap drainOnce (includes the final drain in stop()).
-      const drainer = collection.drainer;
-      const drainOnce = drainer.drainOnce.bind(drainer);
-      const drains = { n: 0, ms: 0, syscalls: 0, maxMs: 0 };
-      drainer.drainOnce = async () => {
-        const t0 = performance.now();
-        const s0 = syscallCounter.total;
-        try {
-          return await drainOnce();
-        } finally {
-          const ms = performance.now() - t0;
-          drains.n++;
-          drains.ms += ms;
-          drains.maxMs = Math.max(drains.maxMs, ms);
-          drains.syscalls += syscallCounter.total - s0;
-        }
-      };
-      const disableStats = profile ? enableBpfStats() : null;
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
+      const collecting = await startCollecting(cluster.conninfo, { interval }, { profile });
+      const drains = timeDrains(collecting.collection);
       return {
         teardown: async () => {
-          const cpu = process.cpuUsage(cpu0);
-          const wallMs = performance.now() - t0;
-          const progStats = profile ? programStats(collection.source.obj, PROGRAMS) : undefined;
-          disableStats?.();
-          const summary = await collection.stop();
-          const cpuAll = process.cpuUsage(cpu0); // includes the final drain and file close
-          active.delete(collection);
-          rmSync(out, { recursive: true, force: true });
-          const k = summary.stats.kernel;
+          const { summary, progStats, cpuPct, cpuUs, lastError } = await collecting.stop();
+          const stats = summary.collectors.statements;
+          const records = stats.maps.find((m) => m.map === 'finished')?.drained ?? 0;
+          const kernel = numbers(stats.kernel);
           return {
-            rows: summary.stats.rowsWritten,
-            errorRows: summary.stats.errorRowsWritten,
-            records: summary.stats.recordsDrained,
-            texts: summary.stats.textsReceived,
+            rows: summary.rows.queries ?? 0,
+            errorRows: summary.rows.query_errors ?? 0,
+            records,
+            texts: kernel.text_sent ?? 0, // each text sent is received by the next drain; stop() drains them all
             drains: drains.n,
             syscallsPerDrain: drains.n ? drains.syscalls / drains.n : 0,
             drainMsAvg: drains.n ? drains.ms / drains.n : 0,
             drainMsMax: drains.maxMs,
-            sidecarCpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
-            sidecarCpuUsPerRow: (cpuAll.user + cpuAll.system) / Math.max(1, summary.stats.recordsDrained),
-            kernel: Object.fromEntries(Object.entries(k).map(([n, v]) => [n, Number(v)])),
-            drops: Number(k.drop_full ?? 0n) + Number(k.text_drop ?? 0n) + Number(k.thread_full ?? 0n),
-            lastError: collection.lastError?.message ?? null,
-            progStats,
+            sidecarCpuPct: cpuPct,
+            sidecarCpuUsPerRow: cpuUs / Math.max(1, records),
+            kernel,
+            drops: stats.drops.reduce((s, d) => s + d.count, 0), // finished map full, text ring full, threads map full
+            lastError,
+            progStats: progStats && pickPrograms(progStats.statements),
           };
         },
       };
@@ -218,51 +167,12 @@ function pgscoutConfig(cluster, { profile = false, name = 'pgscout', interval = 
   };
 }
 
-// ---- cleanup on interrupt: detach first (probes are on the shared binary), then the clusters
-
-const active = new Set();
-function closeActive() {
-  for (const a of active) {
-    try {
-      if (a instanceof BpfObject) a.close();
-      else a.source.close();
-    } catch { /* best effort */ }
-  }
-  active.clear();
-}
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => {
-    log(`${sig}: detaching and stopping clusters`);
-    closeActive();
-    process.exit(130); // 'exit' handlers in dist/pg/cluster.js stop the clusters
-  });
+/** The spec's programs, in its order, as { runCnt, runTimeNs }. */
+function pickPrograms(infos) {
+  return Object.fromEntries(PROGRAMS.filter((p) => infos[p]).map((p) => [p, { runCnt: infos[p].runCnt, runTimeNs: infos[p].runTimeNs }]));
 }
 
-// ---- machine facts
-
-function sh(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    nproc: os.availableParallelism?.() ?? cpus.length,
-    cpuModel: cpus[0]?.model ?? null,
-    kernel: os.release(),
-    memGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    os: sh('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
-  };
-}
-
-function loadavg() {
-  return os.loadavg().map((x) => Math.round(x * 100) / 100);
-}
+onInterrupt();
 
 async function kcacheLibrary(cluster) {
   const pkglibdir = await cluster.psql(`SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'`).catch(() => '');
@@ -272,79 +182,13 @@ async function kcacheLibrary(cluster) {
 
 // ---- main
 
-/** Aggregate CPU jiffies from /proc/stat: user nice system idle iowait irq softirq steal. */
-function cpuTimes() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], idle: f[3] + f[4], steal: f[7], system: f[2] + f[5] + f[6] };
-}
+const pgbenchArgs = (workload, ...runArgs) => [...WORKLOADS[workload].args, ...clientArgs(CLIENTS), ...runArgs];
 
-function cpuShare(a, b) {
-  const d = { busy: b.busy - a.busy, idle: b.idle - a.idle, steal: b.steal - a.steal, system: b.system - a.system };
-  const total = d.busy + d.idle + d.steal || 1;
-  const pct = (x) => Math.round((x / total) * 1000) / 10;
-  return { busyPct: pct(d.busy), idlePct: pct(d.idle), stealPct: pct(d.steal), systemPct: pct(d.system) };
-}
-
-/**
- * BPF links on this machine. Probes attach to the shared postgres binary, so a
- * test or tool of someone else attached at the same time slows every cluster:
- * such a run is redone.
- */
-function bpfLinks() {
-  return new Promise((resolve) => {
-    execFile('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout) => {
-      if (err) return resolve(null);
-      try {
-        resolve(JSON.parse(stdout).length);
-      } catch {
-        resolve(null);
-      }
-    });
-  });
-}
-
-async function waitForNoForeignLinks() {
-  const deadline = Date.now() + 180_000;
-  let n = await bpfLinks();
-  if (n) log(`${n} foreign BPF links attached (someone else's probes): waiting up to 180 s`);
-  while (n && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 2000));
-    n = await bpfLinks();
-  }
-  return n ?? 0;
-}
-
-async function measure(config, workload) {
-  const foreignBefore = await waitForNoForeignLinks();
-  const { teardown } = await config.setup();
-  const ownLinks = await bpfLinks();
-  const la0 = loadavg();
-  const cpu0 = cpuTimes();
-  let midLinks = null;
-  const mid = setTimeout(async () => { midLinks = await bpfLinks(); }, (SECONDS * 1000) / 2);
-  let result;
-  try {
-    result = await pgbench(config.cluster, [...WORKLOADS[workload].args, '-c', String(CLIENTS), '-j', String(CLIENTS), '-T', String(SECONDS)]);
-    result.cpu = cpuShare(cpu0, cpuTimes());
-  } finally {
-    clearTimeout(mid);
-    const extra = await teardown();
-    result = { ...(result ?? {}), extra };
-  }
-  const foreignAfter = (await bpfLinks()) ?? 0;
-  const contaminated = foreignBefore > 0 || foreignAfter > 0 || (midLinks !== null && ownLinks !== null && midLinks !== ownLinks);
-  return {
-    tps: result.tps, transactions: result.transactions, loadavg: la0, cpu: result.cpu, extra: result.extra,
-    foreignLinks: { before: foreignBefore, own: ownLinks, mid: midLinks, after: foreignAfter }, contaminated,
-  };
-}
-
-async function runOnce(config, workload) {
-  for (let attempt = 1; ; attempt++) {
-    const r = await measure(config, workload);
-    if (!r.contaminated || attempt === 3) return { ...r, attempts: attempt };
-    log(`${workload} ${config.name}: someone else's BPF links came and went during the run (${JSON.stringify(r.foreignLinks)}): redoing it`);
-  }
+async function measureRun(config, workload) {
+  const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(SECONDS))),
+    { seconds: SECONDS, attempts: ATTEMPTS, foreignWaitS: 180, label: workload });
+  const { output, wallS, ...kept } = r;
+  return kept;
 }
 
 async function main() {
@@ -381,11 +225,7 @@ async function main() {
 
     const version = await a.psql('SELECT version()');
     log(`PostgreSQL: ${version}`);
-    for (const cl of clusters) {
-      log(`pgbench -i -s ${SCALE} on port ${cl.port}`);
-      await pgbenchInit(cl, SCALE);
-      await cl.psql('VACUUM ANALYZE');
-    }
+    for (const cl of clusters) await pgbenchData(cl, SCALE);
     const target = await discoverTarget(a.conninfo);
 
     const configs = [
@@ -403,12 +243,12 @@ async function main() {
     for (const workload of WORKLOAD_NAMES) {
       log(`${workload}: warm-up (5 s per cluster)`);
       for (const cl of clusters) {
-        await pgbench(cl, [...WORKLOADS[workload].args, '-c', String(CLIENTS), '-j', String(CLIENTS), '-T', '5']);
+        await pgbench(cl, pgbenchArgs(workload, '-T', '5'));
       }
       for (let round = 0; round < ROUNDS; round++) {
         const order = configs.map((_, i) => configs[(i + round) % configs.length]);
         for (const config of order) {
-          const r = await runOnce(config, workload);
+          const r = await measureRun(config, workload);
           runs.push({ workload, config: config.name, cluster: config.clusterLabel, round, ...r });
           const x = r.extra;
           log(`${workload} round ${round + 1}/${ROUNDS} ${config.name.padEnd(11)} ${r.tps.toFixed(0).padStart(7)} TPS` +
@@ -423,7 +263,7 @@ async function main() {
     if (PROFILE) {
       for (const workload of WORKLOAD_NAMES) {
         log(`${workload}: profile pass (pgscout with BPF run-time stats)`);
-        const r = await runOnce(pgscoutConfig(a, { profile: true }), workload);
+        const r = await measureRun(pgscoutConfig(a, { profile: true }), workload);
         profiles.push({ workload, tps: r.tps, transactions: r.transactions, ...r.extra });
       }
     }
@@ -432,13 +272,11 @@ async function main() {
     const report = render(summary, runs, profiles, skipped, facts, version);
     process.stdout.write(report);
     if (JSON_OUT) {
-      writeFileSync(JSON_OUT, JSON.stringify({
-        startedAt, finishedAt: new Date().toISOString(), command: `node bench/overhead.mjs ${argv.join(' ')}`.trim(),
-        machine: facts, postgres: version,
+      writeJson(JSON_OUT, {
+        startedAt, facts, version,
         params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES },
         skipped, summary, runs, profiles,
-      }, null, 2) + '\n');
-      log(`wrote ${JSON_OUT}`);
+      });
     }
   } finally {
     closeActive();
@@ -486,8 +324,6 @@ function summarize(runs, configs) {
   return out;
 }
 
-const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
-
 function render(summary, runs, profiles, skipped, facts, version) {
   const lines = [];
   lines.push(`## pgbench TPS, ${CLIENTS} clients / ${CLIENTS} threads, ${SECONDS} s × ${ROUNDS} rounds round-robin, scale ${SCALE}`, '');
@@ -498,8 +334,7 @@ function render(summary, runs, profiles, skipped, facts, version) {
     lines.push(`| ${WORKLOADS[r.workload].label} | ${r.config} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} |`);
   }
   for (const s of skipped) lines.push('', `Skipped ${s.config}: ${s.reason}`);
-  const dirty = summary.filter((r) => r.contaminatedRuns);
-  if (dirty.length) lines.push('', `WARNING: runs with someone else's BPF links attached (kept after 3 attempts): ${dirty.map((r) => `${r.workload}/${r.config} ×${r.contaminatedRuns}`).join(', ')}`);
+  lines.push(...taintWarning(summary, ATTEMPTS, (r) => `${r.workload}/${r.config}`));
   lines.push('', 'Ratios are to the bare median of cluster A (pgss: cluster B, pgss+kcache: cluster C, separate fresh clusters).', '');
 
   lines.push('## pgscout collecting', '');
@@ -530,8 +365,4 @@ function render(summary, runs, profiles, skipped, facts, version) {
   return lines.join('\n') + '\n';
 }
 
-main().catch((err) => {
-  log(`failed: ${err.stack ?? err}`);
-  closeActive();
-  process.exit(1);
-});
+run(main);

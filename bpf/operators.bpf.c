@@ -5,14 +5,15 @@
  *
  * The per-node functions (ExecSeqScan, ExecHashJoin, ...) are static in a
  * stripped binary: ExecInitNode's return value tells their addresses
- * (PlanState.ExecProcNodeReal), reported once through `fn_events`; user
+ * (PlanState.ExecProcNodeReal), reported once through `node_fn_events`; user
  * space then probes them (entry: node_enter, return: node_exit). Nodes run
  * by MultiExecProcNode use the exported MultiExec* functions instead. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "pgscout.h"
+#include "operators.h"
+#include "statements.h"
 #include "threads.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -35,7 +36,9 @@ const volatile __u32 tag_hash_state = 0, tag_bitmap_index_state = 0, tag_bitmap_
 const volatile __u16 feat_off[PGS_MAX_TAG][PGS_NFEATURES] = {};
 const volatile __u8 feat_flags[PGS_MAX_TAG][PGS_NFEATURES] = {};
 
-const volatile struct fn_event *btf_anchor_fn_event = 0;
+const volatile struct node_fn_event *btf_anchor_fn_event = 0;
+const volatile enum pgs_node_flag btf_anchor_node_flag = 0;
+const volatile enum pgs_node_stat btf_anchor_node_stat = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);   /* errors leave nodes behind: LRU evicts them */
@@ -69,14 +72,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 16);
-} fn_events SEC(".maps");
+} node_fn_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PGS_OSTAT_MAX);
+	__uint(max_entries, PGS_NSTAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} op_stats SEC(".maps");
+} node_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -85,9 +88,9 @@ struct {
 	__type(value, struct node_record);
 } scratch SEC(".maps");
 
-static __always_inline void ostat_inc(__u32 idx)
+static __always_inline void nstat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&op_stats, &idx);
+	__u64 *v = bpf_map_lookup_elem(&node_stats, &idx);
 	if (v)
 		*v += 1;
 }
@@ -181,7 +184,7 @@ static __always_inline void report_fn(__u64 fn, __u32 tag, __u32 plan_tag)
 	__u8 one = 1;
 	if (!fn || bpf_map_lookup_elem(&seen_fns, &fn))
 		return;
-	struct fn_event *ev = bpf_ringbuf_reserve(&fn_events, sizeof(*ev), 0);
+	struct node_fn_event *ev = bpf_ringbuf_reserve(&node_fn_events, sizeof(*ev), 0);
 	if (!ev)
 		return;
 	ev->fn_addr = fn;
@@ -189,7 +192,7 @@ static __always_inline void report_fn(__u64 fn, __u32 tag, __u32 plan_tag)
 	ev->plan_tag = plan_tag;
 	bpf_ringbuf_submit(ev, 0);
 	bpf_map_update_elem(&seen_fns, &fn, &one, BPF_ANY);
-	ostat_inc(PGS_OSTAT_FN_EVENTS);
+	nstat_inc(PGS_NSTAT_FN_EVENTS);
 }
 
 /* Statement the node belongs to, as far as known now (fixed at first call). */
@@ -255,7 +258,7 @@ int BPF_KRETPROBE(init_exit, void *ret)
 	if (multi || bpf_map_lookup_elem(&probed_fns, &n->fn_addr))
 		n->flags |= PGS_N_PROBED;
 	else
-		ostat_inc(PGS_OSTAT_UNPROBED);
+		nstat_inc(PGS_NSTAT_UNPROBED);
 	if (!multi)
 		report_fn(n->fn_addr, n->tag, n->plan_tag);
 	struct node_key key = { .pid = n->pid, .planstate = ps };
@@ -306,7 +309,7 @@ int BPF_KPROBE(node_enter, void *planstate)
 	__u32 d = ts->op_depth;
 	if (d >= OP_DEPTH) {
 		ts->op_overflow++;
-		ostat_inc(PGS_OSTAT_STACK_OVERFLOW);
+		nstat_inc(PGS_NSTAT_STACK_OVERFLOW);
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_ns();
@@ -327,7 +330,7 @@ int BPF_KPROBE(node_enter, void *planstate)
 		}
 		ts->offcpu_since = 0;
 	}
-	struct op_frame *f = &ts->frames[d & (OP_DEPTH - 1)];
+	struct node_frame *f = &ts->frames[d & (OP_DEPTH - 1)];
 	f->ps = ps;
 	f->start = now;
 	f->child_ns = 0;
@@ -353,13 +356,13 @@ static __always_inline struct node_record *pop_frame(struct thread_state *ts, __
 	if (d == 0 || d > OP_DEPTH)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct op_frame *f = &ts->frames[(d - 1) & (OP_DEPTH - 1)];
+	struct node_frame *f = &ts->frames[(d - 1) & (OP_DEPTH - 1)];
 	ts->op_depth = d - 1;
 	__u64 incl = now - f->start;
 	__u64 io[2], ctr[PGS_NCOUNTERS] = {};
 	read_io(io);
 	__u32 mask = vctr_now(ts, ctr);
-	struct op_frame *parent = d >= 2 ? &ts->frames[(d - 2) & (OP_DEPTH - 1)] : 0;
+	struct node_frame *parent = d >= 2 ? &ts->frames[(d - 2) & (OP_DEPTH - 1)] : 0;
 	struct node_record *n = node_of(f->ps);
 	*ps_out = f->ps;
 	if (parent) {
@@ -501,9 +504,9 @@ int BPF_KPROBE(end_node, void *planstate)
 		.leader_pid = n->leader_pid, .seq = n->seq, .plan_node_id = n->plan_node_id, .pid = n->pid,
 	};
 	if (bpf_map_update_elem(&finished_nodes, &done, n, BPF_ANY))
-		ostat_inc(PGS_OSTAT_DROP_FULL);
+		nstat_inc(PGS_NSTAT_DROP_FULL);
 	else
-		ostat_inc(PGS_OSTAT_NODES_DONE);
+		nstat_inc(PGS_NSTAT_NODES_DONE);
 	bpf_map_delete_elem(&nodes, &key);
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
-#include "pgscout.h"
+#include "statements.h"
 
 static void stat_inc(__u32 idx);
 #define PGS_ON_THREAD_FULL() stat_inc(PGS_STAT_THREAD_FULL)
@@ -31,8 +31,12 @@ const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 const volatile __u32 off_qd_plannedstmt = 0;   /* QueryDesc.plannedstmt */
 const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
-/* Keeps struct text_event in the object's BTF, where the layout test finds it. */
-const volatile struct text_event *btf_anchor_text_event = 0;
+/* Keep these types in the object's BTF, where the layout test finds them. */
+const volatile struct stmt_text_event *btf_anchor_stmt_text_event = 0;
+const volatile enum pgs_stmt_flag btf_anchor_stmt_flag = 0;
+const volatile enum pgs_stmt_stat btf_anchor_stmt_stat = 0;
+const volatile enum pgs_counter btf_anchor_counter = 0;
+const volatile enum rec_state btf_anchor_rec_state = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -58,11 +62,11 @@ struct {
 	__uint(max_entries, PGS_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} stats SEC(".maps");
+} stmt_stats SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	__u64 *v = bpf_map_lookup_elem(&stmt_stats, &idx);
 	if (v)
 		*v += 1;
 }
@@ -265,7 +269,7 @@ static __always_inline void send_text(struct thread_state *ts)
 	__u8 one = 1;
 	if (!qid || !dqs_addr || bpf_map_lookup_elem(&seen_qids, &qid))
 		return;
-	struct text_event *ev = bpf_ringbuf_reserve(&texts, sizeof(*ev), 0);
+	struct stmt_text_event *ev = bpf_ringbuf_reserve(&texts, sizeof(*ev), 0);
 	if (!ev) {
 		stat_inc(PGS_STAT_TEXT_DROP);
 		return;
@@ -471,7 +475,7 @@ static __always_inline void switch_in(struct thread_state *ts, __u64 now)
 		/* Off-CPU time belongs to the innermost active plan node. */
 		__u32 d = ts->op_depth;
 		if (d > 0 && d <= OP_DEPTH) {
-			struct op_frame *f = &ts->frames[(d - 1) & (OP_DEPTH - 1)];
+			struct node_frame *f = &ts->frames[(d - 1) & (OP_DEPTH - 1)];
 			f->off_ns += off;
 			if (runq)
 				f->runq_ns += off;

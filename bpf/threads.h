@@ -4,6 +4,8 @@
 #ifndef PGSCOUT_THREADS_H
 #define PGSCOUT_THREADS_H
 
+#include "statements.h"
+
 /* An includer that counts untracked backends defines this before including. */
 #ifndef PGS_ON_THREAD_FULL
 #define PGS_ON_THREAD_FULL() do { } while (0)
@@ -17,7 +19,7 @@ enum rec_state { ST_NONE = 0, ST_OPEN = 1, ST_CLOSING = 2 };
 
 /* One active plan-node call: times of its children are subtracted from it to
  * give exclusive time; off-CPU time is charged to the innermost frame. */
-struct op_frame {
+struct node_frame {
 	__u64 ps;                 /* PlanState * */
 	__u64 start;
 	__u64 child_ns;
@@ -59,7 +61,7 @@ struct thread_state {
 	__u32 explain_only;       /* ExecInitNode of an EXPLAIN without ANALYZE */
 	__u64 init_estate;        /* EState * of the ExecInitNode in progress */
 	__s32 init_ids[INIT_DEPTH];
-	struct op_frame frames[OP_DEPTH];
+	struct node_frame frames[OP_DEPTH];
 };
 
 struct {

@@ -132,7 +132,7 @@ const STRUCTS = {
   WalUsage: ['wal_records', 'wal_fpi', 'wal_bytes'],
 
   // Shared memory (proc.h, backend_status.h)
-  PGPROC: ['pid', 'pgprocno', 'backendId', 'databaseId', 'roleId', 'lockGroupLeader'],
+  PGPROC: ['pid', 'pgprocno', 'backendId', 'databaseId', 'roleId', 'lxid', 'lockGroupLeader'],
   PgBackendStatus: ['st_changecount', 'st_procpid', 'st_backendType', 'st_proc_start_timestamp',
     'st_xact_start_timestamp', 'st_activity_start_timestamp', 'st_state_start_timestamp',
     'st_databaseid', 'st_userid', 'st_state', 'st_activity_raw', 'st_query_id'],

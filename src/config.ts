@@ -34,6 +34,12 @@ export interface CollectConfig {
   otlpIntervalMs: number;
   /** Per-query_id series for the top N query_ids by total time (0: none). */
   topQueries: number;
+  /** --exact: the trap-based statement source (every execution, parse/plan/execute phases, rows, errors). */
+  exact: boolean;
+  /** --statement-rows: sampled `queries` rows per second for the whole collector; null: every execution. */
+  statementRows: number | null;
+  /** --slow: executions at least this long are always kept as `queries` rows (0: none). */
+  slowMs: number;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -47,7 +53,10 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   prometheus: null,
   otlp: null,
   otlpIntervalMs: 10_000,
-  topQueries: 0,
+  topQueries: 20,
+  exact: false,
+  statementRows: 2000,
+  slowMs: 10,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -72,6 +81,9 @@ export interface RawCollectOptions {
   otlp?: string;
   'otlp-interval'?: string;
   'top-queries'?: string;
+  exact?: boolean;
+  'statement-rows'?: string;
+  slow?: string;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -96,7 +108,17 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     otlpIntervalMs: optional(pick(flags['otlp-interval'], 'OTLP_INTERVAL'), (v) => parseDuration(v, '--otlp-interval'))
       ?? DEFAULTS.otlpIntervalMs,
     topQueries: optional(pick(flags['top-queries'], 'TOP_QUERIES'), parseTopQueries) ?? DEFAULTS.topQueries,
+    exact: flags.exact ?? parseBool(env.PGSCOUT_EXACT, 'PGSCOUT_EXACT') ?? DEFAULTS.exact,
+    statementRows: (() => {
+      const v = pick(flags['statement-rows'], 'STATEMENT_ROWS');
+      return v === undefined || v.trim() === '' ? DEFAULTS.statementRows : parseStatementRows(v.trim());
+    })(),
+    slowMs: optional(pick(flags.slow, 'SLOW'), (v) => (v === '0' ? 0 : parseDuration(v, '--slow'))) ?? DEFAULTS.slowMs,
   };
+  const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
+  if (explicitTop !== undefined && explicitTop.trim() !== '' && cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {
+    throw new ConfigError('--top-queries exports metrics: give --prometheus <host:port> or --otlp <url> as well');
+  }
   validate(cfg);
   return cfg;
 }
@@ -155,6 +177,23 @@ function parseTopQueries(value: string): number {
   return n;
 }
 
+/** `2000/s`, `2000` (per second) or `all`. */
+function parseStatementRows(value: string): number | null {
+  if (value === 'all') return null;
+  const m = /^(\d+)(?:\/s)?$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 1_000_000) {
+    throw new ConfigError(`--statement-rows '${value}' must be a rate like 2000/s (1 to 1000000 per second) or 'all'`);
+  }
+  return Number(m[1]);
+}
+
+function parseBool(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(value.trim())) return true;
+  if (/^(0|false|no|off)$/i.test(value.trim())) return false;
+  throw new ConfigError(`${name} '${value}' must be true or false`);
+}
+
 function parseSample(value: string | undefined): number {
   if (value === undefined) return DEFAULTS.sample;
   const n = Number(value);
@@ -177,9 +216,6 @@ export function validate(cfg: CollectConfig): void {
   if (cfg.sampleRotateMs < 100) throw new ConfigError('--sample-rotate must be at least 100ms');
   if (cfg.otlpIntervalMs < 100 || cfg.otlpIntervalMs > 3_600_000) {
     throw new ConfigError(`--otlp-interval must be between 100ms and 1h, got ${cfg.otlpIntervalMs}ms`);
-  }
-  if (cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {
-    throw new ConfigError('--top-queries exports metrics: give --prometheus <host:port> or --otlp <url> as well');
   }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

@@ -6,8 +6,8 @@
  */
 import type { BpfObject } from './object.js';
 import type { Link } from './link.js';
-import { openElf } from '../pg/elf.js';
-import { functionSite } from '../pg/probe-site.js';
+import { openElf } from '../elf/elf.js';
+import { functionSite } from '../elf/probe-site.js';
 import { probeLabel, type CollectorSpec, type ProbeSpec } from './collector-spec.js';
 import { NotSupportedError, PermissionError } from '../util/errors.js';
 import { logger } from '../util/log.js';

@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from '../pg/layouts.js';
 import { ConfigError } from '../util/errors.js';
 
 /** A program whose SEC() name says where it attaches (tp/, tp_btf/, raw_tp/, kretprobe/…). */
@@ -12,8 +11,8 @@ export interface AutoProbeSpec {
   kind: 'tracepoint';
   program: string;
   /** Human name of the attach point. */
-  feature: string;
-  /** Kernel feature it needs (src/bpf/variants.ts vocabulary): tp_btf, tp_btf:<tracepoint>, raw_tp, kprobes, tracepoint:<cat>/<name> (tracefs). */
+  attachPoint: string;
+  /** Kernel capability it needs (src/bpf/variants.ts vocabulary): tp_btf, tp_btf:<tracepoint>, raw_tp, kprobes, tracepoint:<cat>/<name> (tracefs). */
   requires?: string;
   /** Used instead when `requires` is missing. */
   fallback?: AutoProbeSpec & { requires: string };
@@ -40,18 +39,19 @@ export interface CollectorSpec {
   features?: Record<string, FeatureSpec[]>;
 }
 
-export function loadCollectorSpec(name: string): CollectorSpec {
-  const file = path.join(packageRoot(), 'collectors', `${name}.json`);
+/** collectors/<name>.json under `root` (the package root: the caller knows where it is installed). */
+export function loadCollectorSpec(root: string, name: string): CollectorSpec {
+  const file = path.join(root, 'collectors', `${name}.json`);
   if (!fs.existsSync(file)) throw new ConfigError(`unknown collector '${name}' (no ${file})`);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as CollectorSpec;
 }
 
-export function objectPath(spec: CollectorSpec): string {
-  return path.join(packageRoot(), 'bpf', '.output', spec.object);
+export function objectPath(root: string, spec: CollectorSpec): string {
+  return path.join(root, 'bpf', '.output', spec.object);
 }
 
 export function probeLabel(p: ProbeSpec): string {
   if (p.kind === 'usdt') return `usdt:${p.provider}:${p.name}`;
-  if (p.kind === 'tracepoint') return p.feature;
+  if (p.kind === 'tracepoint') return p.attachPoint;
   return `${p.kind}:${p.func}`;
 }

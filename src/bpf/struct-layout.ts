@@ -1,6 +1,6 @@
 /**
  * Declarative C struct layouts for decoding BPF map values and ring buffer
- * records. Offsets follow C alignment rules; test/bpf/records.test.ts checks
+ * records. Offsets follow C alignment rules; test/collectors/abi.test.ts checks
  * every layout against the BTF in the compiled .bpf.o.
  */
 export type FieldType = 'u32' | 'u64' | { array: 'u64' | 'u32' | 'char'; length: number };

@@ -1,5 +1,5 @@
 /**
- * Program variants chosen by kernel feature, before load: a probe may name a
+ * Program variants chosen by kernel capability, before load: a probe may name a
  * fallback program for kernels that lack its primary attach point (e.g.
  * kretprobes on sock_*msg before the 6.3 sock tracepoints, raw_tp where
  * tp_btf is missing). Unchosen programs get autoload off, so an object still
@@ -12,7 +12,7 @@ import { fn } from './libbpf.js';
 import { NotSupportedError } from '../util/errors.js';
 import { logger } from '../util/log.js';
 
-const log = logger('features');
+const log = logger('capabilities');
 
 export const TRACEFS_EVENTS = ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events'];
 const BTF_KIND_TYPEDEF = 8;
@@ -38,35 +38,33 @@ function btfHasTracepoint(name: string): boolean {
 }
 
 /**
- * Feature vocabulary used by collectors/*.json: tp_btf, tp_btf:<tracepoint>,
+ * Capability vocabulary used by collectors/*.json: tp_btf, tp_btf:<tracepoint>,
  * raw_tp, kprobes, tracepoint:<category>/<name> (the last needs tracefs mounted).
  */
-export function hasFeature(feature: string): boolean {
-  if (feature === 'tp_btf') return fs.existsSync('/sys/kernel/btf/vmlinux');
-  const typed = /^tp_btf:(.+)$/.exec(feature);
+export function kernelHas(capability: string): boolean {
+  if (capability === 'tp_btf') return fs.existsSync('/sys/kernel/btf/vmlinux');
+  const typed = /^tp_btf:(.+)$/.exec(capability);
   if (typed) return btfHasTracepoint(typed[1]!);
-  if (feature === 'raw_tp') return true;
-  if (feature === 'kprobes') return fs.existsSync('/sys/bus/event_source/devices/kprobe/type');
-  const tp = /^tracepoint:(.+)$/.exec(feature);
+  if (capability === 'raw_tp') return true;
+  if (capability === 'kprobes') return fs.existsSync('/sys/bus/event_source/devices/kprobe/type');
+  const tp = /^tracepoint:(.+)$/.exec(capability);
   if (tp) return TRACEFS_EVENTS.some((dir) => fs.existsSync(`${dir}/${tp[1]}`));
   return true;
 }
-
-export interface Variant { probe: ProbeSpec; feature: string }
 
 /** The probes to attach on this kernel; sets autoload of every variant program. */
 export function chooseVariants(obj: BpfObject, probes: readonly ProbeSpec[]): ProbeSpec[] {
   const chosen: ProbeSpec[] = [];
   for (const probe of probes) {
     const fallback = 'fallback' in probe ? probe.fallback : undefined;
-    const primaryOk = !('requires' in probe) || !probe.requires || hasFeature(probe.requires);
+    const primaryOk = !('requires' in probe) || !probe.requires || kernelHas(probe.requires);
     if (primaryOk) {
       if (fallback && obj.hasProgram(fallback.program)) obj.setAutoload(fallback.program, false);
       chosen.push(probe);
       continue;
     }
     obj.setAutoload(probe.program, false);
-    if (fallback && hasFeature(fallback.requires) && obj.hasProgram(fallback.program)) {
+    if (fallback && kernelHas(fallback.requires) && obj.hasProgram(fallback.program)) {
       log.info(`${probe.program}: kernel lacks ${probe.requires}, using ${fallback.program} (${fallback.requires})`);
       chosen.push(fallback);
     } else if (probe.optional) {

@@ -17,6 +17,9 @@ export const COLLECT_OPTIONS = {
   otlp: { type: 'string' },
   'otlp-interval': { type: 'string' },
   'top-queries': { type: 'string' },
+  exact: { type: 'boolean' },
+  'statement-rows': { type: 'string' },
+  slow: { type: 'string' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */
@@ -41,19 +44,10 @@ export function untilSignalOr(ms: number | null): Promise<string> {
 }
 
 export function printCollectSummary(s: CollectionSummary): void {
-  const st = s.stats;
-  process.stdout.write(
-    `collected ${st.rowsWritten} statements (+${st.errorRowsWritten} failed) in ${s.seconds.toFixed(1)} s ` +
-    `from PostgreSQL ${s.target.version} (pid ${s.target.postmasterPid}); ` +
-    `${st.drains} drains, ${st.lastDrainSyscalls} bpf syscalls in the last; ` +
-    `dropped ${st.kernel.drop_full ?? 0n} (map full); files: ${s.files.length}\n`,
-  );
-  const op = s.operators;
-  if (op) {
-    process.stdout.write(`operators: ${op.rowsWritten} plan-node rows, ${op.functionsProbed} node functions probed ` +
-      `(${op.slowFunctions} slow), ${op.incomplete} nodes skipped while their function was not yet probed, ` +
-      `dropped ${op.kernel.drop_full ?? 0n}\n`);
-  }
+  const [first, ...rest] = s.lines;
+  process.stdout.write(`${first ?? 'collected nothing'} in ${s.seconds.toFixed(1)} s from PostgreSQL ${s.target.version} ` +
+    `(pid ${s.target.postmasterPid}); files: ${s.files.length}\n`);
+  for (const line of rest) process.stdout.write(`${line}\n`);
 }
 
 function metricsNote(c: Collection): string {
@@ -67,7 +61,7 @@ export async function runCollect(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: COLLECT_OPTIONS, strict: true, allowPositionals: false });
   const cfg = collectConfig(values);
   const collection = await Collection.start(cfg);
-  const attached = collection.source.attachStates.filter((a) => a.attached).length;
+  const attached = collection.collectors.flatMap((c) => c.stats().probes).filter((a) => a.attached).length;
   process.stderr.write(`pgscout: collecting from PostgreSQL ${collection.target.version} (postmaster ${collection.target.postmasterPid}), ` +
     `${attached} probes attached, into ${cfg.out}${metricsNote(collection)}\n`);
   const status = cfg.statusLine ? new StatusLine(collection) : null;

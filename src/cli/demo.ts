@@ -10,21 +10,20 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { collectConfig } from '../config.js';
 import { Collection } from '../collect/collection.js';
-import { analyticalMix, pgbench, pgbenchInit } from '../collect/workload.js';
-import { startCluster, type Cluster } from '../pg/cluster.js';
-import { queryParquet, sqlString } from '../dataset/read-back.js';
-import { tableGlob } from '../dataset/paths.js';
+import { analyticalMix, pgbench, pgbenchInit } from '../demo/workload.js';
+import { startCluster, type Cluster } from '../demo/cluster.js';
+import { queryParquet, tableSource } from '../dataset/read-back.js';
 import { requireBpfReady } from '../collect/preflight.js';
 import { printCollectSummary } from './collect.js';
 import { summarize } from './summary.js';
-import { writeReport } from '../report/command.js';
+import { writeReport } from './report.js';
 import { ConfigError } from '../util/errors.js';
 
 const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
 
-/** Compares our per-query_id counts with pg_stat_statements.calls. */
+/** Compares our per-query_id calls (query_stats) with pg_stat_statements.calls. */
 export async function compareWithPgss(cluster: Cluster, outDir: string): Promise<{ matched: number; total: number; mismatches: string[] }> {
-  const ours = await queryParquet(`SELECT query_id::VARCHAR AS id, count(*) AS n FROM read_parquet(${sqlString(tableGlob(outDir, 'queries'))}, hive_partitioning=true) WHERE query_id IS NOT NULL GROUP BY 1`);
+  const ours = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS n FROM ${tableSource(outDir, 'query_stats')} WHERE query_id IS NOT NULL AND query_id <> 0 GROUP BY 1`);
   const pgss = new Map(
     (await cluster.psql('SELECT queryid, calls FROM pg_stat_statements WHERE toplevel'))
       .split('\n').filter(Boolean).map((l) => l.split('|') as [string, string]),

@@ -3,12 +3,13 @@
  * passing, what to do. Kernel checks try the real thing where cheap.
  */
 import fs from 'node:fs';
+import { packageRoot } from '../util/package-root.js';
 import { fn } from '../bpf/libbpf.js';
 import { COUNTERS, openCounter } from '../bpf/perf.js';
 import { BTF_PATH, hasBpfPrivileges } from '../collect/preflight.js';
 import { loadCollectorSpec, objectPath } from '../bpf/collector-spec.js';
-import { probeProgram } from '../bpf/features.js';
-import { hasFeature, TRACEFS_EVENTS } from '../bpf/variants.js';
+import { probeProgram } from '../bpf/capabilities.js';
+import { kernelHas, TRACEFS_EVENTS } from '../bpf/variants.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info';
 
@@ -32,7 +33,7 @@ export function kernelChecks(): Check[] {
   const kprobe = fs.existsSync('/sys/bus/event_source/devices/kprobe/type');
   checks.push({ name: 'kprobes', status: 'info', detail: kprobe ? 'available (not required)' : 'not available (not required: pgscout uses tracepoints)' });
   if (root) {
-    const tpBtf = probeProgram('statements', 'sched_switch');
+    const tpBtf = probeProgram(packageRoot(), 'statements', 'sched_switch');
     checks.push(check('tp_btf/sched_switch', tpBtf.ok, tpBtf.detail, 'kernel ≥ 5.5 with BTF needed for on/off-CPU accounting'));
     const ringbuf = fn.probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, null) as number;
     checks.push(check('BPF ring buffer', ringbuf === 1, ringbuf === 1 ? 'supported' : `probe returned ${ringbuf}`, 'kernel ≥ 5.8 needed'));
@@ -45,13 +46,13 @@ export function kernelChecks(): Check[] {
         isHw ? 'no hardware PMU (typical in VMs): these columns are null' : 'kernel needs CONFIG_PERF_EVENTS', isHw ? 'warn' : 'fail'));
     }
   }
-  const sockTp = hasFeature('tp_btf:sock_send_length') && hasFeature('tp_btf:sock_recv_length');
+  const sockTp = kernelHas('tp_btf:sock_send_length') && kernelHas('tp_btf:sock_recv_length');
   checks.push(check('sock tracepoints', sockTp, 'tp_btf/sock_send_length, tp_btf/sock_recv_length',
     'kernel ≥ 6.3 has them (older kernels: kretprobes where kprobes exist); without either net_*_bytes stay 0', 'warn'));
   const tracefs = TRACEFS_EVENTS.some((p) => fs.existsSync(p));
   checks.push({ name: 'tracefs', status: 'info',
     detail: tracefs ? 'mounted (not required)' : 'not mounted (not required: tracepoints attach as tp_btf/raw_tp through the bpf syscall)' });
-  const obj = objectPath(loadCollectorSpec('statements'));
+  const obj = objectPath(packageRoot(), loadCollectorSpec(packageRoot(), 'statements'));
   checks.push(check('BPF objects built', fs.existsSync(obj), obj, 'run `npm run build:bpf` (needs clang, libbpf-dev, bpftool)'));
   return checks;
 }

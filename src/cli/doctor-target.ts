@@ -1,12 +1,13 @@
 /** Doctor checks of the PostgreSQL target, ending with a real load + attach + detach. */
+import { packageRoot } from '../util/package-root.js';
 import { discoverTarget } from '../pg/target.js';
-import { checkUsdtProbes, REQUIRED_USDT } from '../pg/probes.js';
+import { checkUsdtProbes, requiredUsdt } from '../pg/probes.js';
 import { loadLayout } from '../pg/layouts.js';
-import { StatementSource } from '../drain/statement-source.js';
+import { StatementSource } from '../collectors/statements/source.js';
 import type { Check } from './doctor-checks.js';
-import { OperatorSource } from '../drain/operator-source.js';
+import { OperatorSource } from '../collectors/operators/source.js';
 import { closeAll, type Link } from '../bpf/link.js';
-import { warmupNodeFunctions } from '../collect/warmup.js';
+import { warmupNodeFunctions } from '../collectors/operators/warmup.js';
 import type { Target } from '../pg/target.js';
 
 export async function targetChecks(conninfo: string, canLoad: boolean): Promise<Check[]> {
@@ -24,7 +25,7 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
   } catch (err) {
     checks.push({ name: 'struct layouts', status: 'fail', detail: (err as Error).message });
   }
-  const usdt = checkUsdtProbes(target.binaryPath, REQUIRED_USDT);
+  const usdt = checkUsdtProbes(target.binaryPath, requiredUsdt());
   checks.push(usdt.missing.length === 0
     ? { name: 'USDT probes', status: 'pass', detail: `${usdt.present.length} required probes in the binary` }
     : { name: 'USDT probes', status: 'fail', detail: `missing: ${usdt.missing.join(', ')}`, fix: 'use a PostgreSQL built with --enable-dtrace (Debian/Ubuntu/PGDG packages are)' });
@@ -36,7 +37,7 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
   if (canLoad) {
     let source: StatementSource | null = null;
     try {
-      source = new StatementSource(target);
+      source = new StatementSource(target, packageRoot());
       const n = source.attachStates.filter((s) => s.attached).length;
       checks.push({ name: 'load + attach', status: 'pass', detail: `statements collector: ${n}/${source.attachStates.length} probes attached and detached` });
       checks.push(...(await operatorChecks(source, target)));
@@ -51,7 +52,7 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
 
 /** Operator level: discover the node functions with EXPLAIN-only plans in our own backend; report slow probe sites. */
 async function operatorChecks(stmt: StatementSource, target: Target): Promise<Check[]> {
-  const ops = new OperatorSource(stmt, target, { initialTargets: [] });
+  const ops = new OperatorSource((m) => stmt.mapFd(m), target, packageRoot(), { initialTargets: [] });
   try {
     const discovery: Link[] = [];
     await warmupNodeFunctions(target.conninfo, (pid) => { discovery.push(...ops.attachDiscovery(pid)); });

@@ -4,7 +4,7 @@ import { runCollect } from './collect.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { runSummary } from './summary.js';
-import { runReport } from '../report/command.js';
+import { runReport } from './report.js';
 
 const USAGE = `usage: pgscout <command> [options]
 

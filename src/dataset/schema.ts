@@ -16,10 +16,14 @@ export interface ColumnSpec {
   description: string;
 }
 
+/** Which metrics a table's rows feed (src/metrics/recorder.ts); none when absent. */
+export type RowMetrics = 'statement_stats' | 'operators';
+
 export interface TableSpec {
   /** Directory name under <out>/ (e.g. "queries"). */
   name: string;
   columns: readonly ColumnSpec[];
+  metrics?: RowMetrics;
 }
 
 /** A row: INT64 → bigint, INT32/DOUBLE → number, BOOLEAN → boolean, STRING → string; null when nullable. */

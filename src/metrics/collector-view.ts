@@ -1,57 +1,30 @@
 /**
  * What the observed (pull-time) metrics read from a running collection:
- * cumulative drain stats, Parquet writer stats, probe states, map
- * capacities. Built from the collection's public parts by structure, so the
- * metrics code does not depend on how the collection is assembled.
+ * each collector's stats and each table writer's stats. Built from the
+ * collection's public parts by structure, so the metrics code depends on
+ * the Collector interface only, never on a particular collector.
  */
-import type { AttachState } from '../bpf/attacher.js';
+import type { CollectorStats } from '../collectors/collector.js';
 import type { WriterStats } from '../dataset/parquet-writer.js';
-import type { DrainStats } from '../drain/statement-drainer.js';
-import type { OperatorStats } from '../drain/operator-drainer.js';
 
 export interface CollectorView {
   postmasterPid: number;
-  statements: () => DrainStats;
-  operators: () => OperatorStats | null;
+  /** Stats of every running collector. */
+  collectors: () => CollectorStats[];
   writers: () => { table: string; stats: WriterStats }[];
-  probes: () => readonly AttachState[];
-  /** null: statement level (no operator probes). */
-  sampledBackends: () => number | 'all' | null;
-  capacity: { finished: number; finished_nodes: number | null };
 }
-
-interface Writer { stats: WriterStats }
 
 /** The parts of a Collection this reads (structural: collection.ts passes itself). */
 export interface ObservedCollection {
   target: { postmasterPid: number };
-  source: { attachStates: readonly AttachState[]; finishedCapacity: number };
-  drainer: { stats: DrainStats; queries: Writer; errors: Writer };
-  operators: {
-    source: { targets: number[]; finishedCapacity: number };
-    drainer: { stats: OperatorStats; writer: Writer };
-    sampler: unknown;
-  } | null;
+  collectors: readonly { stats(): CollectorStats }[];
+  writers: ReadonlyMap<string, { stats: WriterStats }>;
 }
 
-
 export function collectorView(c: ObservedCollection): CollectorView {
-  const ops = c.operators;
   return {
     postmasterPid: c.target.postmasterPid,
-    statements: () => c.drainer.stats,
-    operators: () => ops?.drainer.stats ?? null,
-    writers: () => [
-      { table: 'queries', stats: c.drainer.queries.stats },
-      { table: 'query_errors', stats: c.drainer.errors.stats },
-      ...(ops ? [{ table: 'operators', stats: ops.drainer.writer.stats }] : []),
-    ],
-    probes: () => c.source.attachStates,
-    sampledBackends: () => {
-      if (!ops) return null;
-      if (!ops.sampler) return 'all';
-      return ops.source.targets.filter((p) => p > 0).length;
-    },
-    capacity: { finished: c.source.finishedCapacity, finished_nodes: ops ? ops.source.finishedCapacity : null },
+    collectors: () => c.collectors.map((x) => x.stats()),
+    writers: () => [...c.writers].map(([table, w]) => ({ table, stats: w.stats })),
   };
 }

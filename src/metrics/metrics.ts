@@ -12,6 +12,8 @@ import { collectorView, type ObservedCollection } from './collector-view.js';
 import { otlpReader } from './otlp-push.js';
 import { PrometheusEndpoint } from './prometheus-endpoint.js';
 import { MetricsRecorder } from './recorder.js';
+import { DurationHistogram } from './duration-histogram.js';
+import { METRICS } from './registry.js';
 import { pgscoutResource } from './resource.js';
 import type { MetricsSink } from './sink.js';
 
@@ -33,16 +35,17 @@ export class Metrics {
   ) {}
 
   static async start(cfg: MetricsConfig, target: Pick<Target, 'version' | 'dataDir' | 'port'>): Promise<Metrics> {
-    const prometheus = cfg.prometheus ? await PrometheusEndpoint.start(cfg.prometheus) : null;
+    const durations = new DurationHistogram(METRICS.statementDuration);
+    const prometheus = cfg.prometheus ? await PrometheusEndpoint.start(cfg.prometheus, [durations]) : null;
     const readers: MetricReader[] = [];
     if (prometheus) readers.push(prometheus.reader);
     let recorder: MetricsRecorder | null = null;
-    if (cfg.otlp) readers.push(otlpReader(cfg.otlp, cfg.otlpIntervalMs, () => recorder?.error('metrics_export')));
+    if (cfg.otlp) readers.push(otlpReader(cfg.otlp, cfg.otlpIntervalMs, () => recorder?.error('metrics_export'), [durations]));
     const provider = new MeterProvider({
       resource: pgscoutResource({ host: cfg.host, version: target.version, dataDir: target.dataDir, port: target.port }),
       readers,
     });
-    recorder = new MetricsRecorder(provider.getMeter('pgscout'), { topQueries: cfg.topQueries });
+    recorder = new MetricsRecorder(provider.getMeter('pgscout'), { topQueries: cfg.topQueries, durations });
     return new Metrics(provider, recorder, prometheus);
   }
 

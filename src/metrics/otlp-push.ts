@@ -4,6 +4,7 @@
  * minute: a collector that is down must not flood the log or stop the
  * collection.
  */
+import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { logger } from '../util/log.js';
@@ -47,12 +48,13 @@ export class ObservedExporter implements PushMetricExporter {
   }
 }
 
-export function otlpReader(url: string, intervalMs: number, onFailure: () => void): PeriodicExportingMetricReader {
+export function otlpReader(url: string, intervalMs: number, onFailure: () => void, metricProducers: MetricProducer[] = []): PeriodicExportingMetricReader {
   const timeoutMs = Math.min(intervalMs, 10_000);
   const exporter = new OTLPMetricExporter({ url, timeoutMillis: timeoutMs });
   return new PeriodicExportingMetricReader({
     exporter: new ObservedExporter(exporter, url, onFailure),
     exportIntervalMillis: intervalMs,
     exportTimeoutMillis: timeoutMs,
+    metricProducers,
   });
 }

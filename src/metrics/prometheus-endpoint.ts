@@ -11,6 +11,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { ListenAddress } from '../config.js';
@@ -51,15 +52,15 @@ export class PrometheusEndpoint {
   private readonly serializer = new PrometheusSerializer();
   private readonly server: http.Server;
 
-  private constructor(readonly address: ListenAddress) {
-    this.reader = new PrometheusExporter({ preventServerStart: true });
+  private constructor(readonly address: ListenAddress, metricProducers: MetricProducer[]) {
+    this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 65_000;
   }
 
   /** Listens before returning: a taken port is a one-line error at startup. */
-  static async start(address: ListenAddress): Promise<PrometheusEndpoint> {
-    const ep = new PrometheusEndpoint(address);
+  static async start(address: ListenAddress, metricProducers: MetricProducer[] = []): Promise<PrometheusEndpoint> {
+    const ep = new PrometheusEndpoint(address, metricProducers);
     await new Promise<void>((resolve, reject) => {
       ep.server.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'the port is already in use'

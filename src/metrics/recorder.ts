@@ -9,19 +9,19 @@ import type {
   Attributes, Counter, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableResult, ObservableUpDownCounter,
 } from '@opentelemetry/api';
 import { syscallCounter } from '../bpf/map.js';
-import type { Row } from '../dataset/schema.js';
+import type { Row, TableSpec } from '../dataset/schema.js';
 import { logger } from '../util/log.js';
 import { BackendCount } from './backend-count.js';
 import type { CollectorView } from './collector-view.js';
 import { ATTR, METRICS, type MetricSpec } from './registry.js';
-import type { CollectorErrorKind, DrainSample, MetricsSink } from './sink.js';
+import type { CollectionErrorKind, DrainSample, MetricsSink } from './sink.js';
 import { TopQueries } from './top-queries.js';
+import { HISTOGRAM_BUCKETS, histogramColumn } from '../dataset/histogram.js';
+import type { DurationHistogram } from './duration-histogram.js';
 
 const log = logger('metrics');
 
-const ERROR_KINDS: readonly (CollectorErrorKind | 'operator_stack_overflow')[] = [
-  'drain', 'node_function_discovery', 'sample_rotation', 'metrics_export', 'operator_stack_overflow',
-];
+const COLLECTION_ERRORS: readonly CollectionErrorKind[] = ['drain', 'metrics_export'];
 
 const BPF_OPERATIONS = ['map_lookup_and_delete_batch', 'map_lookup_elem', 'map_update_elem'];
 
@@ -41,20 +41,20 @@ interface StmtSums {
 
 interface OpSums { attrs: Attributes; tuples: number; loops: number }
 
-export interface RecorderOptions { topQueries: number }
+export interface RecorderOptions { topQueries: number; durations: DurationHistogram }
 
 export class MetricsRecorder implements MetricsSink {
   private view: CollectorView | null = null;
-  private readonly errorCounts = new Map<string, number>(ERROR_KINDS.map((k) => [k, 0]));
+  private readonly errorCounts = new Map<string, number>(COLLECTION_ERRORS.map((k) => [k, 0]));
   private readonly top: TopQueries | null;
   private readonly stmtAttrs = new Map<string, Attributes>();
   private readonly opAttrs = new Map<string, Attributes>();
   private backends: BackendCount | null = null;
-  private lastDrained = { finished: 0, finished_nodes: 0 };
-  private fill: { finished: number; finished_nodes: number | null } = { finished: 0, finished_nodes: null };
+  /** Records drained per map at the previous drain tick, and the fill of each map over that tick. */
+  private readonly lastDrained = new Map<string, number>();
+  private fill = new Map<string, number>();
   private warned = false;
 
-  private readonly stmtDuration: Histogram;
   private readonly stmtCpu: Counter;
   private readonly stmtOffCpu: Counter;
   private readonly stmtRunq: Counter;
@@ -69,9 +69,11 @@ export class MetricsRecorder implements MetricsSink {
   private readonly drainDuration: Histogram;
   private readonly drainSyscalls: Histogram;
 
+  private readonly durations: DurationHistogram;
+
   constructor(private readonly meter: Meter, opts: RecorderOptions) {
+    this.durations = opts.durations;
     this.top = opts.topQueries > 0 ? new TopQueries(opts.topQueries) : null;
-    this.stmtDuration = this.histogram(METRICS.statementDuration);
     this.stmtCpu = this.counter(METRICS.statementCpuTime);
     this.stmtOffCpu = this.counter(METRICS.statementOffCpuTime);
     this.stmtRunq = this.counter(METRICS.statementRunqueueTime);
@@ -126,7 +128,13 @@ export class MetricsRecorder implements MetricsSink {
     return { key, attrs };
   }
 
-  statements(ok: readonly Row[], failed: readonly Row[]): void {
+  rows(table: TableSpec, rows: readonly Row[]): void {
+    if (table.metrics === 'statement_stats') this.statements(rows);
+    else if (table.metrics === 'operators') this.operators(rows);
+  }
+
+  /** Per-query aggregates (query_stats rows): exact whether or not executions are sampled. */
+  private statements(stats: readonly Row[]): void {
     this.guard('statement metrics', () => {
       const sums = new Map<string, StmtSums>();
       const sumsFor = (row: Row) => {
@@ -138,10 +146,10 @@ export class MetricsRecorder implements MetricsSink {
         }
         return s;
       };
-      for (const row of ok) {
+      for (const row of stats) {
         const s = sumsFor(row);
-        const duration = seconds(row.duration_ns);
-        this.stmtDuration.record(duration, s.attrs);
+        const calls = num(row.calls);
+        this.recordDurations(this.stmtKey(str(row.database), str(row.command)).key, row, s.attrs);
         s.cpu += seconds(row.on_cpu_ns);
         s.offCpu += seconds(row.off_cpu_ns);
         s.runq += seconds(row.runq_wait_ns);
@@ -152,11 +160,11 @@ export class MetricsRecorder implements MetricsSink {
         s.netSend += num(row.net_send_bytes);
         s.vcsw += num(row.voluntary_ctx_switches);
         s.ivcsw += num(row.involuntary_ctx_switches);
-        if (this.top && row.query_id !== null && row.query_id !== undefined) {
-          this.top.add(String(row.query_id), str(row.fingerprint), str(row.command), duration);
+        s.errors += num(row.errors);
+        if (this.top && calls > 0 && row.query_id !== null && row.query_id !== undefined) {
+          this.top.add(String(row.query_id), str(row.fingerprint), str(row.command), seconds(row.duration_ns), calls);
         }
       }
-      for (const row of failed) sumsFor(row).errors++;
       for (const s of sums.values()) {
         const a = s.attrs;
         if (s.cpu) this.stmtCpu.add(s.cpu, a);
@@ -176,7 +184,13 @@ export class MetricsRecorder implements MetricsSink {
     });
   }
 
-  operators(rows: readonly Row[]): void {
+  /** The duration histogram from the row's power-of-two buckets, with the exact sum, min and max. */
+  private recordDurations(key: string, row: Row, attrs: Attributes): void {
+    const buckets = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => num(row[histogramColumn(i)]));
+    this.durations.add(key, attrs, buckets, seconds(row.duration_ns), seconds(row.min_duration_ns), seconds(row.max_duration_ns));
+  }
+
+  private operators(rows: readonly Row[]): void {
     this.guard('operator metrics', () => {
       const sums = new Map<string, OpSums>();
       for (const row of rows) {
@@ -208,17 +222,16 @@ export class MetricsRecorder implements MetricsSink {
       }
       const v = this.view;
       if (!v) return;
-      const stmt = v.statements().recordsDrained;
-      const nodes = v.operators()?.nodesDrained ?? 0;
-      this.fill = {
-        finished: (stmt - this.lastDrained.finished) / v.capacity.finished,
-        finished_nodes: v.capacity.finished_nodes ? (nodes - this.lastDrained.finished_nodes) / v.capacity.finished_nodes : null,
-      };
-      this.lastDrained = { finished: stmt, finished_nodes: nodes };
+      const fill = new Map<string, number>();
+      for (const m of v.collectors().flatMap((c) => c.maps)) {
+        fill.set(m.map, (m.drained - (this.lastDrained.get(m.map) ?? 0)) / m.capacity);
+        this.lastDrained.set(m.map, m.drained);
+      }
+      this.fill = fill;
     });
   }
 
-  error(kind: CollectorErrorKind): void {
+  error(kind: CollectionErrorKind): void {
     this.errorCounts.set(kind, (this.errorCounts.get(kind) ?? 0) + 1);
   }
 
@@ -237,14 +250,16 @@ export class MetricsRecorder implements MetricsSink {
   private observe(): void {
     this.observable(METRICS.backends, (r) => r.observe(this.backends!.get()));
     this.observable(METRICS.backendsSampled, (r, v) => {
-      const s = v.sampledBackends();
-      if (s !== null) r.observe(s === 'all' ? this.backends!.get() : s);
+      for (const c of v.collectors()) {
+        if (c.sampledBackends !== null) r.observe(c.sampledBackends === 'all' ? this.backends!.get() : c.sampledBackends);
+      }
     });
     this.observable(METRICS.operatorFunctions, (r, v) => {
-      const op = v.operators();
-      if (!op) return;
-      r.observe(op.functionsProbed - op.slowFunctions, { [ATTR.probeSite]: 'fast' });
-      r.observe(op.slowFunctions, { [ATTR.probeSite]: 'slow' });
+      for (const c of v.collectors()) {
+        if (!c.probeSites) continue;
+        r.observe(c.probeSites.fast, { [ATTR.probeSite]: 'fast' });
+        r.observe(c.probeSites.slow, { [ATTR.probeSite]: 'slow' });
+      }
     });
     if (this.top) {
       const top = this.top;
@@ -261,30 +276,16 @@ export class MetricsRecorder implements MetricsSink {
       for (const [op, n] of ops) r.observe(n, { [ATTR.bpfOperation]: op });
     });
     this.observable(METRICS.drainRecords, (r, v) => {
-      r.observe(v.statements().recordsDrained, { [ATTR.map]: 'finished' });
-      const op = v.operators();
-      if (op) r.observe(op.nodesDrained, { [ATTR.map]: 'finished_nodes' });
+      for (const m of v.collectors().flatMap((c) => c.maps)) r.observe(m.drained, { [ATTR.map]: m.map });
     });
-    this.observable(METRICS.mapFill, (r) => {
-      r.observe(this.fill.finished, { [ATTR.map]: 'finished' });
-      if (this.fill.finished_nodes !== null) r.observe(this.fill.finished_nodes, { [ATTR.map]: 'finished_nodes' });
+    this.observable(METRICS.mapFill, (r, v) => {
+      for (const m of v.collectors().flatMap((c) => c.maps)) r.observe(this.fill.get(m.map) ?? 0, { [ATTR.map]: m.map });
     });
     this.observable(METRICS.recordsDropped, (r, v) => {
-      const k = v.statements().kernel;
-      const drop = (n: bigint | number | undefined, map: string, reason: string) => {
-        r.observe(Number(n ?? 0), { [ATTR.map]: map, [ATTR.dropReason]: reason });
-      };
-      drop(k.drop_full, 'finished', 'map_full');
-      drop(k.text_drop, 'texts', 'ring_buffer_full');
-      drop(k.thread_full, 'threads', 'map_full');
-      const op = v.operators();
-      if (op) {
-        drop(op.kernel.drop_full, 'finished_nodes', 'map_full');
-        drop(op.incomplete, 'finished_nodes', 'function_not_probed');
-      }
+      for (const d of v.collectors().flatMap((c) => c.drops)) r.observe(d.count, { [ATTR.map]: d.map, [ATTR.dropReason]: d.reason });
     });
     this.observable(METRICS.probeAttached, (r, v) => {
-      for (const p of v.probes()) r.observe(p.attached ? 1 : 0, { [ATTR.probe]: p.probe });
+      for (const p of v.collectors().flatMap((c) => c.probes)) r.observe(p.attached ? 1 : 0, { [ATTR.probe]: p.probe });
     });
     this.observable(METRICS.datasetRows, (r, v) => {
       for (const w of v.writers()) r.observe(w.stats.rowsWritten, { [ATTR.table]: w.table });
@@ -296,10 +297,9 @@ export class MetricsRecorder implements MetricsSink {
       for (const w of v.writers()) r.observe(w.stats.filesWritten, { [ATTR.table]: w.table });
     });
     this.observable(METRICS.errors, (r, v) => {
-      const overflow = Number(v.operators()?.kernel.stack_overflow ?? 0);
-      for (const [kind, n] of this.errorCounts) {
-        r.observe(kind === 'operator_stack_overflow' ? overflow : n, { [ATTR.errorType]: kind });
-      }
+      const counts = new Map(this.errorCounts);
+      for (const c of v.collectors()) for (const [kind, n] of Object.entries(c.errors)) counts.set(kind, (counts.get(kind) ?? 0) + n);
+      for (const [kind, n] of counts) r.observe(n, { [ATTR.errorType]: kind });
     });
     this.observable(METRICS.processCpuTime, (r) => {
       const u = process.cpuUsage();

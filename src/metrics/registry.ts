@@ -15,6 +15,7 @@
  * `cpu.mode`, `error.type`; pgscout-specific ones are `pgscout.*`. The
  * collector's own process metrics use the standard `process.*` names.
  */
+import { HISTOGRAM_BOUNDARIES_S } from '../dataset/histogram.js';
 import {
   ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_ERROR_TYPE,
 } from '@opentelemetry/semantic-conventions';
@@ -40,10 +41,8 @@ export const ATTR = {
   fingerprint: 'pgscout.query.fingerprint',
 } as const;
 
-/** Statement latencies: 100 µs … 60 s, 1-2.5-5 steps. */
-export const STATEMENT_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
-];
+/** Statement latencies: powers of two from 2 µs to 8.4 s, the buckets of query_stats (src/dataset/histogram.ts). */
+export const STATEMENT_BUCKETS = HISTOGRAM_BOUNDARIES_S;
 /** Exclusive time of one plan node: 1 µs … 10 s. */
 export const OPERATOR_BUCKETS = [
   0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
@@ -73,47 +72,47 @@ export const METRICS = {
   statementDuration: {
     name: 'pgscout.statement.duration', kind: 'histogram', observable: false, unit: 's', attributes: STMT,
     buckets: STATEMENT_BUCKETS,
-    description: 'Elapsed time of top-level statement executions that completed (one per queries row)',
-    source: 'queries.duration_ns',
+    description: 'Elapsed time of top-level statement executions that completed (every call, from the kernel aggregates; values at the middle of their power-of-two bucket)',
+    source: 'query_stats.duration_ns',
   },
   statementCpuTime: {
     name: 'pgscout.statement.cpu.time', kind: 'counter', observable: false, unit: 's', attributes: STMT,
-    description: 'Time backends were on a CPU while running statements', source: 'queries.on_cpu_ns',
+    description: 'Time backends were on a CPU while running statements', source: 'query_stats.on_cpu_ns',
   },
   statementOffCpuTime: {
     name: 'pgscout.statement.off_cpu.time', kind: 'counter', observable: false, unit: 's', attributes: STMT,
     description: 'Time backends were switched out (blocked or preempted) while running statements',
-    source: 'queries.off_cpu_ns',
+    source: 'query_stats.off_cpu_ns',
   },
   statementRunqueueTime: {
     name: 'pgscout.statement.runqueue.time', kind: 'counter', observable: false, unit: 's', attributes: STMT,
-    description: 'Part of the off-CPU time backends spent runnable, waiting for a CPU', source: 'queries.runq_wait_ns',
+    description: 'Part of the off-CPU time backends spent runnable, waiting for a CPU', source: 'query_stats.runq_wait_ns',
   },
   statementRows: {
     name: 'pgscout.statement.rows', kind: 'counter', observable: false, unit: '{row}', attributes: STMT,
-    description: 'Rows returned or affected by the executor', source: 'queries.rows',
+    description: 'Rows returned or affected by the executor', source: 'query_stats.rows',
   },
   statementDiskIo: {
     name: 'pgscout.statement.disk.io', kind: 'counter', observable: false, unit: 'By',
     attributes: [...STMT, ATTR.diskDirection],
     description: 'Bytes backends caused to be read from block devices (read) or dirtied for writeback (write)',
-    source: 'queries.disk_read_bytes, queries.disk_write_bytes',
+    source: 'query_stats.disk_read_bytes, query_stats.disk_write_bytes',
   },
   statementNetworkIo: {
     name: 'pgscout.statement.network.io', kind: 'counter', observable: false, unit: 'By',
     attributes: [...STMT, ATTR.networkDirection],
     description: 'Socket bytes backends received (receive) and sent (transmit) during statements',
-    source: 'queries.net_recv_bytes, queries.net_send_bytes',
+    source: 'query_stats.net_recv_bytes, query_stats.net_send_bytes',
   },
   statementErrors: {
     name: 'pgscout.statement.errors', kind: 'counter', observable: false, unit: '{statement}', attributes: STMT,
-    description: 'Statement executions that ended in an error (one per query_errors row)', source: 'query_errors rows',
+    description: 'Statement executions that ended in an error (--exact only: the default source cannot tell them apart)', source: 'query_stats.errors',
   },
   contextSwitches: {
     name: 'pgscout.backend.context_switches', kind: 'counter', observable: false, unit: '{switch}',
     attributes: [ATTR.dbNamespace, ATTR.contextSwitchType],
     description: 'Context switches of backends while running statements (voluntary: blocked; involuntary: preempted)',
-    source: 'queries.voluntary_ctx_switches, queries.involuntary_ctx_switches',
+    source: 'query_stats.voluntary_ctx_switches, query_stats.involuntary_ctx_switches',
   },
   backends: {
     name: 'pgscout.backend.count', kind: 'gauge', observable: true, unit: '{backend}', attributes: [],
@@ -143,19 +142,19 @@ export const METRICS = {
   operatorFunctions: {
     name: 'pgscout.operator.functions', kind: 'gauge', observable: true, unit: '{function}', attributes: [ATTR.probeSite],
     description: 'Per-node executor functions probed so far; slow: the probe site must be single-stepped (~11 µs a call)',
-    source: 'OperatorStats.functionsProbed / slowFunctions', when: '--level operator',
+    source: 'CollectorStats.probeSites', when: '--level operator',
   },
   queryTime: {
     name: 'pgscout.query.time', kind: 'counter', observable: true, unit: 's',
     attributes: [ATTR.queryId, ATTR.fingerprint, ATTR.dbOperation],
     description: 'Total elapsed time of the top N query_ids by total time since start',
-    source: 'queries.duration_ns by query_id', when: '--top-queries N',
+    source: 'query_stats.duration_ns by query_id', when: '--top-queries N',
   },
   queryCalls: {
     name: 'pgscout.query.calls', kind: 'counter', observable: true, unit: '{call}',
     attributes: [ATTR.queryId, ATTR.fingerprint, ATTR.dbOperation],
     description: 'Executions of the top N query_ids by total time since start',
-    source: 'queries rows by query_id', when: '--top-queries N',
+    source: 'query_stats.calls by query_id', when: '--top-queries N',
   },
   drainDuration: {
     name: 'pgscout.drain.duration', kind: 'histogram', observable: false, unit: 's', attributes: [],
@@ -175,7 +174,7 @@ export const METRICS = {
   drainRecords: {
     name: 'pgscout.drain.records', kind: 'counter', observable: true, unit: '{record}', attributes: [ATTR.map],
     description: 'Records taken out of the kernel maps (finished: statements, finished_nodes: plan nodes)',
-    source: 'DrainStats.recordsDrained, OperatorStats.nodesDrained',
+    source: 'CollectorStats.maps[].drained',
   },
   mapFill: {
     name: 'pgscout.map.fill', kind: 'gauge', observable: true, unit: '1', attributes: [ATTR.map],

@@ -26,7 +26,7 @@ export class TopQueries {
     this.maxSeries = 10 * n;
   }
 
-  add(queryId: string, fingerprint: string | null, command: string | null, seconds: number): void {
+  add(queryId: string, fingerprint: string | null, command: string | null, seconds: number, calls = 1): void {
     let t = this.totals.get(queryId);
     if (!t) {
       if (this.totals.size >= this.maxTracked) this.prune();
@@ -35,7 +35,7 @@ export class TopQueries {
     }
     if (!t.fingerprint && fingerprint) t.fingerprint = fingerprint;
     t.seconds += seconds;
-    t.calls++;
+    t.calls += calls;
   }
 
   /** Keeps exported query_ids and the larger half of the others. */

@@ -6,9 +6,9 @@
  * binary is stripped, so there is no DWARF to ask at run time, and layouts are
  * stable within a major version.
  */
+import { packageRoot } from '../util/package-root.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { NotSupportedError, TargetError } from '../util/errors.js';
 
 /** How a field's bytes are to be read; `size` gives the width. */
@@ -130,17 +130,6 @@ export class Layout {
       `the PostgreSQL ${this.major} layout table has no ${what}; add it to ` +
         `scripts/gen-layouts.mjs and run \`bash scripts/gen-layouts.sh ${this.major}\``,
     );
-  }
-}
-
-/** The directory holding package.json: works from src/pg and from dist/pg. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
   }
 }
 

@@ -8,13 +8,28 @@ import { toClientConfig } from './target.js';
 
 export const ownBackends = new Set<number>();
 
+const listeners = new Set<(pid: number) => void>();
+
+/**
+ * Called with every own backend pid as soon as its connection is up, before
+ * it runs a statement (the default statement source excludes them in the
+ * kernel). Returns the unsubscribe function.
+ */
+export function onOwnBackend(listener: (pid: number) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /** Connects as application 'pgscout' and registers the backend; `options` are server settings (-c k=v). */
 export async function connectOwn(conninfo: string, settings: Record<string, string> = {}): Promise<pg.Client> {
   const options = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
   const client = new pg.Client({ ...toClientConfig(conninfo), application_name: 'pgscout', ...(options ? { options } : {}) });
   await client.connect();
   const pid = (client as unknown as { processID?: number }).processID;
-  if (pid) ownBackends.add(pid);
+  if (pid) {
+    ownBackends.add(pid);
+    for (const l of listeners) l(pid);
+  }
   return client;
 }
 

@@ -1,25 +1,31 @@
 /**
  * Which PostgreSQL USDT probes a binary carries. Debian/Ubuntu and PGDG
  * packages build with --enable-dtrace; many source builds and some
- * container images do not, and then pgscout must fall back to uprobes.
+ * container images do not: then `doctor` names the missing probes and
+ * `collect` fails at attach with one line (there is no uprobe fallback).
  */
-import { openElf, type UsdtNote } from './elf.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadCollectorSpec } from '../bpf/collector-spec.js';
+import { openElf, type UsdtNote } from '../elf/elf.js';
+import { packageRoot } from '../util/package-root.js';
 
 export const USDT_PROVIDER = 'postgresql';
 
-/** The probes the statement pipeline is built on (names as in the ELF notes). */
-export const REQUIRED_USDT = [
-  'query__start',
-  'query__done',
-  'query__parse__start',
-  'query__parse__done',
-  'query__plan__start',
-  'query__plan__done',
-  'query__execute__start',
-  'query__execute__done',
-  'transaction__commit',
-  'transaction__abort',
-] as const;
+/**
+ * The USDT probes pgscout cannot run without (names as in the ELF notes):
+ * the non-optional `usdt` probes of every collector spec, so the list lives
+ * in collectors/*.json only.
+ */
+export function requiredUsdt(root = packageRoot()): string[] {
+  const names = new Set<string>();
+  for (const file of fs.readdirSync(path.join(root, 'collectors'))) {
+    if (!file.endsWith('.json') || file.includes('-empty')) continue;
+    const spec = loadCollectorSpec(root, file.replace(/\.json$/, ''));
+    for (const p of spec.probes) if (p.kind === 'usdt' && p.provider === USDT_PROVIDER && !p.optional) names.add(p.name);
+  }
+  return [...names];
+}
 
 export interface UsdtCheck {
   present: string[];

@@ -5,8 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { queryParquet, sqlString } from '../dataset/read-back.js';
-import { tableGlob } from '../dataset/paths.js';
+import { hasTable, queryParquet, tableSource } from '../dataset/read-back.js';
 import { ConfigError } from '../util/errors.js';
 
 /** Latency histogram buckets per power of ten: bucket b holds durations in [10^(b/k), 10^((b+1)/k)) ns. */
@@ -81,16 +80,6 @@ export interface ReportData {
 }
 
 /** True when dir holds at least one completed (not hidden) Parquet file. */
-export function hasParquet(dir: string): boolean {
-  if (!fs.existsSync(dir)) return false;
-  return fs.readdirSync(dir, { recursive: true })
-    .some((f) => String(f).endsWith('.parquet') && !path.basename(String(f)).startsWith('.'));
-}
-
-function source(outDir: string, table: string): string {
-  return `read_parquet(${sqlString(tableGlob(outDir, table))}, hive_partitioning=true, union_by_name=true)`;
-}
-
 const big = (v: unknown): bigint => (v === null || v === undefined ? 0n : BigInt(v as bigint | number));
 const bigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : BigInt(v as bigint | number));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -100,8 +89,8 @@ async function overview(outDir: string, src: string): Promise<Overview> {
       list(DISTINCT host ORDER BY host) AS hosts, min(start_ns) AS t0, max(end_ns) AS t1, sum(duration_ns) AS dur,
       sum(on_cpu_ns) AS cpu, sum(off_cpu_ns) AS off, sum(runq_wait_ns) AS runq FROM ${src}`);
   let failed = 0n;
-  if (hasParquet(path.join(outDir, 'query_errors'))) {
-    const [e] = await queryParquet(`SELECT count(*) AS n FROM ${source(outDir, 'query_errors')}`);
+  if (hasTable(outDir, 'query_errors')) {
+    const [e] = await queryParquet(`SELECT count(*) AS n FROM ${tableSource(outDir, 'query_errors')}`);
     failed = big(e!.n);
   }
   return {
@@ -151,10 +140,10 @@ async function topFingerprints(src: string): Promise<FingerprintStats[]> {
 }
 
 async function nodeTypes(outDir: string): Promise<NodeTypeStats[] | null> {
-  if (!hasParquet(path.join(outDir, 'operators'))) return null;
+  if (!hasTable(outDir, 'operators')) return null;
   const rows = await queryParquet(`SELECT node_type, count(*) AS nodes, count(DISTINCT (host, exec_id)) AS execs,
       sum(excl_ns) AS excl, sum(excl_on_cpu_ns) AS cpu, sum(excl_off_cpu_ns) AS off, sum(excl_runq_wait_ns) AS runq
-      FROM ${source(outDir, 'operators')} GROUP BY 1 ORDER BY excl DESC, node_type`);
+      FROM ${tableSource(outDir, 'operators')} GROUP BY 1 ORDER BY excl DESC, node_type`);
   return rows.map((r) => ({
     nodeType: String(r.node_type),
     nodes: big(r.nodes),
@@ -170,8 +159,8 @@ async function nodeTypes(outDir: string): Promise<NodeTypeStats[] | null> {
 export async function loadReportData(outDir: string): Promise<ReportData> {
   const queriesDir = path.join(outDir, 'queries');
   if (!fs.existsSync(outDir)) throw new ConfigError(`${outDir} does not exist: give the directory pgscout collect --out wrote`);
-  if (!hasParquet(queriesDir)) throw new ConfigError(`${outDir} holds no pgscout dataset (no ${queriesDir}/**/*.parquet)`);
-  const src = source(outDir, 'queries');
+  if (!hasTable(outDir, 'queries')) throw new ConfigError(`${outDir} holds no pgscout dataset (no ${queriesDir}/**/*.parquet)`);
+  const src = tableSource(outDir, 'queries');
   return {
     dataset: outDir,
     overview: await overview(outDir, src),

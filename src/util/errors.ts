@@ -12,9 +12,9 @@ export class PgscoutError extends Error {
 /** Bad flag, config value or DSN. */
 export class ConfigError extends PgscoutError {}
 
-/** The kernel (or the target) lacks a feature we need; `feature` names it. */
+/** The kernel (or the target) lacks a capability we need; `capability` names it. */
 export class NotSupportedError extends PgscoutError {
-  constructor(readonly feature: string, message: string, options?: { cause?: unknown }) {
+  constructor(readonly capability: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }

@@ -2,7 +2,8 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileDecoder, decodeStruct } from '../../src/bpf/struct-layout.js';
-import { nodeRecordLayout, stmtRecordLayout } from '../../src/bpf/records.js';
+import { stmtRecordLayout } from '../../src/collectors/statements/abi.js';
+import { nodeRecordLayout } from '../../src/collectors/operators/abi.js';
 
 describe('compileDecoder', () => {
   for (const layout of [stmtRecordLayout, nodeRecordLayout]) {

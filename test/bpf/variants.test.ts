@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { BpfObject } from '../../src/bpf/object.js';
 import { loadCollectorSpec, objectPath, type AutoProbeSpec } from '../../src/bpf/collector-spec.js';
-import { chooseVariants, hasFeature } from '../../src/bpf/variants.js';
+import { chooseVariants, kernelHas } from '../../src/bpf/variants.js';
 import { describeBpf } from '../helpers/bpf-env.js';
+import { packageRoot } from '../../src/util/package-root.js';
 
-const spec = loadCollectorSpec('statements');
+const spec = loadCollectorSpec(packageRoot(), 'statements');
 const sched = spec.probes.find((p) => p.program === 'sched_switch') as AutoProbeSpec;
 const send = spec.probes.find((p) => p.program === 'sock_send') as AutoProbeSpec;
 
@@ -16,7 +17,7 @@ describeBpf('variants by kernel feature', () => {
 
   /** Loads the statements object with only these probes' programs, then attaches them. */
   function loadOnly(probes: AutoProbeSpec[]): string[] {
-    obj = BpfObject.open(objectPath(spec));
+    obj = BpfObject.open(objectPath(packageRoot(), spec));
     const all = new Set(spec.probes.flatMap((p) => [p.program, ...('fallback' in p && p.fallback ? [p.fallback.program] : [])]));
     const chosen = chooseVariants(obj, probes);
     const used = new Set(chosen.map((p) => p.program));
@@ -27,15 +28,15 @@ describeBpf('variants by kernel feature', () => {
   }
 
   it('reads the features of this kernel', () => {
-    expect(hasFeature('kprobes')).toBe(fs.existsSync('/sys/bus/event_source/devices/kprobe/type'));
+    expect(kernelHas('kprobes')).toBe(fs.existsSync('/sys/bus/event_source/devices/kprobe/type'));
     const tracefs = fs.existsSync('/sys/kernel/tracing/events/sock/sock_send_length') || fs.existsSync('/sys/kernel/debug/tracing/events/sock/sock_send_length');
-    expect(hasFeature('tracepoint:sock/sock_send_length')).toBe(tracefs);
-    expect(hasFeature('tracepoint:nosuch/event')).toBe(false);
+    expect(kernelHas('tracepoint:sock/sock_send_length')).toBe(tracefs);
+    expect(kernelHas('tracepoint:nosuch/event')).toBe(false);
     // BTF-typed tracepoints need no tracefs: answered from the kernel's BTF.
-    expect(hasFeature('tp_btf:sock_send_length')).toBe(true);
-    expect(hasFeature('tp_btf:sched_process_exit')).toBe(true);
-    expect(hasFeature('tp_btf:nosuch_event')).toBe(false);
-    expect(hasFeature('tp_btf')).toBe(true);
+    expect(kernelHas('tp_btf:sock_send_length')).toBe(true);
+    expect(kernelHas('tp_btf:sched_process_exit')).toBe(true);
+    expect(kernelHas('tp_btf:nosuch_event')).toBe(false);
+    expect(kernelHas('tp_btf')).toBe(true);
   });
 
   it('uses the primary programs where the kernel has them', () => {

@@ -3,28 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { expect, it } from 'vitest';
 import { describeBpf } from '../helpers/bpf-env.js';
 import { BIN, runCli } from '../helpers/cli.js';
+import { useCluster } from '../helpers/cluster-fixture.js';
 import { listFiles, readTable } from '../helpers/dataset.js';
 
 describeBpf('pgscout CLI against a real PostgreSQL', () => {
-  let cluster: Cluster;
-  let out: string;
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-    out = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-cli-'));
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    if (out) fs.rmSync(out, { recursive: true, force: true });
-  });
+  const db = useCluster({ outPrefix: 'pgscout-cli-' });
 
   it('doctor passes every required check, including a real load + attach', async () => {
-    const r = await runCli(['doctor', '--pg', cluster.conninfo]);
+    const r = await runCli(['doctor', '--pg', db.cluster.conninfo]);
     expect(r.stdout).toMatch(/PASS\s+privileges/);
     expect(r.stdout).toMatch(/PASS\s+USDT probes/);
     expect(r.stdout).toMatch(/PASS\s+load \+ attach\s+statements collector: (\d+)\/\1 probes/);
@@ -34,7 +23,7 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
   });
 
   it('collect drains everything on SIGTERM and closes every file', async () => {
-    const child = spawn(process.execPath, [BIN, 'collect', '--pg', cluster.conninfo, '--out', out, '--interval', '10s'],
+    const child = spawn(process.execPath, [BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--interval', '10s'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -47,7 +36,7 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
         if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
       }, 50);
     });
-    for (let i = 0; i < 12; i++) await cluster.psql(`SELECT ${i} + 1 AS sigterm_probe`);
+    for (let i = 0; i < 12; i++) await db.cluster.psql(`SELECT ${i} + 1 AS sigterm_probe`);
     // The interval is 10 s: everything below reaches disk only through the shutdown drain.
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.kill('SIGTERM');
@@ -55,9 +44,9 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
     expect(stderr).toMatch(/SIGTERM: draining and closing files/);
     expect(stderr.split('\n').filter(Boolean)).toHaveLength(2);
     expect(stdout).toMatch(/collected \d+ statements/);
-    const rows = await readTable(out, 'queries', "query_text = 'SELECT $1 + $2 AS sigterm_probe'");
+    const rows = await readTable(db.out, 'queries', "query_text = 'SELECT $1 + $2 AS sigterm_probe'");
     expect(rows).toHaveLength(12);
-    expect(listFiles(out).filter((f) => f.includes('.tmp'))).toEqual([]);
+    expect(listFiles(db.out).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
   it('collects with tracefs unmounted (a private mount namespace, as on a fresh machine)', async () => {
@@ -67,7 +56,7 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
       + 'if [ -e /sys/kernel/tracing/events ] || [ -e /sys/kernel/debug/tracing/events ]; then echo "tracefs still mounted" >&2; exit 99; fi; '
       + 'exec "$0" "$@"';
     const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, BIN, 'collect',
-      '--pg', cluster.conninfo, '--out', nsOut, '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--pg', db.cluster.conninfo, '--out', nsOut, '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     await new Promise<void>((resolve, reject) => {
@@ -76,7 +65,7 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
         if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
       }, 50);
     });
-    for (let i = 0; i < 5; i++) await cluster.psql(`SELECT ${i} + 1 AS no_tracefs_probe`);
+    for (let i = 0; i < 5; i++) await db.cluster.psql(`SELECT ${i} + 1 AS no_tracefs_probe`);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -89,7 +78,7 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
   });
 
   it('summary reads the dataset back', async () => {
-    const r = await runCli(['summary', out]);
+    const r = await runCli(['summary', db.out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/statements \d+, distinct query_id \d+/);
     expect(r.stdout).toContain('SELECT $1 + $2 AS sigterm_probe');

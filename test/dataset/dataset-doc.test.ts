@@ -2,18 +2,23 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEGIN, columnsMarkdown, END } from '../../src/dataset/doc.js';
-import { QUERIES_TABLE } from '../../src/dataset/tables/queries.js';
-import { OPERATORS_TABLE } from '../../src/dataset/tables/operators.js';
+import { documentedTables } from '../../src/collectors/registry.js';
+import { QUERIES_TABLE } from '../../src/collectors/statements/tables.js';
+import { OPERATORS_TABLE } from '../../src/collectors/operators/table.js';
 
 const doc = fs.readFileSync(new URL('../../docs/dataset.md', import.meta.url), 'utf8');
 
 describe('docs/dataset.md', () => {
-  for (const table of [QUERIES_TABLE, OPERATORS_TABLE]) {
+  for (const table of documentedTables()) {
     it(`has the generated column table of ${table.name}`, () => {
       const block = doc.slice(doc.indexOf(BEGIN(table.name)) + BEGIN(table.name).length, doc.indexOf(END(table.name))).trim();
       expect(block).toBe(columnsMarkdown(table));
     });
   }
+
+  it('documents every collector table', () => {
+    expect(documentedTables().map((t) => t.name)).toEqual(['query_stats', 'queries', 'operators']);
+  });
 
   it('names the columns downstream tools key on', () => {
     for (const name of ['query_id', 'fingerprint', 'query_text', 'pid', 'start_ns', 'end_ns', 'on_cpu_ns', 'off_cpu_ns']) {

@@ -1,12 +1,9 @@
 /** The metrics flags through the built CLI: one-line errors, and a live endpoint from `pgscout collect`. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { describeBpf } from '../helpers/bpf-env.js';
 import { BIN, runCli } from '../helpers/cli.js';
+import { useCluster } from '../helpers/cluster-fixture.js';
 import { freePort } from './fake-collection.js';
 
 describe('pgscout collect: metrics flags that are wrong', () => {
@@ -26,22 +23,11 @@ describe('pgscout collect: metrics flags that are wrong', () => {
 });
 
 describeBpf('pgscout collect --prometheus', () => {
-  let cluster: Cluster;
-  let out: string;
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-    out = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-cli-metrics-'));
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    if (out) fs.rmSync(out, { recursive: true, force: true });
-  });
+  const db = useCluster({ outPrefix: 'pgscout-cli-metrics-' });
 
   it('serves /metrics on 127.0.0.1 while collecting, says where, and exits cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'collect', '--pg', cluster.conninfo, '--out', out, '--prometheus', String(port)],
+    const child = spawn(process.execPath, [BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--prometheus', String(port)],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
@@ -52,7 +38,7 @@ describeBpf('pgscout collect --prometheus', () => {
       }, 50);
     });
     expect(stderr).toContain(`metrics at http://127.0.0.1:${port}/metrics`);
-    for (let i = 0; i < 5; i++) await cluster.psql(`SELECT ${i} AS metrics_cli_probe`);
+    for (let i = 0; i < 5; i++) await db.cluster.psql(`SELECT ${i} AS metrics_cli_probe`);
     await new Promise((r) => setTimeout(r, 1500));
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toMatch(/^pgscout_statement_duration_seconds_count\{[^}]*db_operation_name="SELECT"[^}]*\} [1-9]/m);

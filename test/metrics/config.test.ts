@@ -90,8 +90,10 @@ describe('--otlp and --otlp-interval', () => {
 });
 
 describe('--top-queries', () => {
-  it('is 0 (no per-query_id series) by default', () => {
-    expect(cfg({ prometheus: '9464' }).topQueries).toBe(0);
+  it('is 20 (bounded per-query_id series, cheap from query_stats) by default; 0 turns them off', () => {
+    expect(cfg({ prometheus: '9464' }).topQueries).toBe(20);
+    expect(cfg({ prometheus: '9464', 'top-queries': '0' }).topQueries).toBe(0);
+    expect(cfg({}).topQueries).toBe(20); // no metrics output: nothing is exported, no error
   });
 
   it('accepts 0..100 with a metrics output', () => {

@@ -12,7 +12,9 @@ import { prometheusSeriesNames } from '../../src/metrics/prometheus-names.js';
 import { collectConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { decodeExportMetricsServiceRequest, type OtlpRequest } from './otlp-decode.js';
-import { FAKE_TARGET, fakeCollection, freePort, operatorRow, statementRow } from './fake-collection.js';
+import { QUERY_STATS_TABLE } from '../../src/collectors/statements/stats-table.js';
+import { OPERATORS_TABLE } from '../../src/collectors/operators/table.js';
+import { FAKE_TARGET, fakeCollection, queryStats, freePort, operatorRow, statementRow } from './fake-collection.js';
 
 const open: Metrics[] = [];
 afterEach(async () => {
@@ -30,12 +32,11 @@ async function start(opts: { prometheus?: { host: string; port: number } | null;
 
 function feed(m: Metrics, c = fakeCollection()) {
   m.attach(c);
-  m.sink.statements(
+  m.sink.rows(QUERY_STATS_TABLE, queryStats(
     [statementRow(), statementRow({ command: 'INSERT', query_id: 42n, fingerprint: 'ffffffffffffffff', rows: 1n }), statementRow({ database: null, command: null, query_id: null })],
-    [statementRow({ command: 'UPDATE' })],
-  );
-  m.sink.operators([operatorRow('Seq Scan'), operatorRow('Hash Join', { loops: 2n }), operatorRow('Hash', { loops: 0n, excl_ns: 0n })]);
-  c.drainer.stats.recordsDrained += 250;
+    [statementRow({ command: 'UPDATE', query_id: 7n })])); // one query_id is one command
+  m.sink.rows(OPERATORS_TABLE, [operatorRow('Seq Scan'), operatorRow('Hash Join', { loops: 2n }), operatorRow('Hash', { loops: 0n, excl_ns: 0n })]);
+  c.statements.maps[0]!.drained += 250;
   m.sink.drain({ seconds: 0.004, syscalls: 5 });
   m.sink.error('drain');
   return c;
@@ -117,11 +118,11 @@ describe('Prometheus endpoint', () => {
     const m = await start({ prometheus: { host: '127.0.0.1', port: await freePort() }, top: 2 });
     m.attach(fakeCollection());
     const rows = Array.from({ length: 50 }, (_, i) => statementRow({ query_id: BigInt(i), duration_ns: BigInt((i + 1) * 1e6) }));
-    m.sink.statements(rows, []);
+    m.sink.rows(QUERY_STATS_TABLE, queryStats(rows));
     let series = parseExposition(await (await fetch(m.prometheus!.url)).text());
     expect(series.get('pgscout_query_time_seconds_total')!.map((s) => /pgscout_query_id="(\d+)"/.exec(s.labels)![1]).sort()).toEqual(['48', '49']);
     for (let round = 0; round < 30; round++) {
-      m.sink.statements([statementRow({ query_id: BigInt(1000 + round), duration_ns: BigInt(1e12 + round * 1e9) })], []);
+      m.sink.rows(QUERY_STATS_TABLE, queryStats([statementRow({ query_id: BigInt(1000 + round), duration_ns: BigInt(1e12 + round * 1e9) })]));
       await fetch(m.prometheus!.url);
     }
     series = parseExposition(await (await fetch(m.prometheus!.url)).text());
@@ -198,8 +199,8 @@ describe('OTLP push', () => {
 
       // Recorded after the last periodic export: must arrive with the shutdown flush.
       await until(() => rx.requests.length >= 2);
-      m.sink.statements([statementRow({ database: 'late' })], []);
-      c.drainer.stats.recordsDrained += 1;
+      m.sink.rows(QUERY_STATS_TABLE, queryStats([statementRow({ database: 'late' })]));
+      c.statements.maps[0]!.drained += 1;
       const before = rx.requests.length;
       await m.shutdown(5000);
       expect(rx.requests.length).toBeGreaterThan(before);

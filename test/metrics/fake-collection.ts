@@ -2,6 +2,8 @@
 import net from 'node:net';
 import type { Row } from '../../src/dataset/schema.js';
 import type { ObservedCollection } from '../../src/metrics/collector-view.js';
+import type { CollectorStats } from '../../src/collectors/collector.js';
+import { StatsAggregator } from '../../src/collectors/statements/stats-aggregator.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,36 +20,58 @@ export const FAKE_TARGET = { version: '15.99 (test)', dataDir: '/var/lib/postgre
 
 const writer = (rows: number) => ({ stats: { rowsWritten: rows, filesWritten: rows ? 1 : 0, bytesWritten: rows * 100 } });
 
-export function fakeCollection(): ObservedCollection & { drainer: { stats: { recordsDrained: number } } } {
+/** Stats of the two collectors, mutable so a test can move them between scrapes. */
+export interface FakeCollection extends ObservedCollection {
+  statements: CollectorStats;
+  operators: CollectorStats;
+}
+
+export function fakeCollection(): FakeCollection {
+  const statements: CollectorStats = {
+    drains: 1,
+    maps: [{ map: 'finished', drained: 0, capacity: 1000 }],
+    drops: [
+      { map: 'finished', reason: 'map_full', count: 2 },
+      { map: 'texts', reason: 'ring_buffer_full', count: 1 },
+      { map: 'threads', reason: 'map_full', count: 0 },
+    ],
+    probes: [
+      { probe: 'usdt:postgresql:query__start', program: 'query_start', attached: true },
+      { probe: 'tracepoint:sock:sock_send_length', program: 'sock_send', attached: false, error: 'not supported' },
+    ],
+    errors: {},
+    kernel: { finished: 4n, drop_full: 2n, text_sent: 2n, text_drop: 1n, thread_full: 0n, discarded: 0n, errors: 1n },
+    sampledBackends: null,
+    probeSites: null,
+  };
+  const operators: CollectorStats = {
+    drains: 1,
+    maps: [{ map: 'finished_nodes', drained: 0, capacity: 1000 }],
+    drops: [
+      { map: 'finished_nodes', reason: 'map_full', count: 0 },
+      { map: 'finished_nodes', reason: 'function_not_probed', count: 1 },
+    ],
+    probes: [],
+    errors: { node_function_discovery: 0, sample_rotation: 0, operator_stack_overflow: 0 },
+    kernel: { nodes_done: 5n, drop_full: 0n, fn_events: 9n, stack_overflow: 0n, unprobed: 1n },
+    sampledBackends: 'all',
+    probeSites: { fast: 8, slow: 1 },
+  };
   return {
     target: { postmasterPid: process.pid },
-    source: {
-      attachStates: [
-        { probe: 'usdt:postgresql:query__start', program: 'query_start', attached: true },
-        { probe: 'tracepoint:sock:sock_send_length', program: 'sock_send', attached: false, error: 'not supported' },
-      ],
-      finishedCapacity: 1000,
-    },
-    drainer: {
-      stats: {
-        drains: 1, lastDrainMs: 1, lastDrainSyscalls: 3, recordsDrained: 0, rowsWritten: 3, errorRowsWritten: 1, textsReceived: 2,
-        kernel: { finished: 4n, drop_full: 2n, text_sent: 2n, text_drop: 1n, thread_full: 0n, discarded: 0n, errors: 1n },
-      },
-      queries: writer(3),
-      errors: writer(1),
-    },
-    operators: {
-      source: { targets: [-1] },
-      drainer: {
-        stats: {
-          nodesDrained: 0, rowsWritten: 4, incomplete: 1, functionsProbed: 9, slowFunctions: 1, sampledBackends: 0,
-          kernel: { nodes_done: 5n, drop_full: 0n, fn_events: 9n, stack_overflow: 0n, unprobed: 1n },
-        },
-        writer: writer(4),
-      },
-      sampler: null,
-    },
+    collectors: [{ stats: () => statements }, { stats: () => operators }],
+    writers: new Map([['queries', writer(3)], ['query_errors', writer(1)], ['operators', writer(4)]]),
+    statements,
+    operators,
   };
+}
+
+/** query_stats rows for these executions, summed by the same code --exact uses. */
+export function queryStats(ok: readonly Row[], failed: readonly Row[] = []): Row[] {
+  const agg = new StatsAggregator();
+  for (const row of ok) agg.add(row);
+  for (const row of failed) agg.addError(row);
+  return agg.take(0n, 1n);
 }
 
 export function statementRow(over: Partial<Row> = {}): Row {

@@ -5,18 +5,15 @@
  * the resource describing pgscout and the cluster; the shutdown export
  * accounts for every row written.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { expect, it } from 'vitest';
 import { Collection, type CollectionSummary } from '../../src/collect/collection.js';
 import { collectConfig } from '../../src/config.js';
 import { ALL_METRICS } from '../../src/metrics/registry.js';
 import { prometheusSeriesNames, type MetricKind } from '../../src/metrics/prometheus-names.js';
 import { describeBpf } from '../helpers/bpf-env.js';
+import { useCluster } from '../helpers/cluster-fixture.js';
 import { decodeExportMetricsServiceRequest, type OtlpMetric, type OtlpRequest } from './otlp-decode.js';
 import { freePort } from './fake-collection.js';
 import { prepareWorkload, runWorkload } from './workload.js';
@@ -25,51 +22,47 @@ const sumOf = (m: OtlpMetric | undefined, f: (p: OtlpMetric['points'][number]) =
   (m?.points ?? []).reduce((a, p) => a + f(p), 0);
 
 describeBpf('OTLP push from a real collection', () => {
-  let cluster: Cluster;
   let server: http.Server;
-  let tmp: string;
   let summary: CollectionSummary;
   let scrape: string;
   let config: ReturnType<typeof collectConfig>;
   const requests: { at: number; req: OtlpRequest }[] = [];
   const paths: string[] = [];
 
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
-        let body = Buffer.concat(chunks);
-        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        for (const r of decodeExportMetricsServiceRequest(body)) requests.push({ at: Date.now(), req: r });
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+  const db = useCluster({
+    outPrefix: 'pgscout-otlp-',
+    setup: async (cluster, tmp) => {
+      server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+          let body = Buffer.concat(chunks);
+          if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+          for (const r of decodeExportMetricsServiceRequest(body)) requests.push({ at: Date.now(), req: r });
+          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        });
       });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const rxPort = (server.address() as { port: number }).port;
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const rxPort = (server.address() as { port: number }).port;
 
-    cluster = await startCluster();
-    await prepareWorkload(cluster);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-otlp-'));
-    config = collectConfig({
-      pg: cluster.conninfo, out: tmp, interval: '250ms', level: 'operator', sample: '1',
-      otlp: `http://127.0.0.1:${rxPort}/v1/metrics`, 'otlp-interval': '1s',
-      prometheus: `127.0.0.1:${await freePort()}`, 'top-queries': '5',
-    }, {});
-    const collection = await Collection.start(config);
-    await runWorkload(cluster, 4);
-    const done = Date.now();
-    // Two pushes after the workload: everything drained by then is in them.
-    for (let i = 0; i < 100 && requests.filter((r) => r.at > done + 300).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-    scrape = await (await fetch(collection.metrics!.prometheus!.url)).text();
-    summary = await collection.stop();
-  });
-
-  afterAll(async () => {
-    await new Promise((r) => { server?.close(r); server?.closeAllConnections(); });
-    await cluster?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      await prepareWorkload(cluster);
+      config = collectConfig({
+        pg: cluster.conninfo, out: tmp, interval: '250ms', level: 'operator', sample: '1',
+        otlp: `http://127.0.0.1:${rxPort}/v1/metrics`, 'otlp-interval': '1s',
+        prometheus: `127.0.0.1:${await freePort()}`, 'top-queries': '5',
+      }, {});
+      const collection = await Collection.start(config);
+      await runWorkload(cluster, 4);
+      const done = Date.now();
+      // Two pushes after the workload: everything drained by then is in them.
+      for (let i = 0; i < 100 && requests.filter((r) => r.at > done + 300).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      scrape = await (await fetch(collection.metrics!.prometheus!.url)).text();
+      summary = await collection.stop();
+    },
+    teardown: async () => {
+      await new Promise((r) => { server?.close(r); server?.closeAllConnections(); });
+    },
   });
 
   it('POSTs protobuf to the configured path every interval', () => {
@@ -99,8 +92,8 @@ describeBpf('OTLP push from a real collection', () => {
       'db.system.name': 'postgresql',
       'db.system': 'postgresql',
       'postgresql.version': summary.target.version,
-      'postgresql.data_directory': cluster.dataDir,
-      'server.port': cluster.port,
+      'postgresql.data_directory': db.cluster.dataDir,
+      'server.port': db.cluster.port,
       'process.pid': process.pid,
     });
     expect(r['service.instance.id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -110,15 +103,15 @@ describeBpf('OTLP push from a real collection', () => {
   it('the shutdown export accounts for every row and record', () => {
     const final = requests.at(-1)!.req.metrics;
     const get = (name: string) => final.find((m) => m.name === name);
-    expect(sumOf(get('pgscout.statement.duration'), (p) => p.count!)).toBe(summary.stats.rowsWritten);
-    expect(sumOf(get('pgscout.statement.errors'), (p) => p.value!)).toBe(summary.stats.errorRowsWritten);
-    expect(summary.stats.errorRowsWritten).toBeGreaterThan(0);
+    expect(sumOf(get('pgscout.statement.duration'), (p) => p.count!)).toBe(summary.rows.queries);
+    expect(sumOf(get('pgscout.statement.errors'), (p) => p.value!)).toBe(summary.rows.query_errors);
+    expect(summary.rows.query_errors).toBeGreaterThan(0);
     const drained = get('pgscout.drain.records')!;
-    expect(drained.points.find((p) => p.attributes['pgscout.map'] === 'finished')?.value).toBe(summary.stats.recordsDrained);
-    expect(drained.points.find((p) => p.attributes['pgscout.map'] === 'finished_nodes')?.value).toBe(summary.operators!.nodesDrained);
+    expect(drained.points.find((p) => p.attributes['pgscout.map'] === 'finished')?.value).toBe(summary.collectors.statements!.maps[0]!.drained);
+    expect(drained.points.find((p) => p.attributes['pgscout.map'] === 'finished_nodes')?.value).toBe(summary.collectors.operators!.maps[0]!.drained);
     const dataset = get('pgscout.dataset.rows')!;
-    expect(dataset.points.find((p) => p.attributes['pgscout.table'] === 'queries')?.value).toBe(summary.stats.rowsWritten);
-    expect(dataset.points.find((p) => p.attributes['pgscout.table'] === 'operators')?.value).toBe(summary.operators!.rowsWritten);
+    expect(dataset.points.find((p) => p.attributes['pgscout.table'] === 'queries')?.value).toBe(summary.rows.queries);
+    expect(dataset.points.find((p) => p.attributes['pgscout.table'] === 'operators')?.value).toBe(summary.rows.operators);
     expect(sumOf(get('pgscout.operator.loops'), (p) => p.value!)).toBeGreaterThan(0);
   });
 

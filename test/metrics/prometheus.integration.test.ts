@@ -7,14 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { expect, it } from 'vitest';
 import { Collection } from '../../src/collect/collection.js';
 import { collectConfig } from '../../src/config.js';
 import { exportedPrometheusNames } from '../../src/metrics/registry.js';
 import { describeBpf } from '../helpers/bpf-env.js';
+import { useCluster } from '../helpers/cluster-fixture.js';
 import { dashboardQueries, parseLabelValues, substituteVariables, variableQueries } from './dashboard-queries.js';
 import { freePort } from './fake-collection.js';
 import { prepareWorkload, runWorkload } from './workload.js';
@@ -24,10 +23,8 @@ const PROMETHEUS = '/usr/bin/prometheus';
 interface PromResult { metric: Record<string, string>; value?: [number, string] }
 
 describeBpf('Prometheus scraping pgscout: every dashboard query returns data', () => {
-  let cluster: Cluster;
   let collection: Collection | null = null;
   let prom: ChildProcess | null = null;
-  let tmp: string;
   let promUrl: string;
   let pgscoutPort: number;
   let promLog = '';
@@ -48,48 +45,46 @@ describeBpf('Prometheus scraping pgscout: every dashboard query returns data', (
     }
   };
 
-  beforeAll(async () => {
-    if (!fs.existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} is missing: install the Debian package prometheus (scripts/bootstrap.sh does)`);
-    cluster = await startCluster();
-    await prepareWorkload(cluster);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-prom-'));
-    pgscoutPort = await freePort();
-    collection = await Collection.start(collectConfig({
-      pg: cluster.conninfo, out: path.join(tmp, 'out'), interval: '250ms', level: 'operator', sample: '1',
-      prometheus: `127.0.0.1:${pgscoutPort}`, 'top-queries': '10',
-    }, {}));
+  useCluster({
+    outPrefix: 'pgscout-prom-',
+    setup: async (cluster, tmp) => {
+      if (!fs.existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} is missing: install the Debian package prometheus (scripts/bootstrap.sh does)`);
+      await prepareWorkload(cluster);
+      pgscoutPort = await freePort();
+      collection = await Collection.start(collectConfig({
+        pg: cluster.conninfo, out: path.join(tmp, 'out'), interval: '250ms', level: 'operator', sample: '1',
+        prometheus: `127.0.0.1:${pgscoutPort}`, 'top-queries': '10',
+      }, {}));
 
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    fs.writeFileSync(path.join(tmp, 'prom.yml'), [
-      'global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s',
-      'scrape_configs:', '  - job_name: pgscout', '    static_configs:', `      - targets: ['127.0.0.1:${pgscoutPort}']`, '',
-    ].join('\n'));
-    prom = spawn(PROMETHEUS, [
-      `--config.file=${path.join(tmp, 'prom.yml')}`, `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    prom.stdout!.on('data', (d) => { promLog += d; });
-    prom.stderr!.on('data', (d) => { promLog += d; });
-    await waitFor('Prometheus to scrape pgscout', async () => {
-      const up = await query('up{job="pgscout"}');
-      return up.length === 1 && up[0]!.value![1] === '1';
-    });
+      const promPort = await freePort();
+      promUrl = `http://127.0.0.1:${promPort}`;
+      fs.writeFileSync(path.join(tmp, 'prom.yml'), [
+        'global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s',
+        'scrape_configs:', '  - job_name: pgscout', '    static_configs:', `      - targets: ['127.0.0.1:${pgscoutPort}']`, '',
+      ].join('\n'));
+      prom = spawn(PROMETHEUS, [
+        `--config.file=${path.join(tmp, 'prom.yml')}`, `--storage.tsdb.path=${path.join(tmp, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      prom.stdout!.on('data', (d) => { promLog += d; });
+      prom.stderr!.on('data', (d) => { promLog += d; });
+      await waitFor('Prometheus to scrape pgscout', async () => {
+        const up = await query('up{job="pgscout"}');
+        return up.length === 1 && up[0]!.value![1] === '1';
+      });
 
-    await runWorkload(cluster, 6);
-    // Several more scrapes after the workload, so rates over 1m see the whole of it.
-    await new Promise((r) => setTimeout(r, 3000));
-  });
-
-  afterAll(async () => {
-    if (prom && prom.exitCode === null) {
-      const exited = new Promise((r) => prom!.once('exit', r));
-      prom.kill('SIGTERM');
-      await exited;
-    }
-    await collection?.stop();
-    await cluster?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      await runWorkload(cluster, 6);
+      // Several more scrapes after the workload, so rates over 1m see the whole of it.
+      await new Promise((r) => setTimeout(r, 3000));
+    },
+    teardown: async () => {
+      if (prom && prom.exitCode === null) {
+        const exited = new Promise((r) => prom!.once('exit', r));
+        prom.kill('SIGTERM');
+        await exited;
+      }
+      await collection?.stop();
+    },
   });
 
   it('Prometheus holds every metric pgscout exports, under the names the registry derives', async () => {

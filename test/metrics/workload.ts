@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Cluster } from '../../src/pg/cluster.js';
+import type { Cluster } from '../../src/demo/cluster.js';
 import { toClientConfig } from '../../src/pg/target.js';
 
 export async function prepareWorkload(cluster: Cluster): Promise<void> {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Layout, layoutPath, loadLayout, packageRoot, type LayoutTable } from '../../src/pg/layouts.js';
+import { Layout, layoutPath, loadLayout, type LayoutTable } from '../../src/pg/layouts.js';
+import { packageRoot } from '../../src/util/package-root.js';
 import { NotSupportedError, TargetError } from '../../src/util/errors.js';
 
 const run = promisify(execFile);

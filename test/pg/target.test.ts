@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../../src/pg/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { discoverTarget, listBackendPids, readPpid, redactConninfo, SUPPORTED_MAJORS, toClientConfig } from '../../src/pg/target.js';
 import { TargetError } from '../../src/util/errors.js';
+import { useCluster } from '../helpers/cluster-fixture.js';
 
 /** A port nothing listens on: bind, remember, close. */
 async function closedPort(): Promise<number> {
@@ -16,41 +16,33 @@ async function closedPort(): Promise<number> {
 }
 
 describe('discoverTarget', () => {
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    cluster = await startCluster();
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const db = useCluster();
 
   it('identifies the local postmaster, binary and version', async () => {
-    const t = await discoverTarget(cluster.conninfo);
-    expect(t.postmasterPid).toBe(cluster.postmasterPid);
-    expect(t.binaryPath).toBe(realpathSync(`${cluster.binDir}/postgres`));
+    const t = await discoverTarget(db.cluster.conninfo);
+    expect(t.postmasterPid).toBe(db.cluster.postmasterPid);
+    expect(t.binaryPath).toBe(realpathSync(`${db.cluster.binDir}/postgres`));
     expect(t.major).toBe(15);
     expect(SUPPORTED_MAJORS).toContain(t.major);
     expect(t.versionNum).toBeGreaterThanOrEqual(150000);
     expect(t.version).toMatch(/^15\./);
-    expect(t.port).toBe(cluster.port);
-    expect(realpathSync(t.dataDir)).toBe(realpathSync(cluster.dataDir));
+    expect(t.port).toBe(db.cluster.port);
+    expect(realpathSync(t.dataDir)).toBe(realpathSync(db.cluster.dataDir));
     expect(t.computeQueryId).toBe('on');
     expect(t.pgssInstalled).toBe(true);
     expect(t.backendPid).toBeGreaterThan(0);
-    expect(t.conninfo).toBe(cluster.conninfo);
+    expect(t.conninfo).toBe(db.cluster.conninfo);
   });
 
   it('works over TCP too', async () => {
-    const t = await discoverTarget(`postgresql://postgres@127.0.0.1:${cluster.port}/postgres`);
-    expect(t.postmasterPid).toBe(cluster.postmasterPid);
+    const t = await discoverTarget(`postgresql://postgres@127.0.0.1:${db.cluster.port}/postgres`);
+    expect(t.postmasterPid).toBe(db.cluster.postmasterPid);
   });
 
   it('lists the postmaster children', async () => {
-    const pids = listBackendPids(cluster.postmasterPid);
+    const pids = listBackendPids(db.cluster.postmasterPid);
     expect(pids.length).toBeGreaterThanOrEqual(3); // checkpointer, bgwriter, walwriter, ...
-    for (const pid of pids) expect(readPpid(pid)).toBe(cluster.postmasterPid);
+    for (const pid of pids) expect(readPpid(pid)).toBe(db.cluster.postmasterPid);
   });
 
   it('fails with a one-line TargetError on a closed port', async () => {
@@ -65,14 +57,14 @@ describe('discoverTarget', () => {
   });
 
   it('fails with a TargetError for a user that does not exist', async () => {
-    const err = await discoverTarget(`host=${cluster.host} port=${cluster.port} user=nobody_here dbname=postgres`).catch((e: unknown) => e);
+    const err = await discoverTarget(`host=${db.cluster.host} port=${db.cluster.port} user=nobody_here dbname=postgres`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TargetError);
     expect((err as Error).message).toMatch(/nobody_here/);
   });
 
   it('accepts a libpq key=value conninfo', async () => {
-    const t = await discoverTarget(`host=${cluster.host} port=${cluster.port} user=postgres dbname=postgres`);
-    expect(t.postmasterPid).toBe(cluster.postmasterPid);
+    const t = await discoverTarget(`host=${db.cluster.host} port=${db.cluster.port} user=postgres dbname=postgres`);
+    expect(t.postmasterPid).toBe(db.cluster.postmasterPid);
   });
 
   it('translates key=value conninfo for node-pg', () => {

@@ -12,8 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParquetTableWriter } from '../../src/dataset/parquet-writer.js';
 import type { Row, TableSpec } from '../../src/dataset/schema.js';
-import { OPERATORS_TABLE } from '../../src/dataset/tables/operators.js';
-import { QUERIES_TABLE } from '../../src/dataset/tables/queries.js';
+import { OPERATORS_TABLE } from '../../src/collectors/operators/table.js';
+import { QUERIES_TABLE } from '../../src/collectors/statements/tables.js';
 import { BUCKETS_PER_DECADE } from '../../src/report/data.js';
 import { runCli } from '../helpers/cli.js';
 

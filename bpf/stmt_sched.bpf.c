@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Statement collector, default source: no trap per statement.
+ *
+ * A backend ends a statement by going idle (PgBackendStatus.st_state IDLE /
+ * IDLE IN TRANSACTION [ABORTED]) and then either sleeping in its client wait
+ * (sched_switch, prev = the backend, so its memory is readable) or reading
+ * the next message that is already there (sock_recv_length, in its context).
+ * Both are tracepoints the kernel passes anyway: nothing in PostgreSQL is
+ * patched. A new st_activity_start_timestamp since the last end = one more
+ * statement; its window is [first switch-in after the previous end, now].
+ *
+ * Per statement: query_id/database/user from PgBackendStatus, buffer and WAL
+ * usage as deltas of the backend's pgBufferUsage/pgWalUsage, task counters
+ * as deltas (CO-RE), on/off-CPU and run-queue time from the scheduler.
+ * Everything is summed per (query_id, database, user) in one of two hash
+ * maps (user space drains the one not being written), and a sampled few are
+ * handed over one by one through a ring buffer. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "statements.h"
+#include "stmt_sched.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set before load from the binary's symbols and collectors/layouts/pg<N>.json. */
+const volatile __u32 target_postmaster = 0;
+const volatile __u64 mybeentry_addr = 0;      /* &MyBEEntry */
+const volatile __u64 bufusage_addr = 0;       /* &pgBufferUsage */
+const volatile __u64 walusage_addr = 0;       /* &pgWalUsage */
+const volatile __u64 myproc_addr = 0;         /* &MyProc */
+const volatile __u32 off_be_type = 0;         /* PgBackendStatus.st_backendType */
+const volatile __u32 off_be_act_start = 0;    /* .st_activity_start_timestamp */
+const volatile __u32 off_be_state_start = 0;  /* .st_state_start_timestamp */
+const volatile __u32 off_be_dbid = 0;         /* .st_databaseid */
+const volatile __u32 off_be_userid = 0;       /* .st_userid */
+const volatile __u32 off_be_state = 0;        /* .st_state */
+const volatile __u32 off_be_activity = 0;     /* .st_activity_raw */
+const volatile __u32 off_be_query_id = 0;     /* .st_query_id */
+const volatile __u32 off_proc_lxid = 0;       /* PGPROC.lxid (0: coalescing not detected) */
+const volatile __u32 be_type_client = 3;      /* B_BACKEND */
+const volatile __u32 state_idle = 1, state_idle_tx = 3, state_idle_tx_aborted = 5;
+
+/* Keep these types in the object's BTF, where the layout test finds them. */
+const volatile struct stmt_sample *btf_anchor_sample = 0;
+const volatile struct stmt_text_event *btf_anchor_text_event = 0;
+const volatile struct stmt_agg_key *btf_anchor_agg_key = 0;
+const volatile struct stmt_ctl *btf_anchor_ctl = 0;
+const volatile enum pgs_sched_flag btf_anchor_sched_flag = 0;
+const volatile enum pgs_sched_stat btf_anchor_sched_stat = 0;
+
+struct stmt_thread {
+	__u64 be;              /* PgBackendStatus * of the backend */
+	__u64 last_act;        /* activity start of the last statement counted */
+	__u64 win_start;       /* start of the current statement window; 0: none */
+	__u64 oncpu_since;     /* 0 while off-CPU */
+	__u64 off_since;
+	__u64 on_cpu;
+	__u64 off_cpu;
+	__u64 runq;
+	__u64 net_recv;
+	__u64 net_send;
+	__u64 task[STMT_NTASK];   /* values at the last statement end */
+	__u64 buf[STMT_NBUF];
+	__u64 wal[STMT_NWAL];
+	__u32 lxid;
+	__u32 seq;
+	__u32 preempted;
+	__u32 ignored;         /* not a client backend, or one of pgscout's own */
+	__u32 partial;         /* the open window began before we saw the backend */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct stmt_thread);
+} sched_threads SEC(".maps");
+
+/* pgscout's own backends (catalog lookups): not the workload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} own_pids SEC(".maps");
+
+#define AGG_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_HASH); \
+		__uint(max_entries, 16384); \
+		__type(key, struct stmt_agg_key); \
+		__type(value, struct stmt_agg); \
+	} name SEC(".maps")
+AGG_MAP(stmt_agg0);
+AGG_MAP(stmt_agg1);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stmt_ctl);
+} stmt_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} seen_qids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} texts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PGS_SSTAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} sched_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stmt_agg);
+} zero_agg SEC(".maps");
+
+static __always_inline void sstat_inc(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&sched_stats, &idx);
+	if (v)
+		*v += n;
+}
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline __u32 read_u32(__u64 addr)
+{
+	__u32 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline void read_task(struct task_struct *t, __u64 out[STMT_NTASK])
+{
+	out[0] = BPF_CORE_READ(t, nvcsw);
+	out[1] = BPF_CORE_READ(t, nivcsw);
+	out[2] = BPF_CORE_READ(t, min_flt);
+	out[3] = BPF_CORE_READ(t, maj_flt);
+	out[4] = BPF_CORE_READ(t, ioac.read_bytes);
+	out[5] = BPF_CORE_READ(t, ioac.write_bytes);
+	out[6] = BPF_CORE_READ(t, ioac.rchar);
+	out[7] = BPF_CORE_READ(t, ioac.wchar);
+	out[8] = BPF_CORE_READ(t, ioac.syscr);
+	out[9] = BPF_CORE_READ(t, ioac.syscw);
+}
+
+/* The backend's counters now (its own memory: call only in its context). */
+static __always_inline void read_usage(__u64 buf[STMT_NBUF], __u64 wal[STMT_NWAL])
+{
+	bpf_probe_read_user(buf, STMT_NBUF * sizeof(__u64), (void *)bufusage_addr);
+	bpf_probe_read_user(wal, STMT_NWAL * sizeof(__u64), (void *)walusage_addr);
+}
+
+static __always_inline __u32 read_lxid(void)
+{
+	if (!off_proc_lxid)
+		return 0;
+	__u64 proc = read_u64(myproc_addr);
+	return proc ? read_u32(proc + off_proc_lxid) : 0;
+}
+
+static __always_inline bool is_idle(__u32 state)
+{
+	return state == state_idle || state == state_idle_tx || state == state_idle_tx_aborted;
+}
+
+/* The backend's state entry for `task` (current); created for a client
+ * backend of the target cluster seen for the first time. */
+static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool create)
+{
+	struct stmt_thread *th = bpf_map_lookup_elem(&sched_threads, &tid);
+	if (th || !create)
+		return th;
+	if (BPF_CORE_READ(task, real_parent, tgid) != target_postmaster)
+		return 0;
+	struct stmt_thread init = {};
+	init.be = read_u64(mybeentry_addr);
+	if (!init.be)
+		return 0;           /* not set up yet: try again at its next switch */
+	/* The slot's backend type may still be its previous occupant's here: it is
+	 * checked at each statement end instead, when the slot is surely ours. */
+	if (bpf_map_lookup_elem(&own_pids, &tid))
+		init.ignored = 1;
+	/* A statement that ended before we saw the backend is not ours to count. */
+	init.last_act = read_u64(init.be + off_be_act_start);
+	if (!is_idle(read_u32(init.be + off_be_state)))
+		init.partial = 1;
+	init.lxid = read_lxid();
+	read_task(task, init.task);
+	read_usage(init.buf, init.wal);
+	if (bpf_map_update_elem(&sched_threads, &tid, &init, BPF_NOEXIST)) {
+		sstat_inc(PGS_SSTAT_THREAD_FULL, 1);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&sched_threads, &tid);
+}
+
+static __always_inline __u32 hist_bucket(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 b = 0;
+#pragma unroll
+	for (int i = 0; i < STMT_NHIST - 1; i++)
+		if (us >= (2ull << i))
+			b = i + 1;
+	return b;
+}
+
+static __always_inline void atomic_min(__u64 *p, __u64 v)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u64 cur = *p;
+		if (cur <= v || __sync_val_compare_and_swap(p, cur, v) == cur)
+			return;
+	}
+}
+
+static __always_inline void atomic_max(__u64 *p, __u64 v)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u64 cur = *p;
+		if (cur >= v || __sync_val_compare_and_swap(p, cur, v) == cur)
+			return;
+	}
+}
+
+static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key)
+{
+	struct stmt_agg *a = bpf_map_lookup_elem(map, key);
+	if (a)
+		return a;
+	__u32 zero = 0;
+	struct stmt_agg *z = bpf_map_lookup_elem(&zero_agg, &zero);
+	if (!z)
+		return 0;
+	z->min_ns = ~0ull;
+	bpf_map_update_elem(map, key, z, BPF_NOEXIST);   /* a racing insert is fine */
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline void aggregate(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur)
+{
+	struct stmt_agg *a = agg_slot(map, key);
+	if (!a) {
+		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
+		return;
+	}
+	__u64 us = dur / 1000;
+	__sync_fetch_and_add(&a->calls, 1);
+	if (s->coalesced)
+		__sync_fetch_and_add(&a->coalesced, s->coalesced);
+	__sync_fetch_and_add(&a->total_ns, dur);
+	__sync_fetch_and_add(&a->sumsq_us, us * us);
+	atomic_min(&a->min_ns, dur);
+	atomic_max(&a->max_ns, dur);
+	__sync_fetch_and_add(&a->on_cpu_ns, s->on_cpu_ns);
+	__sync_fetch_and_add(&a->off_cpu_ns, s->off_cpu_ns);
+	__sync_fetch_and_add(&a->runq_ns, s->runq_ns);
+	__sync_fetch_and_add(&a->net_recv_bytes, s->net_recv_bytes);
+	__sync_fetch_and_add(&a->net_send_bytes, s->net_send_bytes);
+#pragma unroll
+	for (int i = 0; i < STMT_NTASK; i++)
+		if (s->task[i])
+			__sync_fetch_and_add(&a->task[i], s->task[i]);
+#pragma unroll
+	for (int i = 0; i < STMT_NBUF; i++)
+		if (s->buf[i])
+			__sync_fetch_and_add(&a->buf[i], s->buf[i]);
+#pragma unroll
+	for (int i = 0; i < STMT_NWAL; i++)
+		if (s->wal[i])
+			__sync_fetch_and_add(&a->wal[i], s->wal[i]);
+	__u32 b = hist_bucket(dur);
+	if (b < STMT_NHIST)
+		__sync_fetch_and_add(&a->hist[b], 1);
+}
+
+static __always_inline void send_text(struct stmt_thread *th, __u64 qid)
+{
+	__u8 one = 1;
+	if (!qid || bpf_map_lookup_elem(&seen_qids, &qid))
+		return;
+	struct stmt_text_event *ev = bpf_ringbuf_reserve(&texts, sizeof(*ev), 0);
+	if (!ev) {
+		sstat_inc(PGS_SSTAT_TEXT_DROP, 1);
+		return;
+	}
+	ev->query_id = qid;
+	ev->pid = 0;
+	ev->stmt_index = ~0u;   /* the last statement of the string: the one st_query_id names */
+	__u64 raw = read_u64(th->be + off_be_activity);
+	long n = raw ? bpf_probe_read_user_str(ev->text, sizeof(ev->text), (void *)raw) : 0;
+	ev->len = n > 0 ? n - 1 : 0;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	bpf_map_update_elem(&seen_qids, &qid, &one, BPF_ANY);
+	sstat_inc(PGS_SSTAT_TEXT_SENT, 1);
+}
+
+/* Counter deltas since the last statement end, then the new baselines. */
+static __always_inline void take_deltas(struct stmt_thread *th, struct task_struct *task, struct stmt_sample *s)
+{
+	__u64 now_task[STMT_NTASK];
+	read_task(task, now_task);
+#pragma unroll
+	for (int i = 0; i < STMT_NTASK; i++) {
+		s->task[i] = now_task[i] - th->task[i];
+		th->task[i] = now_task[i];
+	}
+	read_usage(s->buf, s->wal);
+#pragma unroll
+	for (int i = 0; i < STMT_NBUF; i++) {
+		__u64 v = s->buf[i];
+		s->buf[i] = v - th->buf[i];
+		th->buf[i] = v;
+	}
+#pragma unroll
+	for (int i = 0; i < STMT_NWAL; i++) {
+		__u64 v = s->wal[i];
+		s->wal[i] = v - th->wal[i];
+		th->wal[i] = v;
+	}
+}
+
+/* Bytes a backend sends for Parse + Sync: ParseComplete (5) + ReadyForQuery (6). */
+#define PARSE_ONLY_REPLY 11
+
+/* Per-CPU scratch for the sample being built (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stmt_sample);
+} sample_scratch SEC(".maps");
+
+/* Called in the backend's context: counts a statement if one ended since the last call. */
+static __always_inline void statement_end(struct stmt_thread *th, struct task_struct *task, __u32 tid,
+					  __u64 now, bool sleeping)
+{
+	__u32 state = read_u32(th->be + off_be_state);
+	if (!is_idle(state))
+		return;
+	__u64 act = read_u64(th->be + off_be_act_start);
+	if (act == th->last_act) {
+		if (sleeping) {
+			/* Woken without a statement: that wait is not the next one's. */
+			th->win_start = 0;
+			th->on_cpu = th->off_cpu = th->runq = 0;
+		}
+		return;
+	}
+	th->last_act = act;
+	/* Only client backends' statements count (not autovacuum, walsenders, …). */
+	if (read_u32(th->be + off_be_type) != be_type_client || bpf_map_lookup_elem(&own_pids, &tid)) {
+		th->ignored = 1;
+		return;
+	}
+	__u32 zero = 0;
+	struct stmt_sample *s = bpf_map_lookup_elem(&sample_scratch, &zero);
+	if (!s)
+		return;
+	struct stmt_ctl *ctl = bpf_map_lookup_elem(&stmt_ctl, &zero);
+	if (!ctl)
+		return;
+
+	__u32 lxid = read_lxid();
+	__u32 lxid_step = lxid - th->lxid;
+	bool lxid_known = off_proc_lxid && th->lxid;
+	th->lxid = lxid;
+	if (th->net_send == PARSE_ONLY_REPLY) {
+		/* ParseComplete + ReadyForQuery and nothing else: a prepare, not an
+		 * execution (pg_stat_statements does not count it either). */
+		sstat_inc(PGS_SSTAT_NO_EXECUTION, 1);
+		take_deltas(th, task, s);
+		goto reset;
+	}
+	if (th->oncpu_since)
+		th->on_cpu += now - th->oncpu_since;
+	__u64 start = th->win_start ? th->win_start : now;
+	__u64 dur = now - start;
+	s->query_id = read_u64(th->be + off_be_query_id);
+	s->dbid = read_u32(th->be + off_be_dbid);
+	s->userid = read_u32(th->be + off_be_userid);
+	s->pg_start_us = act;
+	s->pg_end_us = read_u64(th->be + off_be_state_start);
+	s->start_ns = start;
+	s->end_ns = now;
+	s->on_cpu_ns = th->on_cpu < dur ? th->on_cpu : dur;
+	s->off_cpu_ns = dur - s->on_cpu_ns;
+	s->runq_ns = th->runq < s->off_cpu_ns ? th->runq : s->off_cpu_ns;
+	s->net_recv_bytes = th->net_recv;
+	s->net_send_bytes = th->net_send;
+	s->pid = tid;
+	s->seq = th->seq++;
+	s->state = state;
+	s->flags = (th->partial ? PGS_S_PARTIAL : 0) | (sleeping ? 0 : PGS_S_NOWAIT);
+	take_deltas(th, task, s);
+	/* The switch into this wait is counted already: it is not the statement's. */
+	if (sleeping && s->task[0])
+		s->task[0]--;
+	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
+
+	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
+	if (ctl->gen & 1)
+		aggregate(&stmt_agg1, &key, s, dur);
+	else
+		aggregate(&stmt_agg0, &key, s, dur);
+	sstat_inc(PGS_SSTAT_STATEMENTS, 1);
+	if (s->coalesced)
+		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
+
+	bool slow = ctl->slow_ns && dur >= ctl->slow_ns;
+	if (slow || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32) || ctl->sample_p32 == ~0u) {
+		s->flags |= slow ? PGS_S_SLOW : 0;
+		s->sample_p32 = slow ? 0 : ctl->sample_p32;
+		if (bpf_ringbuf_output(&samples, s, sizeof(*s), BPF_RB_NO_WAKEUP))
+			sstat_inc(PGS_SSTAT_SAMPLE_DROP, 1);
+		else
+			sstat_inc(PGS_SSTAT_SAMPLED, 1);
+	}
+	send_text(th, s->query_id);
+
+reset:
+	th->partial = 0;
+	th->on_cpu = th->off_cpu = th->runq = 0;
+	th->net_recv = th->net_send = 0;
+	/* Not sleeping: the next statement is already being read, its window starts now. */
+	th->win_start = sleeping ? 0 : now;
+	th->oncpu_since = now;   /* the CPU time so far is accounted above */
+}
+
+static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now = 0;
+	__u32 prev_tid = BPF_CORE_READ(prev, pid);
+	struct stmt_thread *th = bpf_map_lookup_elem(&sched_threads, &prev_tid);
+	if (!th && BPF_CORE_READ(prev, real_parent, tgid) == target_postmaster)
+		th = thread_of(prev, prev_tid, true);
+	if (th && !th->ignored) {
+		now = bpf_ktime_get_ns();
+		statement_end(th, prev, prev_tid, now, !preempt);
+		if (th->oncpu_since) {
+			th->on_cpu += now - th->oncpu_since;
+			th->oncpu_since = 0;
+		}
+		th->off_since = now;
+		th->preempted = preempt;
+	}
+	__u32 next_tid = BPF_CORE_READ(next, pid);
+	th = bpf_map_lookup_elem(&sched_threads, &next_tid);
+	if (th && !th->ignored) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		if (!th->win_start) {
+			/* A new window: nothing before this wake-up belongs to it. */
+			th->win_start = now;
+			th->on_cpu = th->off_cpu = th->runq = 0;
+		} else if (th->off_since) {
+			__u64 off = now - th->off_since;
+			th->off_cpu += off;
+			if (th->preempted)
+				th->runq += off;
+		}
+		th->off_since = 0;
+		th->oncpu_since = now;
+	}
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	on_switch(preempt, prev, next);
+	return 0;
+}
+
+/* Variant for kernels without BTF-typed tracepoints. */
+SEC("raw_tp/sched_switch")
+int sched_switch_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	on_switch((bool)ctx->args[0], (struct task_struct *)ctx->args[1], (struct task_struct *)ctx->args[2]);
+	return 0;
+}
+
+static __always_inline struct stmt_thread *current_thread(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct stmt_thread *th = bpf_map_lookup_elem(&sched_threads, &tid);
+	return th && !th->ignored ? th : 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
+{
+	struct stmt_thread *th = ret > 0 ? current_thread() : 0;
+	if (th)
+		th->net_send += ret;
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
+{
+	struct stmt_thread *th = current_thread();
+	if (!th)
+		return 0;
+	/* The next message was already there: the statement before it ended without a sleep. */
+	statement_end(th, bpf_get_current_task_btf(), (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns(), false);
+	if (ret > 0 && !(flags & 2 /* MSG_PEEK */))
+		th->net_recv += ret;
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit, struct task_struct *task)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&sched_threads, &tid);
+	bpf_map_delete_elem(&own_pids, &tid);   /* the pid may come back as a client backend */
+	return 0;
+}

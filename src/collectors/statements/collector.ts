@@ -1,0 +1,117 @@
+/**
+ * The statement collector: per-query aggregates (`query_stats`), sampled
+ * executions (`queries`) and, with --exact, failed ones (`query_errors`).
+ *
+ * Two sources: the default one (bpf/stmt_sched.bpf.c) traps nothing per
+ * statement; the exact one (bpf/statements.bpf.c, --exact, and always at
+ * operator level) follows every statement through the query lifecycle
+ * probes and shares its per-backend `threads` map with the operator
+ * collector (sharedMapFd).
+ */
+import type { BpfObject } from '../../bpf/object.js';
+import { packageRoot } from '../../util/package-root.js';
+import { droppedCount, type Collector, type CollectorContext, type CollectorStats, type TableRows } from '../collector.js';
+import { StatementDrainer } from './drainer.js';
+import { SchedDrainer } from './sched-drainer.js';
+import { SchedStatementSource } from './sched-source.js';
+import { StatementSource } from './source.js';
+import { QUERY_STATS_TABLE } from './stats-table.js';
+import { QUERIES_TABLE, QUERY_ERRORS_TABLE } from './tables.js';
+
+interface Exact { kind: 'exact'; source: StatementSource; drainer: StatementDrainer }
+interface Sched { kind: 'scheduler'; source: SchedStatementSource; drainer: SchedDrainer }
+
+export class StatementsCollector implements Collector {
+  readonly name = 'statements';
+  readonly tables = [QUERY_STATS_TABLE, QUERIES_TABLE, QUERY_ERRORS_TABLE];
+  private mode: Exact | Sched | null = null;
+
+  async start(ctx: CollectorContext): Promise<void> {
+    const { config, target } = ctx;
+    if (config.exact || config.level === 'operator') {
+      const source = new StatementSource(target, packageRoot());
+      this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
+    } else {
+      const source = new SchedStatementSource(target, packageRoot(), {
+        slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows,
+      });
+      this.mode = { kind: 'scheduler', source, drainer: new SchedDrainer(source, ctx.clock, ctx.catalog) };
+    }
+  }
+
+  private get running(): Exact | Sched {
+    if (!this.mode) throw new Error('statements collector not started');
+    return this.mode;
+  }
+
+  /** 'exact' or 'scheduler'. */
+  get source(): string {
+    return this.running.kind;
+  }
+
+  drain(): Promise<TableRows[]> {
+    return this.running.drainer.drainOnce();
+  }
+
+  finish(): Promise<TableRows[]> {
+    const m = this.running;
+    return m.kind === 'exact' ? m.drainer.finish() : m.drainer.drainOnce();
+  }
+
+  stats(): CollectorStats {
+    const m = this.running;
+    const drop = (map: string, reason: string, n: bigint | undefined) => ({ map, reason, count: Number(n ?? 0n) });
+    const common = {
+      drains: m.drainer.stats.drains, probes: m.source.attachStates, errors: {}, sampledBackends: null, probeSites: null,
+    };
+    if (m.kind === 'exact') {
+      const k = m.drainer.stats.kernel;
+      return {
+        ...common,
+        maps: [{ map: 'finished', drained: m.drainer.stats.recordsDrained, capacity: m.source.finishedCapacity }],
+        drops: [drop('finished', 'map_full', k.drop_full), drop('texts', 'ring_buffer_full', k.text_drop), drop('threads', 'map_full', k.thread_full)],
+        kernel: { ...k } as Record<string, bigint>,
+      };
+    }
+    const k = m.drainer.stats.kernel;
+    return {
+      ...common,
+      maps: [{ map: 'stmt_agg', drained: m.drainer.stats.aggregatesDrained, capacity: m.source.aggregateCapacity }],
+      drops: [
+        drop('stmt_agg', 'map_full', k.agg_full), drop('samples', 'ring_buffer_full', k.sample_drop),
+        drop('texts', 'ring_buffer_full', k.text_drop), drop('sched_threads', 'map_full', k.thread_full),
+      ],
+      kernel: { ...k } as Record<string, bigint>,
+    };
+  }
+
+  summarize(stats: CollectorStats, rows: Readonly<Record<string, number>>): string {
+    const n = (t: { name: string }) => rows[t.name] ?? 0;
+    if ('statements' in stats.kernel) {
+      return `collected ${stats.kernel.statements} statements (${n(QUERY_STATS_TABLE)} query_stats rows, ${n(QUERIES_TABLE)} sampled rows); ` +
+        `${stats.drains} drains; dropped ${droppedCount(stats, 'stmt_agg')} (map full), ` +
+        `${droppedCount(stats, 'samples', 'ring_buffer_full')} sampled rows (ring buffer full)`;
+    }
+    return `collected ${n(QUERIES_TABLE)} statements (+${n(QUERY_ERRORS_TABLE)} failed); ` +
+      `${stats.drains} drains; dropped ${droppedCount(stats, 'finished')} (map full)`;
+  }
+
+  sharedMapFd(name: string): number {
+    const m = this.running;
+    if (m.kind !== 'exact') throw new Error('the operator collector needs the exact statement source (--exact)');
+    return m.source.mapFd(name);
+  }
+
+  objects(): BpfObject[] {
+    return this.mode ? [this.mode.source.object] : [];
+  }
+
+  detach(): Promise<void> {
+    return this.mode?.source.detach() ?? Promise.resolve();
+  }
+
+  close(): void {
+    this.mode?.source.close();
+    this.mode = null;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Default-source drain: the interval's per-query aggregates → `query_stats`,
+ * the sampled executions → `queries`. Work grows with distinct queries and
+ * the row budget, not with executions.
+ */
+import type { Catalog } from '../../pg/catalog.js';
+import { QueryTextCache } from '../../query/text-cache.js';
+import type { MonotonicToWall } from '../../util/clock.js';
+import type { TableRows } from '../collector.js';
+import type { SchedStatName } from './sched-abi.js';
+import { aggregateRow, sampleRow, type SchedRowContext } from './sched-rows.js';
+import type { SchedStatementSource } from './sched-source.js';
+import { QUERY_STATS_TABLE } from './stats-table.js';
+import { QUERIES_TABLE } from './tables.js';
+
+export interface SchedDrainStats {
+  drains: number;
+  samplesDrained: number;
+  aggregatesDrained: number;
+  calls: number;
+  kernel: Partial<Record<SchedStatName, bigint>>;
+}
+
+export class SchedDrainer {
+  private readonly ctx: SchedRowContext;
+  readonly stats: SchedDrainStats = { drains: 0, samplesDrained: 0, aggregatesDrained: 0, calls: 0, kernel: {} };
+
+  constructor(private readonly source: SchedStatementSource, clock: MonotonicToWall, private readonly catalog: Catalog) {
+    this.ctx = { clock, texts: new QueryTextCache(), databases: catalog.databases, users: catalog.users };
+  }
+
+  async drainOnce(): Promise<TableRows[]> {
+    const d = await this.source.drain();
+    for (const t of d.texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
+    const dbids = [...d.aggregates.map((a) => a.dbid), ...d.samples.map((s) => s.dbid as number)];
+    const userids = [...d.aggregates.map((a) => a.userid), ...d.samples.map((s) => s.userid as number)];
+    await this.catalog.databases.resolve(dbids);
+    await this.catalog.users.resolve(userids);
+    const interval = { startNs: d.intervalStartNs, endNs: d.intervalEndNs };
+    const stats = d.aggregates.map((a) => aggregateRow(a, interval, this.ctx));
+    const rows = d.samples.map((s) => sampleRow(s, this.ctx));
+    this.stats.drains++;
+    this.stats.samplesDrained += d.samples.length;
+    this.stats.aggregatesDrained += d.aggregates.length;
+    for (const a of d.aggregates) this.stats.calls += Number(a.agg.calls as bigint);
+    this.stats.kernel = this.source.readStats();
+    return [{ table: QUERY_STATS_TABLE, rows: stats }, { table: QUERIES_TABLE, rows }];
+  }
+}

@@ -1,0 +1,109 @@
+/** Default-source records → rows of `queries` (sampled executions) and `query_stats` (aggregates). */
+import type { Row } from '../../dataset/schema.js';
+import type { NameCache } from '../../pg/catalog.js';
+import type { QueryTextCache } from '../../query/text-cache.js';
+import type { MonotonicToWall } from '../../util/clock.js';
+import { BUFFER_FIELDS, SCHED_FLAGS, STMT_NHIST, TASK_FIELDS, WAL_FIELDS } from './sched-abi.js';
+import type { StmtAggregate, StmtSample } from './sched-source.js';
+import { execId } from './rows.js';
+import { HISTOGRAM_COLUMNS } from './stats-table.js';
+
+export interface SchedRowContext {
+  clock: MonotonicToWall;
+  texts: QueryTextCache;
+  databases: NameCache;
+  users: NameCache;
+}
+
+const i64 = (v: bigint) => BigInt.asIntN(64, v);
+const big = (v: unknown) => v as bigint;
+const num = (v: unknown) => v as number;
+
+/** The named columns of one task/buffer/WAL array. */
+function named(names: readonly string[], values: unknown): Row {
+  const arr = values as bigint[];
+  return Object.fromEntries(names.map((n, i) => [n, arr[i]!]));
+}
+
+function identity(queryId: bigint, dbid: number, userid: number, ctx: SchedRowContext): Row {
+  const text = queryId ? ctx.texts.get(queryId) : null;
+  return {
+    query_id: queryId ? i64(queryId) : null,
+    fingerprint: text?.fingerprint ?? null,
+    query_text: text?.normalized ?? null,
+    command: text?.command ?? null,
+    database: ctx.databases.get(dbid),
+    user: ctx.users.get(userid),
+  };
+}
+
+/** Probability × 2^32 → weight; 0 means kept because slow (weight 1). */
+export function sampleWeight(p32: number): number {
+  return p32 === 0 || p32 === 0xffffffff ? 1 : 2 ** 32 / p32;
+}
+
+export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
+  const start = big(s.start_ns);
+  const end = big(s.end_ns);
+  const flags = num(s.flags);
+  return {
+    exec_id: execId(num(s.pid), num(s.seq)),
+    ...identity(big(s.query_id), num(s.dbid), num(s.userid), ctx),
+    pid: num(s.pid),
+    protocol: null,
+    stmt_index: null,
+    start_ns: ctx.clock.toWall(start),
+    end_ns: ctx.clock.toWall(end),
+    duration_ns: i64(end - start),
+    parse_ns: null, plan_ns: null, execute_ns: null, executor_ns: null,
+    on_cpu_ns: big(s.on_cpu_ns),
+    off_cpu_ns: big(s.off_cpu_ns),
+    runq_wait_ns: big(s.runq_ns),
+    cpu_clock_ns: null, cycles: null, instructions: null, cache_references: null, cache_misses: null, ref_cycles: null,
+    cpu_migrations: null,
+    rows: null,
+    ...named(TASK_FIELDS, s.task),
+    net_recv_bytes: big(s.net_recv_bytes),
+    net_send_bytes: big(s.net_send_bytes),
+    xact_lxid: null,
+    xact_outcome: null,
+    truncated: (flags & SCHED_FLAGS.PARTIAL) !== 0,
+    source: 'scheduler',
+    sample_weight: sampleWeight(num(s.sample_p32)),
+    coalesced: num(s.coalesced),
+    ...named(BUFFER_FIELDS, s.buf),
+    ...named(WAL_FIELDS, s.wal),
+  };
+}
+
+export interface Interval { startNs: bigint; endNs: bigint }
+
+export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRowContext): Row {
+  const g = a.agg;
+  const hist = g.hist as bigint[];
+  const calls = big(g.calls);
+  return {
+    interval_start: ctx.clock.toWall(interval.startNs),
+    interval_end: ctx.clock.toWall(interval.endNs),
+    ...identity(a.queryId, a.dbid, a.userid, ctx),
+    toplevel: true,
+    source: 'scheduler',
+    calls,
+    coalesced: big(g.coalesced),
+    errors: null,
+    duration_ns: big(g.total_ns),
+    min_duration_ns: calls ? big(g.min_ns) : 0n,
+    max_duration_ns: big(g.max_ns),
+    sumsq_duration_us2: Number(big(g.sumsq_us)),
+    on_cpu_ns: big(g.on_cpu_ns),
+    off_cpu_ns: big(g.off_cpu_ns),
+    runq_wait_ns: big(g.runq_ns),
+    rows: null,
+    ...named(TASK_FIELDS, g.task),
+    net_recv_bytes: big(g.net_recv_bytes),
+    net_send_bytes: big(g.net_send_bytes),
+    ...named(BUFFER_FIELDS, g.buf),
+    ...named(WAL_FIELDS, g.wal),
+    ...Object.fromEntries(HISTOGRAM_COLUMNS.map((col, i) => [col.name, i < STMT_NHIST ? hist[i]! : 0n])),
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * The statement collector in the kernel, seen from user space: loads and
+ * attaches collectors/statements.json against the target's binary, and
+ * hands out finished records and first-seen query texts on drain().
+ */
+import { BpfObject } from '../../bpf/object.js';
+import { attachSpec, type AttachState } from '../../bpf/attacher.js';
+import { chooseVariants } from '../../bpf/variants.js';
+import { loadCollectorSpec, objectPath } from '../../bpf/collector-spec.js';
+import { PerfCounters, type CounterStatus } from '../../bpf/perf.js';
+import { RingBuffer } from '../../bpf/ringbuf.js';
+import { closeAll } from '../../bpf/link.js';
+import type { BpfMap } from '../../bpf/map.js';
+import { fn } from '../../bpf/libbpf.js';
+import { compileDecoder } from '../../bpf/struct-layout.js';
+import { STMT_STATS, stmtKeyLayout, stmtRecordLayout, stmtTextEventLayout, type StmtStatName } from './abi.js';
+import { REC_STATE, threadStateLayout } from '../threads-abi.js';
+import { globalAddress } from '../../elf/address.js';
+import { loadLayout } from '../../pg/layouts.js';
+import type { Target } from '../../pg/target.js';
+
+type U64Field =
+  | 'query_id' | 'start_ns' | 'end_ns' | 'parse_ns' | 'plan_ns' | 'execute_ns' | 'executor_ns'
+  | 'on_cpu_ns' | 'off_cpu_ns' | 'runq_ns' | 'nvcsw' | 'nivcsw' | 'rows' | 'io_read_bytes'
+  | 'io_write_bytes' | 'rchar' | 'wchar' | 'syscr' | 'syscw' | 'net_recv_bytes' | 'net_send_bytes'
+  | 'minflt' | 'majflt';
+
+/** A decoded struct stmt_record plus the sequence number from its key. */
+export type StmtRecord = Record<U64Field, bigint> & {
+  seq: number; counters: bigint[]; counter_mask: number; flags: number; pid: number;
+  stmt_index: number; lxid: number; cpu_migrations: number; dbid: number;
+};
+
+export interface StmtTextEvent { queryId: bigint; pid: number; stmtIndex: number; text: string }
+
+const decodeStmt = compileDecoder(stmtRecordLayout);
+
+export function decodeRecord(buf: Buffer, base: number, seq: number): StmtRecord {
+  const r = decodeStmt(buf, base) as unknown as StmtRecord;
+  r.seq = seq;
+  return r;
+}
+
+export function decodeText(buf: Buffer): StmtTextEvent {
+  const f = stmtTextEventLayout.byName;
+  const len = buf.readUInt32LE(f.get('len')!.offset);
+  const at = f.get('text')!.offset;
+  return {
+    queryId: buf.readBigUInt64LE(f.get('query_id')!.offset),
+    pid: buf.readUInt32LE(f.get('pid')!.offset),
+    stmtIndex: buf.readUInt32LE(f.get('stmt_index')!.offset),
+    text: buf.subarray(at, at + Math.min(len, buf.length - at)).toString('utf8'),
+  };
+}
+
+export class StatementSource {
+  private readonly obj: BpfObject;
+
+  /** The loaded object (per-program stats for benchmarks). */
+  get object(): BpfObject {
+    return this.obj;
+  }
+  private readonly counters = new PerfCounters();
+  private readonly finished: BpfMap;
+  private readonly statsMap: BpfMap;
+  private readonly ring: RingBuffer;
+  private readonly ncpus = fn.num_possible_cpus() as number;
+  private pendingTexts: StmtTextEvent[] = [];
+  readonly attachStates: AttachState[];
+
+  constructor(readonly target: Target, root: string) {
+    const spec = loadCollectorSpec(root, 'statements');
+    const layout = loadLayout(target.major);
+    this.obj = BpfObject.open(objectPath(root, spec));
+    try {
+      this.obj.setRodata({
+        dqs_addr: globalAddress(target.postmasterPid, target.binaryPath, 'debug_query_string'),
+        dbid_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyDatabaseId'),
+        target_postmaster: target.postmasterPid,
+        mybeentry_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyBEEntry'),
+        off_st_query_id: layout.offsetOf('PgBackendStatus', 'st_query_id'),
+        off_qd_estate: layout.offsetOf('QueryDesc', 'estate'),
+        off_estate_processed: layout.offsetOf('EState', 'es_processed'),
+        off_qd_plannedstmt: layout.offsetOf('QueryDesc', 'plannedstmt'),
+        off_pstmt_query_id: layout.offsetOf('PlannedStmt', 'queryId'),
+      });
+      const probes = chooseVariants(this.obj, spec.probes);
+      this.obj.load();
+      this.counters.install((name) => this.obj.map(name));
+      this.finished = this.obj.map('finished');
+      this.statsMap = this.obj.map('stmt_stats');
+      this.ring = new RingBuffer(this.obj.map('texts'), (data) => this.pendingTexts.push(decodeText(data)));
+      this.attachStates = attachSpec(this.obj, { ...spec, probes }, target.binaryPath);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Maps the operator collector shares (threads, perf counters). */
+  mapFd(name: string): number {
+    return this.obj.map(name).fd;
+  }
+
+  get counterStatus(): CounterStatus[] {
+    return this.counters.status;
+  }
+
+  get finishedCapacity(): number {
+    return this.finished.maxEntries;
+  }
+
+  /** Texts first: a record's text is always sent before the record finishes. */
+  drain(): { records: StmtRecord[]; texts: StmtTextEvent[] } {
+    this.ring.consume();
+    const texts = this.pendingTexts;
+    this.pendingTexts = [];
+    const batch = this.finished.drain();
+    const records: StmtRecord[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const seq = batch.keys.readUInt32LE(i * stmtKeyLayout.size + stmtKeyLayout.byName.get('seq')!.offset);
+      records.push(decodeRecord(batch.values, i * stmtRecordLayout.size, seq));
+    }
+    return { records, texts };
+  }
+
+  /** Statements that ended but were not yet handed over (read at shutdown, after detach). */
+  takeClosing(): StmtRecord[] {
+    const threads = this.obj.map('threads');
+    const batch = threads.drain();
+    const state = threadStateLayout.byName.get('state')!.offset;
+    const hasExec = threadStateLayout.byName.get('has_exec')!.offset;
+    const seq = threadStateLayout.byName.get('seq')!.offset;
+    const out: StmtRecord[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const base = i * threads.valueSize;
+      if (batch.values.readUInt32LE(base + state) === REC_STATE.CLOSING && batch.values.readUInt32LE(base + hasExec)) {
+        out.push(decodeRecord(batch.values, base, batch.values.readUInt32LE(base + seq)));
+      }
+    }
+    return out;
+  }
+
+  readStats(): Record<StmtStatName, bigint> {
+    const out = {} as Record<StmtStatName, bigint>;
+    STMT_STATS.forEach((name, i) => { out[name] = this.statsMap.readPerCpuU64(i, this.ncpus); });
+    return out;
+  }
+
+  /** Stops new events (detach, off the event loop) without freeing the maps. */
+  detach(): Promise<void> {
+    return closeAll(this.obj.links);
+  }
+
+  close(): void {
+    this.ring?.close();
+    this.obj.close();
+    this.counters.close();
+  }
+}

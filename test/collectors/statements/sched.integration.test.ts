@@ -1,0 +1,118 @@
+/**
+ * The default statement source (no trap per statement) against a real
+ * PostgreSQL: per-query_id calls in query_stats equal pg_stat_statements.calls
+ * on request/response traffic (pgbench simple/extended/prepared, tpcb-like),
+ * sampled rows carry weights that add up to the calls, slow executions are
+ * always kept, buffer and WAL usage come from the backend's own counters,
+ * and no literal reaches a file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { Collection, type CollectionSummary } from '../../../src/collect/collection.js';
+import { collectConfig } from '../../../src/config.js';
+import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
+import { pgbench, pgbenchInit } from '../../../src/demo/workload.js';
+import { describeBpf } from '../../helpers/bpf-env.js';
+import { useCluster } from '../../helpers/cluster-fixture.js';
+import { allValuesAsText, listFiles, readTable } from '../../helpers/dataset.js';
+
+const SECRET = 'sched-secret-literal-7c1e';
+
+interface PgssRow { id: string; calls: number; hit: number; read: number; wal: number; query: string }
+
+describeBpf('default statement source: no trap per statement', () => {
+  let summary: CollectionSummary;
+  let pgss: PgssRow[] = [];
+  const db = useCluster({
+    outPrefix: 'pgscout-sched-',
+    setup: async (cluster, out) => {
+      await pgbenchInit(cluster, 1);
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', 'statement-rows': '200/s', slow: '20ms' }));
+      await cluster.psql('SELECT pg_stat_statements_reset()');
+      await pgbench(cluster, ['-M', 'simple', '-S', '-c', '2', '-j', '2', '-t', '2000']);
+      await pgbench(cluster, ['-M', 'extended', '-S', '-c', '2', '-j', '2', '-t', '1500']);
+      await pgbench(cluster, ['-M', 'prepared', '-S', '-c', '2', '-j', '2', '-t', '1500']);
+      await pgbench(cluster, ['-M', 'simple', '-c', '2', '-j', '2', '-t', '300']);
+      for (let i = 0; i < 3; i++) await cluster.psql(`SELECT pg_sleep(0.03), '${SECRET}' AS s${i}`);
+      await new Promise((r) => setTimeout(r, 400));
+      summary = await collection.stop();
+      pgss = (await cluster.psql(`SELECT queryid, calls, shared_blks_hit, shared_blks_read, wal_records, query
+          FROM pg_stat_statements WHERE toplevel AND query ~* 'pgbench_|pg_sleep'`))
+        .split('\n').filter(Boolean).map((l) => {
+          const [id, calls, hit, read, wal, ...q] = l.split('|');
+          return { id: id!, calls: Number(calls), hit: Number(hit), read: Number(read), wal: Number(wal), query: q.join('|') };
+        });
+    },
+  });
+
+  async function ours(): Promise<Map<string, Record<string, unknown>>> {
+    const rows = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls, sum(coalesced)::BIGINT AS coalesced,
+        sum(shared_blks_hit)::BIGINT AS hit, sum(shared_blks_read)::BIGINT AS read, sum(wal_records)::BIGINT AS wal,
+        sum(duration_ns)::BIGINT AS dur, sum(on_cpu_ns + off_cpu_ns)::BIGINT AS cpu_off,
+        sum(${Array.from({ length: 24 }, (_, i) => `duration_hist_${String(i).padStart(2, '0')}`).join(' + ')})::BIGINT AS hist
+        FROM ${tableSource(db.out, 'query_stats')} GROUP BY 1`);
+    return new Map(rows.map((r) => [String(r.id), r]));
+  }
+
+  it('query_stats.calls equals pg_stat_statements.calls for every workload query_id', async () => {
+    const mine = await ours();
+    expect(pgss.length).toBeGreaterThanOrEqual(6);
+    const mismatches = pgss.filter((p) => Number(mine.get(p.id)?.calls ?? 0) !== p.calls)
+      .map((p) => `${p.query}: pgscout ${mine.get(p.id)?.calls ?? 0}, pg_stat_statements ${p.calls}`);
+    expect(mismatches).toEqual([]);
+    // Simple protocol (literals) and extended (parameters) jumble to different query_ids.
+    const selects = pgss.filter((p) => /^SELECT abalance FROM pgbench_accounts WHERE aid = \$1$/.test(p.query));
+    expect(selects.reduce((a, p) => a + p.calls, 0)).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('every aggregate is consistent: histogram counts = calls, on + off CPU = duration', async () => {
+    for (const [, r] of await ours()) {
+      expect(r.hist).toBe(r.calls);
+      expect(r.cpu_off).toBe(r.dur);
+    }
+  });
+
+  it('buffer and WAL usage come from the same counters as pg_stat_statements', async () => {
+    const mine = await ours();
+    for (const p of pgss.filter((x) => /^(SELECT abalance|UPDATE pgbench_accounts)/.test(x.query))) {
+      const m = mine.get(p.id)!;
+      // pgscout's window covers the whole statement (planning and commit too): never less than pgss.
+      expect(Number(m.hit) + Number(m.read), p.query).toBeGreaterThanOrEqual(p.hit + p.read);
+      expect(Number(m.hit) + Number(m.read), p.query).toBeLessThanOrEqual(2 * (p.hit + p.read) + 10 * p.calls);
+    }
+    const update = pgss.find((p) => p.query.startsWith('UPDATE pgbench_accounts'))!;
+    expect(Number(mine.get(update.id)!.wal)).toBeGreaterThanOrEqual(update.wal);
+  });
+
+  it('samples rows in the kernel with weights that add up to the calls; slow ones always kept', async () => {
+    const [s] = await queryParquet(`SELECT count(*) AS n, sum(sample_weight) AS w FROM ${tableSource(db.out, 'queries')}`);
+    const total = pgss.reduce((a, p) => a + p.calls, 0);
+    // 200 rows/s after the first ~200 ms (which keep all while the rate is learnt).
+    expect(Number(s!.n)).toBeLessThan(total * 0.7);
+    expect(Number(s!.w)).toBeGreaterThan(total * 0.8);
+    expect(Number(s!.w)).toBeLessThan(total * 1.25);
+    const slow = await readTable(db.out, 'queries', "query_text LIKE 'SELECT pg_sleep%'");
+    expect(slow).toHaveLength(3);
+    for (const r of slow) {
+      expect(r.sample_weight).toBe(1);
+      expect(Number(r.duration_ns)).toBeGreaterThanOrEqual(30e6);
+      expect(Number(r.off_cpu_ns)).toBeGreaterThan(25e6);
+      expect(r.source).toBe('scheduler');
+    }
+  });
+
+  it('needs no per-statement probe: only tracepoints are attached', () => {
+    const probes = summary.collectors.statements!.probes;
+    expect(probes.length).toBeGreaterThan(0);
+    for (const p of probes) expect(p.probe).toMatch(/^(tp_btf|raw_tp)\//);
+  });
+
+  it('writes no literal and leaves no temporary file', async () => {
+    expect(await allValuesAsText(db.out)).not.toContain(SECRET);
+    for (const f of listFiles(db.out)) {
+      expect(f.endsWith('.tmp')).toBe(false);
+      expect(fs.readFileSync(path.join(db.out, f)).includes(SECRET)).toBe(false);
+    }
+  });
+});
