@@ -1,24 +1,36 @@
 #!/usr/bin/env node
 /**
- * Statement-collection overhead, measured side by side in one run.
+ * Statement-collection overhead, measured side by side in one run (issue 8: the zero-trap
+ * default source against --exact, the empty-program floors of both, and pg_stat_statements).
  *
  *   node bench/overhead.mjs [--seconds 15] [--rounds 3] [--scale 10] [--clients 2]
- *                           [--workloads select,tpcb] [--interval 1s] [--no-profile] [--no-diagnose]
+ *                           [--workloads select,tpcb] [--configs bare,pgscout,...] [--interval 1s]
+ *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180]
  *                           [--json out.json]
  *
- * Needs root (BPF), `npm run build` (dist/ and bpf/.output/*.bpf.o) and the
- * PostgreSQL 15 server binaries. Configurations:
+ * Needs root (BPF), `npm run build` (dist/ and bpf/.output/{stmt_sched,statements,empty}.bpf.o)
+ * and the PostgreSQL 15 server binaries. Configurations (--configs picks a subset; bare is
+ * always needed for the ratios):
  *
  *   bare         cluster A (no shared_preload_libraries): the reference
- *   empty        cluster A + bpf/empty.bpf.o on every probe of collectors/statements.json
- *                (programs that return at once): the trap floor
- *   pgscout      cluster A + the statement collector (in-process Collection, Parquet to a temp dir)
- *   empty-noqid  as empty, minus the pgstat_report_query_id uprobe (diagnostic; --no-diagnose skips it)
- *   pgscout-nodrain  pgscout with --interval 1h: no drain during the timed window, so only the
- *                kernel side costs (the finished map fills after 65 536 statements, then counts
- *                drops); the one drain at stop is outside the window (diagnostic)
+ *   pgscout      cluster A + `pgscout collect` with no flags: the default, zero-trap source
+ *                (bpf/stmt_sched.bpf.c: tp_btf sched_switch, sock_recv/send_length,
+ *                sched_process_exit), aggregates in kernel maps → query_stats, sampled
+ *                executions → queries (--statement-rows 2000/s, --slow 10ms)
+ *   exact        cluster A + `--exact`: the trap-based source (bpf/statements.bpf.c, USDT + uprobes)
+ *   rows-all     cluster A + `--statement-rows all`: default source, every execution a `queries` row
+ *   empty-sched  cluster A + bpf/empty.bpf.o's empty programs on the default source's attach points
+ *                (the probes of collectors/statements-sched.json: tp_btf sched_switch, sock_recv,
+ *                sock_send, sched_process_exit): the zero-trap floor
+ *   empty-exact  cluster A + bpf/empty.bpf.o on every probe --exact attaches (collectors/statements.json,
+ *                via collectors/statements-empty.json): the trap floor
  *   pgss         cluster B: shared_preload_libraries = pg_stat_statements
  *   pgss+kcache  cluster C: pg_stat_statements + pg_stat_kcache (skipped, with the reason, if absent)
+ *
+ * pgscout runs in this process (Collection, 1 s drains, Parquet to a temp dir), so its CPU is
+ * this process's CPU: process.cpuUsage() deltas (user + sys, every thread) over exactly the
+ * pgbench window (pgbench is a child process and not included). The same figure for bare and
+ * the floors is the bench's own CPU when nothing collects (its taint check), i.e. the noise floor.
  *
  * Every cluster has compute_query_id = on (pgscout and pg_stat_statements both need it), so
  * query-id jumbling is in the reference too. pgss and pgss+kcache run on their own clusters
@@ -28,16 +40,20 @@
  * For each workload (pgbench -S; tpcb-like) the configurations run round-robin, `rounds`
  * times, each round in a rotated order, with pgbench -c clients -j clients -T seconds.
  * Reported: median TPS and ratio = median / median bare TPS of the same workload, plus the
- * median of per-round paired ratios. Uprobes attach to the postgres binary (pid -1), so BPF
- * configurations also reach clusters B and C: they are only ever attached during their own run.
+ * median of per-round paired ratios. Uprobes attach to the postgres binary (pid -1), so the
+ * exact configurations also reach clusters B and C: they are only ever attached during their
+ * own run. A run with someone else's BPF links before, during or after it is redone.
  *
- * After the measured rounds, a profile pass (unless --no-profile) runs pgscout once more per
- * workload with BPF run-time stats on (BPF_ENABLE_STATS, released when the pass ends): hits
- * per statement and average ns per hit of each program. It is not part of the ratios.
+ * After the measured rounds, a profile + coverage pass (unless --no-profile) runs, per workload,
+ * pgscout, exact, rows-all and both empty floors once more on cluster B (pg_stat_statements
+ * loaded, reset after attaching) with BPF run-time stats on (BPF_ENABLE_STATS, released at the
+ * end of each run): hits and ns per hit of every program, and statements seen (sum of
+ * query_stats calls) against pg_stat_statements calls per query id. Not part of the ratios.
  *
  * Progress goes to stderr, the markdown tables to stdout.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
 import { pgbench } from '../dist/demo/workload.js';
@@ -47,12 +63,13 @@ import { loadCollectorSpec, objectPath } from '../dist/bpf/collector-spec.js';
 import { syscallCounter } from '../dist/bpf/map.js';
 import { packageRoot } from '../dist/util/package-root.js';
 import {
-  clientArgs, closeActive, closeObject, enabled, flag, fmt, loadavg, loadObject, log, machine, median,
-  numbers, onInterrupt, pgbenchData, run, runOnce, startCollecting, taintWarning, writeJson,
+  clientArgs, closeActive, closeObject, enableBpfStats, enabled, flag, fmt, loadavg, loadObject, log, machine, median,
+  numbers, onInterrupt, pgbenchData, programInfos, run, runOnce, sh, startCollecting, taintWarning, writeJson,
 } from './lib/harness.mjs';
 
 // ---- arguments
 
+const ALL_CONFIGS = ['bare', 'pgscout', 'exact', 'rows-all', 'empty-sched', 'empty-exact', 'pgss', 'pgss+kcache'];
 const SECONDS = Number(flag('seconds', '15'));
 const ROUNDS = Number(flag('rounds', '3'));
 const SCALE = Number(flag('scale', '10'));
@@ -60,9 +77,11 @@ const CLIENTS = Number(flag('clients', '2'));
 const INTERVAL = flag('interval', '1s');
 const JSON_OUT = flag('json', undefined);
 const PROFILE = enabled('profile');
-const DIAGNOSE = enabled('diagnose');
+const PROFILE_SECONDS = Number(flag('profile-seconds', String(SECONDS)));
 const WORKLOAD_NAMES = flag('workloads', 'select,tpcb').split(',');
-const ATTEMPTS = 3;
+const CONFIG_NAMES = flag('configs', ALL_CONFIGS.join(',')).split(',');
+const ATTEMPTS = Number(flag('attempts', '3'));
+const FOREIGN_WAIT_S = Number(flag('foreign-wait', '180'));
 
 const WORKLOADS = {
   // Statements per transaction of pgbench's builtin scripts (simple protocol).
@@ -70,30 +89,93 @@ const WORKLOADS = {
   tpcb: { label: 'tpcb-like', args: [], statementsPerTx: 7 }, // BEGIN, 3×UPDATE, SELECT, INSERT, END
 };
 for (const w of WORKLOAD_NAMES) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}' (select, tpcb)`);
+for (const c of CONFIG_NAMES) if (!ALL_CONFIGS.includes(c)) throw new Error(`unknown configuration '${c}' (${ALL_CONFIGS.join(', ')})`);
+if (!CONFIG_NAMES.includes('bare')) throw new Error('--configs must include bare (the reference of every ratio)');
 
-// ---- configurations
+const LABELS = {
+  bare: 'bare',
+  pgscout: '**pgscout** (default)',
+  exact: 'pgscout --exact',
+  'rows-all': 'pgscout --statement-rows all',
+  'empty-sched': 'empty programs, default source\'s tracepoints (zero-trap floor)',
+  'empty-exact': 'empty programs, --exact\'s probes (trap floor)',
+  pgss: 'pg_stat_statements',
+  'pgss+kcache': 'pgss + pg_stat_kcache',
+};
+const PGSCOUT_OPTIONS = {
+  pgscout: {},
+  exact: { exact: true },
+  'rows-all': { 'statement-rows': 'all' },
+};
+
+// ---- probe sets
 
 const ROOT = packageRoot();
 const STATEMENTS_SPEC = loadCollectorSpec(ROOT, 'statements');
+const SCHED_SPEC = loadCollectorSpec(ROOT, 'statements-sched');
 const EMPTY_SPEC = loadCollectorSpec(ROOT, 'statements-empty');
-// Diagnostic: the trap floor without the pgstat_report_query_id uprobe, whose first
-// instruction (a RIP-relative mov in the Debian PG 15 binary) cannot be emulated.
-const EMPTY_NO_QID_SPEC = { ...EMPTY_SPEC, probes: EMPTY_SPEC.probes.filter((p) => p.program !== 'report_query_id') };
-const PROGRAMS = STATEMENTS_SPEC.probes.map((p) => p.program).filter((p, i, a) => a.indexOf(p) === i);
 
-/** Each config: setup() before the timed pgbench run, teardown() after; returns per-run extras. */
+/**
+ * The empty programs (bpf/empty.bpf.c, same program names as the real ones) on exactly the
+ * attach points `of` uses: probes of an optional group (none at this commit) are left out,
+ * as the collector leaves them out by default.
+ */
+function floorSpec(name, of) {
+  const want = [...new Set(of.probes.filter((p) => !p.group).map((p) => p.program))];
+  const probes = EMPTY_SPEC.probes.filter((p) => want.includes(p.program));
+  const missing = want.filter((w) => !probes.some((p) => p.program === w));
+  if (missing.length) throw new Error(`collectors/statements-empty.json has no empty program for ${missing.join(', ')} (${of.name})`);
+  return { ...EMPTY_SPEC, name, probes };
+}
+const FLOOR_SPECS = {
+  'empty-sched': floorSpec('empty-sched', SCHED_SPEC),
+  'empty-exact': floorSpec('empty-exact', STATEMENTS_SPEC),
+};
+
+/** What the run used, hashed at start and end: another session rebuilding mid-run shows up here. */
+function sourceHashes() {
+  const files = [
+    ...['stmt_sched.bpf.o', 'statements.bpf.o', 'empty.bpf.o'].map((f) => join('bpf', '.output', f)),
+    ...['statements-sched.json', 'statements.json', 'statements-empty.json'].map((f) => join('collectors', f)),
+    'dist/collectors/statements/sched-source.js', 'dist/collectors/statements/source.js',
+  ];
+  return Object.fromEntries(files.map((f) => {
+    const p = join(ROOT, f);
+    return [f, existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16) : null];
+  }));
+}
+
+// ---- configurations: setup() before the timed pgbench run, teardown() after; teardown returns the run's extras
+
 function bareConfig(name, cluster, clusterLabel) {
   return { name, cluster, clusterLabel, setup: async () => ({ teardown: async () => ({}) }) };
 }
 
-function emptyConfig(cluster, binary, name = 'empty', spec = EMPTY_SPEC) {
+function emptyConfig(name, cluster, binary, { profile = false, coverage = false } = {}) {
+  const spec = FLOOR_SPECS[name];
   return {
-    name, cluster, clusterLabel: 'A', setup: async () => {
-      const obj = loadObject(objectPath(ROOT, spec), (o) => attachSpec(o, spec, binary));
+    name, cluster, clusterLabel: cluster.label, setup: async () => {
+      const disableStats = profile ? enableBpfStats() : null;
+      let obj;
+      try {
+        obj = loadObject(objectPath(ROOT, spec), (o) => attachSpec(o, spec, binary));
+      } catch (err) {
+        disableStats?.();
+        throw err;
+      }
+      if (coverage) await cluster.psql('SELECT pg_stat_statements_reset()');
       return {
         teardown: async () => {
+          const attached = spec.probes.map((p) => p.program);
+          const infos = profile ? programInfos(obj) : null;
+          disableStats?.();
           closeObject(obj);
-          return { attached: spec.probes.length };
+          const pgss = coverage ? await pgssCalls(cluster) : null;
+          return {
+            attached,
+            progStats: infos && Object.fromEntries(attached.filter((p) => infos[p]).map((p) => [p, { runCnt: infos[p].runCnt, runTimeNs: infos[p].runTimeNs }])),
+            pgss,
+          };
         },
       };
     },
@@ -101,19 +183,31 @@ function emptyConfig(cluster, binary, name = 'empty', spec = EMPTY_SPEC) {
 }
 
 /**
- * Wall time and bpf() syscalls of each statement drain, the Parquet append of
- * its rows included (the old drainer appended inside drainOnce; the numbers
- * stay comparable). Collection.write is private: this is the bench looking inside.
+ * Wall time and bpf() syscalls of each statement drain (from the collector's drain() to the
+ * end of the Parquet append of its rows), and what the drains handed over: the sum of
+ * query_stats calls, in all and per query id. Collection.write is private: this is the bench
+ * looking inside.
  */
-function timeDrains(collection) {
+function watchDrains(collection) {
   const statements = collection.collector('statements');
-  const drains = { n: 0, ms: 0, syscalls: 0, maxMs: 0 };
+  const w = { n: 0, ms: 0, syscalls: 0, maxMs: 0, calls: 0, coalesced: 0, byQuery: new Map() };
   let start = null;
   for (const method of ['drain', 'finish']) { // finish: the final drain in stop()
     const original = statements[method].bind(statements);
-    statements[method] = () => {
+    statements[method] = async () => {
       start = { t: performance.now(), syscalls: syscallCounter.total };
-      return original();
+      const batches = await original();
+      for (const { table, rows } of batches) {
+        if (table.name !== 'query_stats') continue; // one row per query id and interval: cheap to sum
+        for (const r of rows) {
+          const calls = Number(r.calls ?? 0n);
+          w.calls += calls;
+          w.coalesced += Number(r.coalesced ?? 0n);
+          const k = r.query_id === null || r.query_id === undefined ? 'null' : String(r.query_id);
+          w.byQuery.set(k, (w.byQuery.get(k) ?? 0) + calls);
+        }
+      }
+      return batches;
     };
   }
   const write = collection.write.bind(collection);
@@ -123,43 +217,50 @@ function timeDrains(collection) {
     } finally {
       if (start) {
         const ms = performance.now() - start.t;
-        drains.n++;
-        drains.ms += ms;
-        drains.maxMs = Math.max(drains.maxMs, ms);
-        drains.syscalls += syscallCounter.total - start.syscalls;
+        w.n++;
+        w.ms += ms;
+        w.maxMs = Math.max(w.maxMs, ms);
+        w.syscalls += syscallCounter.total - start.syscalls;
         start = null;
       }
     }
   };
-  return drains;
+  return w;
 }
 
-function pgscoutConfig(cluster, { profile = false, name = 'pgscout', interval = INTERVAL } = {}) {
+function pgscoutConfig(name, cluster, { profile = false, coverage = false } = {}) {
   return {
-    name, cluster, clusterLabel: 'A', setup: async () => {
-      const collecting = await startCollecting(cluster.conninfo, { interval }, { profile });
-      const drains = timeDrains(collecting.collection);
+    name, cluster, clusterLabel: cluster.label, setup: async () => {
+      const collecting = await startCollecting(cluster.conninfo, { interval: INTERVAL, ...PGSCOUT_OPTIONS[name] }, { profile });
+      const source = collecting.collection.collector('statements').source;
+      const drains = watchDrains(collecting.collection);
+      if (coverage) await cluster.psql('SELECT pg_stat_statements_reset()');
       return {
         teardown: async () => {
           const { summary, progStats, cpuPct, cpuUs, lastError } = await collecting.stop();
           const stats = summary.collectors.statements;
-          const records = stats.maps.find((m) => m.map === 'finished')?.drained ?? 0;
-          const kernel = numbers(stats.kernel);
+          const attached = stats.probes.filter((p) => p.attached).map((p) => p.program);
+          const pgss = coverage ? await pgssCalls(cluster) : null;
           return {
-            rows: summary.rows.queries ?? 0,
-            errorRows: summary.rows.query_errors ?? 0,
-            records,
-            texts: kernel.text_sent ?? 0, // each text sent is received by the next drain; stop() drains them all
+            source,
+            rows: { query_stats: 0, queries: 0, query_errors: 0, ...summary.rows },
+            calls: drains.calls,
+            coalescedCalls: drains.coalesced,
+            byQuery: coverage ? Object.fromEntries(drains.byQuery) : undefined,
             drains: drains.n,
             syscallsPerDrain: drains.n ? drains.syscalls / drains.n : 0,
             drainMsAvg: drains.n ? drains.ms / drains.n : 0,
             drainMsMax: drains.maxMs,
-            sidecarCpuPct: cpuPct,
-            sidecarCpuUsPerRow: cpuUs / Math.max(1, records),
-            kernel,
-            drops: stats.drops.reduce((s, d) => s + d.count, 0), // finished map full, text ring full, threads map full
+            collectionCpuPct: cpuPct, // Collection.start → stop(), before the final drain (harness)
+            collectionCpuUs: cpuUs, // the same incl. the final drain and file close
+            kernel: numbers(stats.kernel),
+            drops: stats.drops.filter((d) => d.count > 0),
+            dropTotal: stats.drops.reduce((s, d) => s + d.count, 0),
+            attached,
+            notAttached: stats.probes.filter((p) => !p.attached).map((p) => `${p.probe}: ${p.error}`),
             lastError,
-            progStats: progStats && pickPrograms(progStats.statements),
+            progStats: progStats && pick(progStats.statements, attached),
+            pgss,
           };
         },
       };
@@ -167,9 +268,36 @@ function pgscoutConfig(cluster, { profile = false, name = 'pgscout', interval = 
   };
 }
 
-/** The spec's programs, in its order, as { runCnt, runTimeNs }. */
-function pickPrograms(infos) {
-  return Object.fromEntries(PROGRAMS.filter((p) => infos[p]).map((p) => [p, { runCnt: infos[p].runCnt, runTimeNs: infos[p].runTimeNs }]));
+const pick = (infos, programs) => Object.fromEntries(programs.filter((p) => infos[p]).map((p) => [p, { runCnt: infos[p].runCnt, runTimeNs: infos[p].runTimeNs }]));
+
+/** pg_stat_statements of the pgbench database: [{ id, calls, query }]. */
+async function pgssCalls(cluster) {
+  const out = await cluster.psql(
+    `SELECT s.queryid, s.calls, regexp_replace(left(s.query, 70), '\\s+', ' ', 'g') FROM pg_stat_statements s ` +
+    `JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'postgres' AND s.toplevel ORDER BY s.calls DESC`);
+  return out.split('\n').filter(Boolean).map((line) => {
+    const [id, calls, ...q] = line.split('|');
+    return { id, calls: Number(calls), query: q.join('|') };
+  });
+}
+
+/**
+ * Ours against pg_stat_statements: over the workload's query ids (those with ≥ 0.5 % of
+ * pgss's calls, i.e. pgbench's statements, not its setup nor the reset) and over everything
+ * in the database.
+ */
+function coverage(pgss, byQuery) {
+  const total = pgss.reduce((s, r) => s + r.calls, 0);
+  const workload = pgss.filter((r) => r.calls >= Math.max(100, 0.005 * total));
+  const perQuery = workload.map((r) => ({ query: r.query, pgss: r.calls, ours: byQuery[r.id] ?? 0 }));
+  const pgssWorkload = perQuery.reduce((s, r) => s + r.pgss, 0);
+  const oursWorkload = perQuery.reduce((s, r) => s + r.ours, 0);
+  const oursTotal = Object.values(byQuery).reduce((s, n) => s + n, 0);
+  return {
+    pgssWorkload, oursWorkload, workload: oursWorkload / pgssWorkload,
+    minPerQuery: Math.min(...perQuery.map((r) => r.ours / r.pgss)), maxPerQuery: Math.max(...perQuery.map((r) => r.ours / r.pgss)),
+    pgssTotal: total, oursTotal, total: oursTotal / total, perQuery,
+  };
 }
 
 onInterrupt();
@@ -183,43 +311,64 @@ async function kcacheLibrary(cluster) {
 // ---- main
 
 const pgbenchArgs = (workload, ...runArgs) => [...WORKLOADS[workload].args, ...clientArgs(CLIENTS), ...runArgs];
+const isPgscout = (name) => name in PGSCOUT_OPTIONS;
 
-async function measureRun(config, workload) {
-  const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(SECONDS))),
-    { seconds: SECONDS, attempts: ATTEMPTS, foreignWaitS: 180, label: workload });
-  const { output, wallS, ...kept } = r;
+async function measureRun(config, workload, seconds = SECONDS) {
+  const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(seconds))),
+    { seconds, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: workload });
+  const { output, ...kept } = r;
   return kept;
+}
+
+function logRun(prefix, r) {
+  const x = r.extra;
+  const bp = r.benchProcess;
+  log(`${prefix} ${r.tps.toFixed(0).padStart(7)} TPS  process CPU ${fmt(bp?.cpuPct, 2)}%` +
+    (x.calls !== undefined
+      ? `  calls ${x.calls} rows ${x.rows.query_stats}/${x.rows.queries}/${x.rows.query_errors} drains ${x.drains} syscalls/drain ${x.syscallsPerDrain.toFixed(1)}` +
+        ` drops ${x.dropTotal}${x.lastError ? ` ERROR ${x.lastError}` : ''}`
+      : '') +
+    (r.contaminated ? '  CONTAMINATED by foreign BPF links' : '') +
+    `  (cpu busy ${r.cpu.busyPct}% sys ${r.cpu.systemPct}% idle ${r.cpu.idlePct}% steal ${r.cpu.stealPct}%; load ${r.loadavg.join(' ')}; attempts ${r.attempts})`);
 }
 
 async function main() {
   const startedAt = new Date().toISOString();
   const facts = machine();
-  log(`machine: ${facts.nproc} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, load ${loadavg().join(' ')}`);
-  log(`plan: workloads ${WORKLOAD_NAMES.join(',')}, ${ROUNDS} rounds × ${SECONDS}s, pgbench -c ${CLIENTS} -j ${CLIENTS}, scale ${SCALE}`);
+  const git = { head: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']), dirty: sh('git', ['-C', ROOT, 'status', '--porcelain']) };
+  const hashesAtStart = sourceHashes();
+  const statsSysctl = sh('cat', ['/proc/sys/kernel/bpf_stats_enabled']);
+  log(`machine: ${facts.nproc} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, load ${loadavg().join(' ')}; root ${ROOT}; git ${git.head ?? '(none)'}`);
+  log(`plan: workloads ${WORKLOAD_NAMES.join(',')}, configs ${CONFIG_NAMES.join(',')}, ${ROUNDS} rounds × ${SECONDS}s, pgbench -c ${CLIENTS} -j ${CLIENTS}, scale ${SCALE}`);
+  if (statsSysctl !== '0') log(`WARNING: kernel.bpf_stats_enabled = ${statsSysctl}: every BPF program pays for run-time stats in the measured runs`);
 
   const clusters = [];
   const skipped = [];
   try {
     log('starting cluster A (no preload)');
-    const a = await startCluster({ preload: [] });
+    const a = Object.assign(await startCluster({ preload: [] }), { label: 'A' });
     clusters.push(a);
-    log('starting cluster B (pg_stat_statements)');
-    const b = await startCluster({ preload: ['pg_stat_statements'] });
-    clusters.push(b);
-
+    let b = null;
+    if (CONFIG_NAMES.includes('pgss') || PROFILE) {
+      log('starting cluster B (pg_stat_statements)');
+      b = Object.assign(await startCluster({ preload: ['pg_stat_statements'] }), { label: 'B' });
+      clusters.push(b);
+    }
     let c = null;
-    const kc = await kcacheLibrary(a);
-    if (!kc.found) {
-      skipped.push({ config: 'pgss+kcache', reason: `pg_stat_kcache.so not found (looked in ${kc.looked.join(', ')}); apt-get install postgresql-15-pg-stat-kcache` });
-    } else {
-      log('starting cluster C (pg_stat_statements + pg_stat_kcache)');
-      try {
-        c = await startCluster({ preload: ['pg_stat_statements', 'pg_stat_kcache'] });
-        clusters.push(c);
-        await c.psql('CREATE EXTENSION IF NOT EXISTS pg_stat_kcache');
-      } catch (err) {
-        skipped.push({ config: 'pgss+kcache', reason: `pg_stat_kcache did not load: ${err.message}` });
-        c = null;
+    if (CONFIG_NAMES.includes('pgss+kcache')) {
+      const kc = await kcacheLibrary(a);
+      if (!kc.found) {
+        skipped.push({ config: 'pgss+kcache', reason: `pg_stat_kcache.so not found (looked in ${kc.looked.join(', ')}); apt-get install postgresql-15-pg-stat-kcache` });
+      } else {
+        log('starting cluster C (pg_stat_statements + pg_stat_kcache)');
+        try {
+          c = Object.assign(await startCluster({ preload: ['pg_stat_statements', 'pg_stat_kcache'] }), { label: 'C' });
+          clusters.push(c);
+          await c.psql('CREATE EXTENSION IF NOT EXISTS pg_stat_kcache');
+        } catch (err) {
+          skipped.push({ config: 'pgss+kcache', reason: `pg_stat_kcache did not load: ${err.message}` });
+          c = null;
+        }
       }
     }
 
@@ -228,53 +377,65 @@ async function main() {
     for (const cl of clusters) await pgbenchData(cl, SCALE);
     const target = await discoverTarget(a.conninfo);
 
-    const configs = [
-      bareConfig('bare', a, 'A'),
-      emptyConfig(a, target.binaryPath),
-      ...(DIAGNOSE ? [emptyConfig(a, target.binaryPath, 'empty-noqid', EMPTY_NO_QID_SPEC)] : []),
-      pgscoutConfig(a),
-      ...(DIAGNOSE ? [pgscoutConfig(a, { name: 'pgscout-nodrain', interval: '1h' })] : []),
-      bareConfig('pgss', b, 'B'),
-      ...(c ? [bareConfig('pgss+kcache', c, 'C')] : []),
-    ];
+    const make = (name) => {
+      if (name === 'bare') return bareConfig('bare', a, 'A');
+      if (name === 'pgss') return bareConfig('pgss', b, 'B');
+      if (name === 'pgss+kcache') return c ? bareConfig('pgss+kcache', c, 'C') : null;
+      if (isPgscout(name)) return pgscoutConfig(name, a);
+      return emptyConfig(name, a, target.binaryPath);
+    };
+    const configs = CONFIG_NAMES.map(make).filter(Boolean);
     for (const s of skipped) log(`skipping ${s.config}: ${s.reason}`);
 
     const runs = [];
     for (const workload of WORKLOAD_NAMES) {
       log(`${workload}: warm-up (5 s per cluster)`);
-      for (const cl of clusters) {
-        await pgbench(cl, pgbenchArgs(workload, '-T', '5'));
-      }
+      for (const cl of clusters) await pgbench(cl, pgbenchArgs(workload, '-T', '5'));
       for (let round = 0; round < ROUNDS; round++) {
         const order = configs.map((_, i) => configs[(i + round) % configs.length]);
         for (const config of order) {
           const r = await measureRun(config, workload);
           runs.push({ workload, config: config.name, cluster: config.clusterLabel, round, ...r });
-          const x = r.extra;
-          log(`${workload} round ${round + 1}/${ROUNDS} ${config.name.padEnd(11)} ${r.tps.toFixed(0).padStart(7)} TPS` +
-            (x.rows !== undefined ? `  rows ${x.rows} drains ${x.drains} syscalls/drain ${x.syscallsPerDrain.toFixed(1)} drops ${x.drops} sidecar ${x.sidecarCpuPct.toFixed(1)}% CPU` : '') +
-            (r.contaminated ? '  CONTAMINATED by foreign BPF links' : '') +
-            `  (cpu busy ${r.cpu.busyPct}% sys ${r.cpu.systemPct}% idle ${r.cpu.idlePct}% steal ${r.cpu.stealPct}%; load ${r.loadavg.join(' ')})`);
+          logRun(`${workload} round ${round + 1}/${ROUNDS} ${config.name.padEnd(11)}`, r);
         }
       }
     }
 
     const profiles = [];
     if (PROFILE) {
+      const names = ['pgscout', 'exact', 'rows-all', 'empty-sched', 'empty-exact'].filter((n) => CONFIG_NAMES.includes(n));
+      const targetB = await discoverTarget(b.conninfo);
       for (const workload of WORKLOAD_NAMES) {
-        log(`${workload}: profile pass (pgscout with BPF run-time stats)`);
-        const r = await measureRun(pgscoutConfig(a, { profile: true }), workload);
-        profiles.push({ workload, tps: r.tps, transactions: r.transactions, ...r.extra });
+        log(`${workload}: warm-up of cluster B (5 s), then the profile + coverage pass (BPF run-time stats on, pg_stat_statements reset after attaching)`);
+        await pgbench(b, pgbenchArgs(workload, '-T', '5'));
+        for (const name of names) {
+          const config = isPgscout(name)
+            ? pgscoutConfig(name, b, { profile: true, coverage: true })
+            : emptyConfig(name, b, targetB.binaryPath, { profile: true, coverage: true });
+          const r = await measureRun(config, workload, PROFILE_SECONDS);
+          logRun(`${workload} profile ${name.padEnd(11)}`, r);
+          const x = r.extra;
+          profiles.push({
+            workload, config: name, tps: r.tps, transactions: r.transactions, wallS: r.wallS, contaminated: r.contaminated,
+            benchProcess: r.benchProcess, ...x, coverage: x.byQuery ? coverage(x.pgss, x.byQuery) : null,
+            pgssStatements: x.pgss ? coverage(x.pgss, {}).pgssWorkload : null,
+          });
+        }
       }
     }
 
+    const hashesAtEnd = sourceHashes();
+    const changed = Object.keys(hashesAtStart).filter((f) => hashesAtStart[f] !== hashesAtEnd[f]);
+    if (changed.length) log(`WARNING: changed during the run: ${changed.join(', ')}`);
     const summary = summarize(runs, configs);
-    const report = render(summary, runs, profiles, skipped, facts, version);
+    const report = render(summary, profiles, skipped, facts, version, { git, changed });
     process.stdout.write(report);
     if (JSON_OUT) {
       writeJson(JSON_OUT, {
         startedAt, facts, version,
-        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES },
+        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS },
+        root: ROOT, git, hashesAtStart, changedDuringRun: changed, bpfStatsSysctl: statsSysctl,
+        floors: Object.fromEntries(Object.entries(FLOOR_SPECS).map(([k, s]) => [k, s.probes.map((p) => p.program)])),
         skipped, summary, runs, profiles,
       });
     }
@@ -290,32 +451,42 @@ function summarize(runs, configs) {
     const of = (name) => runs.filter((r) => r.workload === workload && r.config === name);
     const bare = of('bare');
     const bareMedian = median(bare.map((r) => r.tps));
+    const spt = WORKLOADS[workload].statementsPerTx;
     for (const config of configs) {
       const rs = of(config.name);
       const tpsMedian = median(rs.map((r) => r.tps));
-      const paired = rs.map((r) => r.tps / bare.find((b) => b.round === r.round).tps);
+      const paired = rs.map((r) => r.tps / (bare.find((x) => x.round === r.round)?.tps ?? NaN));
       const row = {
         workload, config: config.name, cluster: config.clusterLabel,
         tps: rs.map((r) => r.tps), tpsMedian, contaminatedRuns: rs.filter((r) => r.contaminated).length,
+        attempts: rs.map((r) => r.attempts),
         busyPctMedian: median(rs.map((r) => r.cpu?.busyPct ?? NaN)), ratio: tpsMedian / bareMedian, pairedRatioMedian: median(paired),
+        processCpuPctMedian: median(rs.map((r) => r.benchProcess?.cpuPct ?? NaN)),
       };
-      if (config.name === 'pgscout') {
+      if (isPgscout(config.name)) {
         const x = rs.map((r) => r.extra);
-        const spt = WORKLOADS[workload].statementsPerTx;
         row.pgscout = {
-          rowsPerRun: x.map((e) => e.rows),
-          statementsExpectedPerRun: rs.map((r) => r.transactions * spt),
-          coverageMedian: median(rs.map((r, i) => x[i].rows / (r.transactions * spt))),
-          drainsMedian: median(x.map((e) => e.drains)),
-          syscallsPerDrainMedian: median(x.map((e) => e.syscallsPerDrain)),
-          drainMsAvgMedian: median(x.map((e) => e.drainMsAvg)),
+          source: x[0]?.source,
+          statementsPerSecond: median(rs.map((r, i) => x[i].calls / r.wallS)),
+          callsPerRun: x.map((e) => e.calls),
+          expectedPerRun: rs.map((r) => r.transactions * spt),
+          coverageVsPgbench: median(rs.map((r, i) => x[i].calls / (r.transactions * spt))),
+          rows: Object.fromEntries(['query_stats', 'queries', 'query_errors'].map((t) => [t, median(x.map((e) => e.rows[t] ?? 0))])),
+          cpuPct: median(rs.map((r) => r.benchProcess.cpuPct)),
+          cpuUserPct: median(rs.map((r) => r.benchProcess.userUs / 1e4 / r.wallS)),
+          cpuSysPct: median(rs.map((r) => r.benchProcess.systemUs / 1e4 / r.wallS)),
+          cpuUsPerStatement: median(rs.map((r, i) => (r.benchProcess.userUs + r.benchProcess.systemUs) / Math.max(1, x[i].calls))),
+          collectionCpuPct: median(x.map((e) => e.collectionCpuPct)),
+          drains: median(x.map((e) => e.drains)),
+          syscallsPerDrain: median(x.map((e) => e.syscallsPerDrain)),
+          syscallsPerSecond: median(rs.map((r) => r.benchProcess.bpfSyscalls / r.wallS)),
+          drainMsAvg: median(x.map((e) => e.drainMsAvg)),
           drainMsMax: Math.max(...x.map((e) => e.drainMsMax)),
-          sidecarCpuPctMedian: median(x.map((e) => e.sidecarCpuPct)),
-          sidecarCpuUsPerRowMedian: median(x.map((e) => e.sidecarCpuUsPerRow)),
-          drops: x.reduce((s, e) => s + e.drops, 0),
-          discarded: x.reduce((s, e) => s + (e.kernel.discarded ?? 0), 0),
-          textDrops: x.reduce((s, e) => s + (e.kernel.text_drop ?? 0), 0),
+          drops: x.flatMap((e) => e.drops.map((d) => `${d.map}/${d.reason} ${d.count}`)),
+          kernel: Object.fromEntries(Object.keys(x[0]?.kernel ?? {}).map((k) => [k, x.map((e) => e.kernel[k] ?? 0)])),
           errors: x.map((e) => e.lastError).filter(Boolean),
+          notAttached: [...new Set(x.flatMap((e) => e.notAttached))],
+          attached: x[0]?.attached ?? [],
         };
       }
       out.push(row);
@@ -324,44 +495,91 @@ function summarize(runs, configs) {
   return out;
 }
 
-function render(summary, runs, profiles, skipped, facts, version) {
+// ---- report
+
+const label = (name) => LABELS[name] ?? name;
+const pct = (x, d = 1) => (Number.isFinite(x) ? `${(x * 100).toFixed(d)} %` : '–');
+
+function render(summary, profiles, skipped, facts, version, { git, changed }) {
   const lines = [];
+  const get = (w, c) => summary.find((r) => r.workload === w && r.config === c);
   lines.push(`## pgbench TPS, ${CLIENTS} clients / ${CLIENTS} threads, ${SECONDS} s × ${ROUNDS} rounds round-robin, scale ${SCALE}`, '');
-  lines.push(`${facts.nproc} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, ${version.split(',')[0]}`, '');
-  lines.push('| workload | configuration | cluster | TPS per round | median TPS | ratio to bare (medians) | paired ratio (median) |');
-  lines.push('|---|---|---|---|---:|---:|---:|');
+  lines.push(`${facts.nproc} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, ${version.split(',')[0]}; git ${git.head ?? '(no .git)'}${git.dirty ? ' (dirty)' : ''}`, '');
+  if (changed.length) lines.push(`WARNING: changed during the run: ${changed.join(', ')}`, '');
+
+  // Compact: one row per configuration, one column pair per workload.
+  lines.push(`| configuration | ${WORKLOAD_NAMES.map((w) => `${WORKLOADS[w].label}: ratio (paired)`).join(' | ')} |`);
+  lines.push(`|---|${WORKLOAD_NAMES.map(() => '---:').join('|')}|`);
+  for (const name of CONFIG_NAMES) {
+    if (!summary.some((r) => r.config === name)) continue;
+    lines.push(`| ${label(name)} | ${WORKLOAD_NAMES.map((w) => { const r = get(w, name); return r ? `${fmt(r.ratio)} (${fmt(r.pairedRatioMedian)})` : '–'; }).join(' | ')} |`);
+  }
+  lines.push('');
+
+  lines.push('| workload | configuration | cluster | TPS per round | median TPS | ratio to bare (medians) | paired ratio (median) | CPU busy (median) | bench process CPU (% of a core) |');
+  lines.push('|---|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of summary) {
-    lines.push(`| ${WORKLOADS[r.workload].label} | ${r.config} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} |`);
+    lines.push(`| ${WORKLOADS[r.workload].label} | ${label(r.config)} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} | ${fmt(r.busyPctMedian, 1)} % | ${fmt(r.processCpuPctMedian, 2)} |`);
   }
   for (const s of skipped) lines.push('', `Skipped ${s.config}: ${s.reason}`);
   lines.push(...taintWarning(summary, ATTEMPTS, (r) => `${r.workload}/${r.config}`));
-  lines.push('', 'Ratios are to the bare median of cluster A (pgss: cluster B, pgss+kcache: cluster C, separate fresh clusters).', '');
+  const redone = summary.filter((r) => r.attempts.some((n) => n > 1));
+  if (redone.length) lines.push('', `Redone because of foreign BPF links: ${redone.map((r) => `${r.workload}/${r.config} (attempts ${r.attempts.join('/')})`).join(', ')}`);
+  lines.push('', 'Ratios are to the bare median of cluster A (pgss: cluster B, pgss+kcache: cluster C, separate fresh clusters).',
+    'Bench process CPU: this process (user + sys, all threads) over the pgbench window; for pgscout it is the in-process collector, for the others the bench\'s own floor.', '');
 
-  lines.push('## pgscout collecting', '');
-  lines.push('| workload | rows per run | statements expected per run | coverage (median) | drains per run | bpf syscalls per drain | drain ms avg / max | sidecar CPU (% of one core) | sidecar CPU µs per row | drops | discarded |');
-  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('## pgscout collecting (medians of the measured runs)', '');
+  lines.push('| workload | configuration | statements/s | calls / pgbench statements | query_stats / queries / query_errors rows per run | daemon CPU % of a core (user + sys) | µs CPU per statement | drains | bpf() per drain | bpf() per s | drain ms avg / max | drops | kernel counters (per run) |');
+  lines.push('|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const r of summary.filter((s) => s.pgscout)) {
     const p = r.pgscout;
-    lines.push(`| ${WORKLOADS[r.workload].label} | ${p.rowsPerRun.join(' / ')} | ${p.statementsExpectedPerRun.join(' / ')} | ${fmt(p.coverageMedian)} | ${p.drainsMedian} | ${fmt(p.syscallsPerDrainMedian, 1)} | ${fmt(p.drainMsAvgMedian, 1)} / ${fmt(p.drainMsMax, 1)} | ${fmt(p.sidecarCpuPctMedian, 1)} | ${fmt(p.sidecarCpuUsPerRowMedian, 1)} | ${p.drops} | ${p.discarded} |`);
+    const k = Object.entries(p.kernel).filter(([name]) => !['statements', 'text_sent'].includes(name) && p.kernel[name].some((v) => v))
+      .map(([name, v]) => `${name} ${v.join('/')}`).join('; ');
+    lines.push(`| ${WORKLOADS[r.workload].label} | ${label(r.config)} | ${fmt(p.statementsPerSecond, 0)} | ${fmt(p.coverageVsPgbench, 4)} | ${fmt(p.rows.query_stats, 0)} / ${fmt(p.rows.queries, 0)} / ${fmt(p.rows.query_errors, 0)} | ` +
+      `**${fmt(p.cpuPct, 2)}** (${fmt(p.cpuUserPct, 2)} + ${fmt(p.cpuSysPct, 2)}) | ${fmt(p.cpuUsPerStatement, 2)} | ${p.drains} | ${fmt(p.syscallsPerDrain, 1)} | ${fmt(p.syscallsPerSecond, 1)} | ${fmt(p.drainMsAvg, 1)} / ${fmt(p.drainMsMax, 1)} | ${p.drops.join(', ') || '0'} | ${k || '–'} |`);
     if (p.errors.length) lines.push(`|   | drain errors: ${p.errors.join('; ')} |`);
+    if (p.notAttached.length) lines.push(`|   | not attached: ${p.notAttached.join('; ')} |`);
   }
-  lines.push('', 'Statements expected = pgbench transactions × statements per transaction (1 for -S; 7 for tpcb-like); rows also include pgbench\'s own setup statements (vacuum, truncate) and miss the transactions cut off at -T.', '');
+  lines.push('', 'calls = sum of query_stats calls the drains handed over (start to stop, final drain included); pgbench statements = transactions × statements per transaction (1; 7), which misses pgbench\'s setup statements and the transactions cut off at -T.', '');
 
-  for (const p of profiles) {
-    const stmts = p.rows + p.errorRows;
-    lines.push(`## Profile: pgscout on ${WORKLOADS[p.workload].label} with BPF run-time stats (${p.tps.toFixed(0)} TPS, ${stmts} rows; not part of the ratios)`, '');
-    lines.push('| program | hits | hits per statement | avg ns per hit |');
-    lines.push('|---|---:|---:|---:|');
-    let hits = 0;
-    let ns = 0;
-    for (const [name, s] of Object.entries(p.progStats ?? {})) {
-      hits += s.runCnt;
-      ns += s.runTimeNs;
-      lines.push(`| ${name} | ${s.runCnt} | ${fmt(s.runCnt / stmts, 2)} | ${s.runCnt ? (s.runTimeNs / s.runCnt).toFixed(0) : '–'} |`);
+  if (profiles.length) {
+    lines.push(`## Profile + coverage pass (cluster B with pg_stat_statements, BPF run-time stats on, ${PROFILE_SECONDS} s per configuration; not part of the ratios)`, '');
+    lines.push('| workload | configuration | TPS | pgss calls (workload ids) | ours | coverage (workload ids) | per query id min / max | coverage (all ids: ours / pgss) | rows query_stats / queries / query_errors |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---|---|');
+    for (const p of profiles.filter((x) => x.coverage)) {
+      const cv = p.coverage;
+      lines.push(`| ${WORKLOADS[p.workload].label} | ${label(p.config)} | ${p.tps.toFixed(0)} | ${cv.pgssWorkload} | ${cv.oursWorkload} | **${fmt(cv.workload, 4)}** | ${fmt(cv.minPerQuery, 4)} / ${fmt(cv.maxPerQuery, 4)} | ${cv.oursTotal} / ${cv.pgssTotal} = ${fmt(cv.total, 4)} | ${p.rows.query_stats} / ${p.rows.queries} / ${p.rows.query_errors} |`);
     }
-    lines.push(`| all | ${hits} | ${fmt(hits / stmts, 2)} | ${hits ? (ns / hits).toFixed(0) : '–'} |`);
-    lines.push('', `BPF program time per statement: ${fmt(ns / stmts / 1000, 2)} µs (in-program only; the trap itself is not included).`, '');
+    lines.push('');
+    lines.push('| workload | configuration | program | hits | hits per statement | hits per s | avg ns per hit |');
+    lines.push('|---|---|---|---:|---:|---:|---:|');
+    for (const p of profiles) {
+      const stmts = p.pgssStatements;
+      let hits = 0;
+      let ns = 0;
+      for (const [name, s] of Object.entries(p.progStats ?? {})) {
+        hits += s.runCnt;
+        ns += s.runTimeNs;
+        lines.push(`| ${WORKLOADS[p.workload].label} | ${label(p.config)} | ${name} | ${s.runCnt} | ${fmt(s.runCnt / stmts, 2)} | ${fmt(s.runCnt / p.wallS, 0)} | ${s.runCnt ? (s.runTimeNs / s.runCnt).toFixed(0) : '–'} |`);
+      }
+      lines.push(`| ${WORKLOADS[p.workload].label} | ${label(p.config)} | **all: ${fmt(ns / stmts, 0)} ns of program per statement, ${pct(ns / 1e9 / p.wallS / facts.nproc, 2)} of the CPUs** | ${hits} | ${fmt(hits / stmts, 2)} | ${fmt(hits / p.wallS, 0)} | ${hits ? (ns / hits).toFixed(0) : '–'} |`);
+    }
+    lines.push('', 'Statements = pg_stat_statements calls of the workload\'s query ids in that run. Tracepoint programs run for every event on the machine (every context switch, every socket read/send), not only the target\'s; their hits per statement include everything else running.', '');
   }
+
+  lines.push('## Targets', '');
+  for (const w of WORKLOAD_NAMES) {
+    const d = get(w, 'pgscout');
+    const k = get(w, 'pgss+kcache');
+    const e = get(w, 'exact');
+    if (d) lines.push(`- ${WORKLOADS[w].label}: default ${fmt(d.ratio)} (paired ${fmt(d.pairedRatioMedian)}) vs target ≥ 0.98: ${d.ratio >= 0.98 ? 'met' : `missed by ${fmt(0.98 - d.ratio)}`}` +
+      (k ? `; pgss+kcache ${fmt(k.ratio)} (paired ${fmt(k.pairedRatioMedian)}): default ${d.ratio > k.ratio ? 'ahead' : 'behind'}` : ''));
+    if (e) lines.push(`- ${WORKLOADS[w].label}: --exact ${fmt(e.ratio)} (paired ${fmt(e.pairedRatioMedian)}) vs target ≥ 0.90: ${e.ratio >= 0.90 ? 'met' : `missed by ${fmt(0.90 - e.ratio)}`}`);
+    if (d?.pgscout) lines.push(`- ${WORKLOADS[w].label}: default daemon CPU ${fmt(d.pgscout.cpuPct, 2)} % of a core at ${fmt(d.pgscout.statementsPerSecond, 0)} statements/s vs target ≤ 2 %`);
+  }
+  const slow = profiles.flatMap((p) => Object.entries(p.progStats ?? {}).filter(([, s]) => s.runCnt && s.runTimeNs / s.runCnt > 200)
+    .map(([name, s]) => `${p.workload}/${p.config}/${name} ${(s.runTimeNs / s.runCnt).toFixed(0)} ns`));
+  if (profiles.length) lines.push(`- programs above 200 ns per hit: ${slow.length ? slow.join(', ') : 'none'}`);
   return lines.join('\n') + '\n';
 }
 

@@ -17,4 +17,8 @@ enum pgs_counter {
 	PGS_CTR_REF_CYCLES = 5,
 };
 
+/* PostgreSQL's per-backend usage counters, read as arrays of int64 */
+#define STMT_NBUF 10      /* BufferUsage: shared hit/read/dirtied/written, local ×4, temp read/written */
+#define STMT_NWAL 3       /* WalUsage: records, fpi, bytes */
+
 #endif

@@ -31,6 +31,8 @@ const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 const volatile __u32 off_qd_plannedstmt = 0;   /* QueryDesc.plannedstmt */
 const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
+const volatile __u64 bufusage_addr = 0;     /* &pgBufferUsage (0: no buffer columns) */
+const volatile __u64 walusage_addr = 0;     /* &pgWalUsage */
 /* Keep these types in the object's BTF, where the layout test finds them. */
 const volatile struct stmt_text_event *btf_anchor_stmt_text_event = 0;
 const volatile enum pgs_stmt_flag btf_anchor_stmt_flag = 0;
@@ -99,6 +101,10 @@ static __always_inline void open_record(struct thread_state *ts, __u64 now)
 		ts->ctr_acc[i] = 0;
 	}
 	read_task_io(ts->io_start, ts->flt_start);
+	if (bufusage_addr) {
+		bpf_probe_read_user(ts->buf_start, sizeof(ts->buf_start), (void *)bufusage_addr);
+		bpf_probe_read_user(ts->wal_start, sizeof(ts->wal_start), (void *)walusage_addr);
+	}
 	ts->oncpu_since = now;
 	ts->offcpu_since = 0;
 	ts->has_exec = 0;
@@ -134,6 +140,20 @@ static __always_inline void end_record(struct thread_state *ts, __u64 now)
 	ts->rec.syscw = io[5] - ts->io_start[5];
 	ts->rec.minflt = flt[0] - ts->flt_start[0];
 	ts->rec.majflt = flt[1] - ts->flt_start[1];
+	/* In the backend's own context (its probes), so its memory is readable;
+	 * at process exit it may be gone, and the columns stay 0. */
+	if (bufusage_addr && !bpf_probe_read_user(ts->rec.buf, sizeof(ts->rec.buf), (void *)bufusage_addr)) {
+		for (int i = 0; i < STMT_NBUF; i++)
+			ts->rec.buf[i] -= ts->buf_start[i];
+	} else {
+		__builtin_memset(ts->rec.buf, 0, sizeof(ts->rec.buf));
+	}
+	if (walusage_addr && !bpf_probe_read_user(ts->rec.wal, sizeof(ts->rec.wal), (void *)walusage_addr)) {
+		for (int i = 0; i < STMT_NWAL; i++)
+			ts->rec.wal[i] -= ts->wal_start[i];
+	} else {
+		__builtin_memset(ts->rec.wal, 0, sizeof(ts->rec.wal));
+	}
 }
 
 /* Hands the record to user space, or drops it when it never executed. */

@@ -47,6 +47,8 @@ struct stmt_record {
 	__u64 minflt;
 	__u64 majflt;
 	__u64 counters[PGS_NCOUNTERS];
+	__u64 buf[STMT_NBUF];    /* pgBufferUsage delta */
+	__u64 wal[STMT_NWAL];    /* pgWalUsage delta */
 	__u32 counter_mask;      /* bit i: counters[i] valid */
 	__u32 flags;             /* PGS_F_* */
 	__u32 pid;

@@ -3,8 +3,6 @@
 #ifndef PGSCOUT_STMT_SCHED_H
 #define PGSCOUT_STMT_SCHED_H
 
-#define STMT_NBUF 10      /* BufferUsage: shared hit/read/dirtied/written, local ×4, temp read/written */
-#define STMT_NWAL 3       /* WalUsage: records, fpi, bytes */
 #define STMT_NTASK 10     /* task: nvcsw, nivcsw, minflt, majflt, read_bytes, write_bytes, rchar, wchar, syscr, syscw */
 #define STMT_NHIST 24     /* duration buckets: [2^i, 2^(i+1)) µs, bucket 0 from 0, the last open-ended */
 

@@ -43,6 +43,8 @@ struct thread_state {
 	__u64 ctr_acc[PGS_NCOUNTERS];
 	__u64 io_start[6];        /* read_bytes, write_bytes, rchar, wchar, syscr, syscw */
 	__u64 flt_start[2];
+	__u64 buf_start[STMT_NBUF];
+	__u64 wal_start[STMT_NWAL];
 	__u64 run_qd[RUN_STACK];  /* queryDesc of each nested ExecutorRun */
 	__u32 seq;
 	__u32 state;

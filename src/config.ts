@@ -40,6 +40,8 @@ export interface CollectConfig {
   statementRows: number | null;
   /** --slow: executions at least this long are always kept as `queries` rows (0: none). */
   slowMs: number;
+  /** --phases (with --exact): parse/plan probes too, for parse_ns/plan_ns (4 more traps per statement). */
+  phases: boolean;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -57,6 +59,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   exact: false,
   statementRows: 2000,
   slowMs: 10,
+  phases: false,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -84,6 +87,7 @@ export interface RawCollectOptions {
   exact?: boolean;
   'statement-rows'?: string;
   slow?: string;
+  phases?: boolean;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -114,6 +118,7 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
       return v === undefined || v.trim() === '' ? DEFAULTS.statementRows : parseStatementRows(v.trim());
     })(),
     slowMs: optional(pick(flags.slow, 'SLOW'), (v) => (v === '0' ? 0 : parseDuration(v, '--slow'))) ?? DEFAULTS.slowMs,
+    phases: flags.phases ?? parseBool(env.PGSCOUT_PHASES, 'PGSCOUT_PHASES') ?? DEFAULTS.phases,
   };
   const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
   if (explicitTop !== undefined && explicitTop.trim() !== '' && cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {
@@ -216,6 +221,9 @@ export function validate(cfg: CollectConfig): void {
   if (cfg.sampleRotateMs < 100) throw new ConfigError('--sample-rotate must be at least 100ms');
   if (cfg.otlpIntervalMs < 100 || cfg.otlpIntervalMs > 3_600_000) {
     throw new ConfigError(`--otlp-interval must be between 100ms and 1h, got ${cfg.otlpIntervalMs}ms`);
+  }
+  if (cfg.phases && !cfg.exact && cfg.level !== 'operator') {
+    throw new ConfigError('--phases needs --exact: the default source sees no parse/plan boundaries (it traps nothing per statement)');
   }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

@@ -18,6 +18,7 @@ import { Collection } from '../../dist/collect/collection.js';
 import { collectConfig } from '../../dist/config.js';
 import { BpfObject } from '../../dist/bpf/object.js';
 import { fn } from '../../dist/bpf/libbpf.js';
+import { syscallCounter } from '../../dist/bpf/map.js';
 
 // ---- flags, logging, numbers
 
@@ -272,11 +273,20 @@ async function measure(config, pgbenchRun, seconds, foreignWaitS) {
   const midTimer = setTimeout(async () => { mid = (await bpfLinks())?.foreign ?? null; }, (seconds * 1000) / 2);
   const kick = started ? setTimeout(started, 500) : null;
   let result;
+  // This process's CPU (every thread: an in-process collector's drains, the libuv pool) and its
+  // bpf() syscalls over exactly the pgbench window; pgbench is a child process and not in it.
+  const own0 = { cpu: process.cpuUsage(), syscalls: syscallCounter.total };
   const t0 = performance.now();
   try {
     result = await pgbenchRun();
     result.wallS = (performance.now() - t0) / 1000;
     result.cpu = cpuShare(cpu0, cpuTimes());
+    const own = process.cpuUsage(own0.cpu);
+    result.benchProcess = {
+      userUs: own.user, systemUs: own.system,
+      cpuPct: ((own.user + own.system) / 1e4) / result.wallS, // % of one core over the window
+      bpfSyscalls: syscallCounter.total - own0.syscalls,
+    };
   } finally {
     clearTimeout(midTimer);
     if (kick) clearTimeout(kick);
@@ -285,7 +295,7 @@ async function measure(config, pgbenchRun, seconds, foreignWaitS) {
   }
   const after = (await bpfLinks())?.foreign ?? 0;
   return {
-    tps: result.tps, transactions: result.transactions, loadavg: la0, cpu: result.cpu, extra: result.extra,
+    tps: result.tps, transactions: result.transactions, loadavg: la0, cpu: result.cpu, benchProcess: result.benchProcess, extra: result.extra,
     foreignLinks: { before, own, mid, after }, contaminated: before > 0 || after > 0 || (mid ?? 0) > 0,
     output: result.output, wallS: result.wallS,
   };

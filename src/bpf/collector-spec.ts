@@ -20,7 +20,8 @@ export interface AutoProbeSpec {
 }
 
 export type ProbeSpec =
-  | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean }
+  /** group: attached only when the collector enables that group (e.g. 'phases' with --phases). */
+  | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean; group?: string }
   /** perBackend: attached per sampled backend pid (zero cost elsewhere) rather than binary-wide. */
   | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean; perBackend?: boolean }
   | AutoProbeSpec;
@@ -54,4 +55,18 @@ export function probeLabel(p: ProbeSpec): string {
   if (p.kind === 'usdt') return `usdt:${p.provider}:${p.name}`;
   if (p.kind === 'tracepoint') return p.attachPoint;
   return `${p.kind}:${p.func}`;
+}
+
+/**
+ * The probes of the enabled groups (a probe without a group is always in);
+ * the programs of the others get autoload off, so they are not even loaded.
+ */
+export function enabledProbes(spec: CollectorSpec, groups: ReadonlySet<string>, setAutoload: (program: string, on: boolean) => void): ProbeSpec[] {
+  const kept: ProbeSpec[] = [];
+  for (const p of spec.probes) {
+    const group = 'group' in p ? p.group : undefined;
+    if (group === undefined || groups.has(group)) kept.push(p);
+    else setAutoload(p.program, false);
+  }
+  return kept;
 }

@@ -20,6 +20,7 @@ export const COLLECT_OPTIONS = {
   exact: { type: 'boolean' },
   'statement-rows': { type: 'string' },
   slow: { type: 'string' },
+  phases: { type: 'boolean' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */

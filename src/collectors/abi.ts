@@ -13,3 +13,7 @@ export const COUNTER_SLOTS: Readonly<Record<string, number>> = Object.fromEntrie
 
 /** Perf counter maps a collector object declares (bpf/threads.h CTR_MAP). */
 export const COUNTER_MAPS: readonly string[] = COUNTERS.map((c) => c.map);
+
+/** STMT_NBUF / STMT_NWAL in bpf/pgscout.h: PostgreSQL's BufferUsage and WalUsage counters, as int64 arrays. */
+export const STMT_NBUF = 10;
+export const STMT_NWAL = 3;

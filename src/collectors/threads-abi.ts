@@ -4,7 +4,7 @@
  * operators.bpf.o). Checked against BTF by test/collectors/abi.test.ts.
  */
 import { layoutStruct } from '../bpf/struct-layout.js';
-import { PGS_NCOUNTERS } from './abi.js';
+import { PGS_NCOUNTERS, STMT_NBUF, STMT_NWAL } from './abi.js';
 import { stmtRecordLayout } from './statements/abi.js';
 
 /** #define RUN_STACK, OP_DEPTH, INIT_DEPTH in bpf/threads.h. */
@@ -35,6 +35,8 @@ export const threadStateLayout = layoutStruct('thread_state', [
   { name: 'ctr_acc', type: { array: 'u64', length: PGS_NCOUNTERS } },
   { name: 'io_start', type: { array: 'u64', length: 6 } },
   { name: 'flt_start', type: { array: 'u64', length: 2 } },
+  { name: 'buf_start', type: { array: 'u64', length: STMT_NBUF } },
+  { name: 'wal_start', type: { array: 'u64', length: STMT_NWAL } },
   { name: 'run_qd', type: { array: 'u64', length: RUN_STACK } },
   u32('seq'), u32('state'), u32('in_query'), u32('exec_depth'), u32('run_depth'), u32('has_exec'),
   u32('next_stmt_index'), u32('last_cpu'),

@@ -4,7 +4,7 @@
  * statements.bpf.o by test/collectors/abi.test.ts (enums included).
  */
 import { layoutStruct } from '../../bpf/struct-layout.js';
-import { PGS_NCOUNTERS } from '../abi.js';
+import { PGS_NCOUNTERS, STMT_NBUF, STMT_NWAL } from '../abi.js';
 
 export const PGS_TEXT_MAX = 4096;
 
@@ -33,6 +33,8 @@ export const stmtRecordLayout = layoutStruct('stmt_record', [
   u64('rchar'), u64('wchar'), u64('syscr'), u64('syscw'), u64('net_recv_bytes'),
   u64('net_send_bytes'), u64('minflt'), u64('majflt'),
   { name: 'counters', type: { array: 'u64', length: PGS_NCOUNTERS } },
+  { name: 'buf', type: { array: 'u64', length: STMT_NBUF } },
+  { name: 'wal', type: { array: 'u64', length: STMT_NWAL } },
   u32('counter_mask'), u32('flags'), u32('pid'), u32('stmt_index'), u32('lxid'), u32('cpu_migrations'),
   u32('dbid'), u32('_pad'),
 ]);

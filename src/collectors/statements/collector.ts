@@ -29,7 +29,7 @@ export class StatementsCollector implements Collector {
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
     if (config.exact || config.level === 'operator') {
-      const source = new StatementSource(target, packageRoot());
+      const source = new StatementSource(target, packageRoot(), { phases: config.phases });
       this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {

@@ -1,7 +1,7 @@
 /** Turns decoded kernel records into rows of the statement tables. */
 import { COUNTERS } from '../../bpf/perf.js';
 import { STMT_FLAGS } from './abi.js';
-import { USAGE_COLUMNS } from './tables.js';
+import { BUFFER_FIELDS, WAL_FIELDS } from './sched-abi.js';
 import type { Row } from '../../dataset/schema.js';
 import type { QueryTextCache } from '../../query/text-cache.js';
 import type { NameCache } from '../../pg/catalog.js';
@@ -78,9 +78,7 @@ export function statementRow(rec: StmtRecord, ctx: RowContext): Row {
     sample_weight: 1,
     user: null,
     coalesced: null,
-    ...NO_USAGE,
+    ...Object.fromEntries(BUFFER_FIELDS.map((n, i) => [n, BigInt.asIntN(64, rec.buf[i]!)])),
+    ...Object.fromEntries(WAL_FIELDS.map((n, i) => [n, BigInt.asIntN(64, rec.wal[i]!)])),
   };
 }
-
-/** The buffer/WAL columns the exact source does not read. */
-const NO_USAGE: Row = Object.fromEntries(USAGE_COLUMNS.map((c) => [c.name, null]));

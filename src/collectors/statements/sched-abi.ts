@@ -5,8 +5,9 @@
  */
 import { layoutStruct } from '../../bpf/struct-layout.js';
 
-export const STMT_NBUF = 10;
-export const STMT_NWAL = 3;
+import { STMT_NBUF, STMT_NWAL } from '../abi.js';
+
+export { STMT_NBUF, STMT_NWAL };
 export const STMT_NTASK = 10;
 /** Duration histogram: bucket i counts [2^i, 2^(i+1)) µs; bucket 0 starts at 0, the last is open-ended. */
 export const STMT_NHIST = 24;

@@ -6,7 +6,7 @@
 import { BpfObject } from '../../bpf/object.js';
 import { attachSpec, type AttachState } from '../../bpf/attacher.js';
 import { chooseVariants } from '../../bpf/variants.js';
-import { loadCollectorSpec, objectPath } from '../../bpf/collector-spec.js';
+import { enabledProbes, loadCollectorSpec, objectPath } from '../../bpf/collector-spec.js';
 import { PerfCounters, type CounterStatus } from '../../bpf/perf.js';
 import { RingBuffer } from '../../bpf/ringbuf.js';
 import { closeAll } from '../../bpf/link.js';
@@ -25,9 +25,10 @@ type U64Field =
   | 'io_write_bytes' | 'rchar' | 'wchar' | 'syscr' | 'syscw' | 'net_recv_bytes' | 'net_send_bytes'
   | 'minflt' | 'majflt';
 
+
 /** A decoded struct stmt_record plus the sequence number from its key. */
 export type StmtRecord = Record<U64Field, bigint> & {
-  seq: number; counters: bigint[]; counter_mask: number; flags: number; pid: number;
+  seq: number; counters: bigint[]; buf: bigint[]; wal: bigint[]; counter_mask: number; flags: number; pid: number;
   stmt_index: number; lxid: number; cpu_migrations: number; dbid: number;
 };
 
@@ -68,7 +69,7 @@ export class StatementSource {
   private pendingTexts: StmtTextEvent[] = [];
   readonly attachStates: AttachState[];
 
-  constructor(readonly target: Target, root: string) {
+  constructor(readonly target: Target, root: string, opts: { phases: boolean } = { phases: true }) {
     const spec = loadCollectorSpec(root, 'statements');
     const layout = loadLayout(target.major);
     this.obj = BpfObject.open(objectPath(root, spec));
@@ -83,8 +84,11 @@ export class StatementSource {
         off_estate_processed: layout.offsetOf('EState', 'es_processed'),
         off_qd_plannedstmt: layout.offsetOf('QueryDesc', 'plannedstmt'),
         off_pstmt_query_id: layout.offsetOf('PlannedStmt', 'queryId'),
+        bufusage_addr: globalAddress(target.postmasterPid, target.binaryPath, 'pgBufferUsage'),
+        walusage_addr: globalAddress(target.postmasterPid, target.binaryPath, 'pgWalUsage'),
       });
-      const probes = chooseVariants(this.obj, spec.probes);
+      const wanted = enabledProbes(spec, new Set(opts.phases ? ['phases'] : []), (p, on) => this.obj.setAutoload(p, on));
+      const probes = chooseVariants(this.obj, wanted);
       this.obj.load();
       this.counters.install((name) => this.obj.map(name));
       this.finished = this.obj.map('finished');

@@ -54,7 +54,7 @@ export const QUERY_STATS_COLUMNS: readonly ColumnSpec[] = [
   sum('write_syscalls', 'count', 'Write-family syscalls'),
   sum('net_recv_bytes', 'bytes', 'Socket bytes received'),
   sum('net_send_bytes', 'bytes', 'Socket bytes sent'),
-  ...USAGE_COLUMNS.map((u) => ({ ...u, description: `${u.description.replace(/; null with --exact$/, '')}, summed; null with --exact` })),
+  ...USAGE_COLUMNS.map((u) => ({ ...u, description: `${u.description}, summed` })),
   ...HISTOGRAM_COLUMNS,
 ];
 

@@ -17,7 +17,7 @@ const hw = (name: string, description: string) =>
 
 /** pg_stat_statements' buffer and WAL columns, from the backend's own pgBufferUsage/pgWalUsage. */
 const usage = (name: string, unit: string, what: string) =>
-  c(name, 'INT64', true, unit, `delta of the backend's ${name.startsWith('wal_') ? 'pgWalUsage' : 'pgBufferUsage'}.${name} (read in BPF)`, `${what}, as pg_stat_statements counts it; null with --exact`);
+  c(name, 'INT64', true, unit, `delta of the backend's ${name.startsWith('wal_') ? 'pgWalUsage' : 'pgBufferUsage'}.${name} (read in BPF)`, `${what}, as pg_stat_statements counts it`);
 
 export const USAGE_COLUMNS: readonly ColumnSpec[] = [
   usage('shared_blks_hit', 'blocks', 'Shared buffer hits'),

@@ -22,6 +22,7 @@ const SECRET_NUM = 987654321;
 describeBpf('statement collection against a real PostgreSQL', () => {
   let summary: CollectionSummary;
   let pgssCalls: Map<string, number>;
+  let pgssBlocks: Map<string, number>;
 
   const db = useCluster({
     outPrefix: 'pgscout-it-',
@@ -41,10 +42,25 @@ describeBpf('statement collection against a real PostgreSQL', () => {
       summary = await collection.stop();
       pgssCalls = new Map((await cluster.psql('SELECT queryid, calls FROM pg_stat_statements WHERE toplevel'))
         .split('\n').filter(Boolean).map((l) => { const [id, n] = l.split('|'); return [id!, Number(n)]; }));
+      pgssBlocks = new Map((await cluster.psql('SELECT queryid, shared_blks_hit + shared_blks_read FROM pg_stat_statements WHERE toplevel'))
+        .split('\n').filter(Boolean).map((l) => { const [id, n] = l.split('|'); return [id!, Number(n)]; }));
     },
   });
 
   const byText = async (pattern: string) => readTable(db.out, 'queries', `query_text LIKE '${pattern}'`);
+
+  it('reads buffer usage from the backend, at least what pg_stat_statements counts (it leaves out planning)', async () => {
+    const scan = await byText('SELECT count(*) FROM items WHERE v > $1 AND id < $2');
+    const ours = scan.reduce((a, r) => a + Number(r.shared_blks_hit) + Number(r.shared_blks_read), 0);
+    const theirs = pgssBlocks.get(String(scan[0]!.query_id))!;
+    expect(theirs).toBeGreaterThan(0);
+    expect(ours).toBeGreaterThanOrEqual(theirs);
+    // The rest is parse analysis and planning: each psql run is a fresh backend loading its catalog caches.
+    expect(ours).toBeLessThan(theirs + 250 * scan.length);
+    const stats = await readTable(db.out, 'query_stats', `query_id = ${scan[0]!.query_id}`);
+    expect(stats.reduce((a, r) => a + (r.calls as bigint), 0n)).toBe(BigInt(N_SIMPLE));
+    expect(stats.reduce((a, r) => a + Number(r.shared_blks_hit) + Number(r.shared_blks_read), 0)).toBe(ours);
+  });
 
   it('writes exactly N rows per repeated statement, with pg_stat_statements query_id', async () => {
     const simple = await byText('SELECT count(*) FROM items WHERE v > $1 AND id < $2');
