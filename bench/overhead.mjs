@@ -5,7 +5,7 @@
  *
  *   node bench/overhead.mjs [--seconds 15] [--rounds 3] [--scale 10] [--clients 2]
  *                           [--workloads select,tpcb] [--configs bare,pgscout,...] [--interval 1s]
- *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180]
+ *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180] [--foreign-cpu 5|off]
  *                           [--json out.json]
  *
  * Needs root (BPF), `npm run build` (dist/ and bpf/.output/{stmt_sched,statements,empty}.bpf.o)
@@ -42,7 +42,13 @@
  * Reported: median TPS and ratio = median / median bare TPS of the same workload, plus the
  * median of per-round paired ratios. Uprobes attach to the postgres binary (pid -1), so the
  * exact configurations also reach clusters B and C: they are only ever attached during their
- * own run. A run with someone else's BPF links before, during or after it is redone.
+ * own run. A run is contaminated, and redone (up to --attempts times), when someone else's BPF
+ * links are attached before, during or after it, or when processes that are neither this one,
+ * its children nor its clusters used more than --foreign-cpu % of the machine's CPU during it
+ * (another session's tests); before each run the bench waits up to --foreign-wait s for both.
+ *
+ * Before the rounds each pgscout configuration collects once for 3 s, unmeasured (first-use costs:
+ * JIT, libpg-query, Parquet writer code); before each workload every cluster runs it for 5 s bare.
  *
  * After the measured rounds, a profile + coverage pass (unless --no-profile) runs, per workload,
  * pgscout, exact, rows-all and both empty floors once more on cluster B (pg_stat_statements
@@ -64,7 +70,7 @@ import { syscallCounter } from '../dist/bpf/map.js';
 import { packageRoot } from '../dist/util/package-root.js';
 import {
   clientArgs, closeActive, closeObject, enableBpfStats, enabled, flag, fmt, loadavg, loadObject, log, machine, median,
-  numbers, onInterrupt, pgbenchData, programInfos, run, runOnce, sh, startCollecting, taintWarning, writeJson,
+  numbers, onInterrupt, pgbenchData, programInfos, run, runOnce, sh, startCollecting, taintWarning, trackOwnProcess, writeJson,
 } from './lib/harness.mjs';
 
 // ---- arguments
@@ -82,6 +88,8 @@ const WORKLOAD_NAMES = flag('workloads', 'select,tpcb').split(',');
 const CONFIG_NAMES = flag('configs', ALL_CONFIGS.join(',')).split(',');
 const ATTEMPTS = Number(flag('attempts', '3'));
 const FOREIGN_WAIT_S = Number(flag('foreign-wait', '180'));
+/** % of the machine's CPU other processes may use during a run before it counts as contaminated ('off': never). */
+const FOREIGN_CPU = flag('foreign-cpu', '5') === 'off' ? null : Number(flag('foreign-cpu', '5'));
 
 const WORKLOADS = {
   // Statements per transaction of pgbench's builtin scripts (simple protocol).
@@ -315,7 +323,7 @@ const isPgscout = (name) => name in PGSCOUT_OPTIONS;
 
 async function measureRun(config, workload, seconds = SECONDS) {
   const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(seconds))),
-    { seconds, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: workload });
+    { seconds, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: workload, foreignCpuLimitPct: FOREIGN_CPU });
   const { output, ...kept } = r;
   return kept;
 }
@@ -328,7 +336,8 @@ function logRun(prefix, r) {
       ? `  calls ${x.calls} rows ${x.rows.query_stats}/${x.rows.queries}/${x.rows.query_errors} drains ${x.drains} syscalls/drain ${x.syscallsPerDrain.toFixed(1)}` +
         ` drops ${x.dropTotal}${x.lastError ? ` ERROR ${x.lastError}` : ''}`
       : '') +
-    (r.contaminated ? '  CONTAMINATED by foreign BPF links' : '') +
+    `  foreign CPU ${r.foreignCpuPct}%` +
+    (r.contaminated ? '  CONTAMINATED (foreign BPF links or CPU use)' : '') +
     `  (cpu busy ${r.cpu.busyPct}% sys ${r.cpu.systemPct}% idle ${r.cpu.idlePct}% steal ${r.cpu.stealPct}%; load ${r.loadavg.join(' ')}; attempts ${r.attempts})`);
 }
 
@@ -348,11 +357,13 @@ async function main() {
     log('starting cluster A (no preload)');
     const a = Object.assign(await startCluster({ preload: [] }), { label: 'A' });
     clusters.push(a);
+    trackOwnProcess(a.postmasterPid);
     let b = null;
     if (CONFIG_NAMES.includes('pgss') || PROFILE) {
       log('starting cluster B (pg_stat_statements)');
       b = Object.assign(await startCluster({ preload: ['pg_stat_statements'] }), { label: 'B' });
       clusters.push(b);
+      trackOwnProcess(b.postmasterPid);
     }
     let c = null;
     if (CONFIG_NAMES.includes('pgss+kcache')) {
@@ -364,6 +375,7 @@ async function main() {
         try {
           c = Object.assign(await startCluster({ preload: ['pg_stat_statements', 'pg_stat_kcache'] }), { label: 'C' });
           clusters.push(c);
+          trackOwnProcess(c.postmasterPid);
           await c.psql('CREATE EXTENSION IF NOT EXISTS pg_stat_kcache');
         } catch (err) {
           skipped.push({ config: 'pgss+kcache', reason: `pg_stat_kcache did not load: ${err.message}` });
@@ -386,6 +398,14 @@ async function main() {
     };
     const configs = CONFIG_NAMES.map(make).filter(Boolean);
     for (const s of skipped) log(`skipping ${s.config}: ${s.reason}`);
+
+    // First use of each collector mode in this process (JIT, libpg-query, Parquet writers) outside any timed window.
+    for (const name of CONFIG_NAMES.filter(isPgscout)) {
+      log(`warm-up: ${name} collecting for 3 s (not measured)`);
+      const { teardown } = await pgscoutConfig(name, a).setup();
+      await pgbench(a, pgbenchArgs(WORKLOAD_NAMES[0], '-T', '3'));
+      await teardown();
+    }
 
     const runs = [];
     for (const workload of WORKLOAD_NAMES) {
@@ -433,7 +453,7 @@ async function main() {
     if (JSON_OUT) {
       writeJson(JSON_OUT, {
         startedAt, facts, version,
-        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS },
+        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS, attempts: ATTEMPTS, foreignCpuLimitPct: FOREIGN_CPU },
         root: ROOT, git, hashesAtStart, changedDuringRun: changed, bpfStatsSysctl: statsSysctl,
         floors: Object.fromEntries(Object.entries(FLOOR_SPECS).map(([k, s]) => [k, s.probes.map((p) => p.program)])),
         skipped, summary, runs, profiles,
@@ -462,6 +482,7 @@ function summarize(runs, configs) {
         attempts: rs.map((r) => r.attempts),
         busyPctMedian: median(rs.map((r) => r.cpu?.busyPct ?? NaN)), ratio: tpsMedian / bareMedian, pairedRatioMedian: median(paired),
         processCpuPctMedian: median(rs.map((r) => r.benchProcess?.cpuPct ?? NaN)),
+        foreignCpuPct: rs.map((r) => r.foreignCpuPct),
       };
       if (isPgscout(config.name)) {
         const x = rs.map((r) => r.extra);
@@ -516,16 +537,17 @@ function render(summary, profiles, skipped, facts, version, { git, changed }) {
   }
   lines.push('');
 
-  lines.push('| workload | configuration | cluster | TPS per round | median TPS | ratio to bare (medians) | paired ratio (median) | CPU busy (median) | bench process CPU (% of a core) |');
-  lines.push('|---|---|---|---|---:|---:|---:|---:|---:|');
+  lines.push('| workload | configuration | cluster | TPS per round | median TPS | ratio to bare (medians) | paired ratio (median) | CPU busy (median) | foreign CPU per round (% of machine) | bench process CPU (% of a core) |');
+  lines.push('|---|---|---|---|---:|---:|---:|---:|---|---:|');
   for (const r of summary) {
-    lines.push(`| ${WORKLOADS[r.workload].label} | ${label(r.config)} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} | ${fmt(r.busyPctMedian, 1)} % | ${fmt(r.processCpuPctMedian, 2)} |`);
+    lines.push(`| ${WORKLOADS[r.workload].label} | ${label(r.config)} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} | ${fmt(r.busyPctMedian, 1)} % | ${r.foreignCpuPct.join(' / ')} | ${fmt(r.processCpuPctMedian, 2)} |`);
   }
   for (const s of skipped) lines.push('', `Skipped ${s.config}: ${s.reason}`);
   lines.push(...taintWarning(summary, ATTEMPTS, (r) => `${r.workload}/${r.config}`));
   const redone = summary.filter((r) => r.attempts.some((n) => n > 1));
-  if (redone.length) lines.push('', `Redone because of foreign BPF links: ${redone.map((r) => `${r.workload}/${r.config} (attempts ${r.attempts.join('/')})`).join(', ')}`);
+  if (redone.length) lines.push('', `Redone because of foreign BPF links or CPU use: ${redone.map((r) => `${r.workload}/${r.config} (attempts ${r.attempts.join('/')})`).join(', ')}`);
   lines.push('', 'Ratios are to the bare median of cluster A (pgss: cluster B, pgss+kcache: cluster C, separate fresh clusters).',
+    `Foreign CPU: task CPU of processes other than the bench, its children and its clusters (another session's tests, kernel threads), in % of both CPUs; above ${FOREIGN_CPU ?? '∞'} % a run is redone.`,
     'Bench process CPU: this process (user + sys, all threads) over the pgbench window; for pgscout it is the in-process collector, for the others the bench\'s own floor.', '');
 
   lines.push('## pgscout collecting (medians of the measured runs)', '');

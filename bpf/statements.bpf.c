@@ -32,6 +32,14 @@ const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 const volatile __u32 off_qd_plannedstmt = 0;   /* QueryDesc.plannedstmt */
 const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
 const volatile __u64 bufusage_addr = 0;     /* &pgBufferUsage (0: no buffer columns) */
+/* Lean mode (--exact without --phases): no pgstat_report_query_id, transaction or
+ * executor probes. The query id is PgBackendStatus.st_query_id at the end of the
+ * top-level PortalRun; an execution an error unwound is found when the backend
+ * next goes idle (at its next sleep or socket read). */
+const volatile __u32 lean = 0;
+const volatile __u32 off_st_state = 0;      /* PgBackendStatus.st_state */
+const volatile __u32 off_st_activity_raw = 0; /* PgBackendStatus.st_activity_raw */
+const volatile __u32 state_running = 2;     /* STATE_RUNNING */
 const volatile __u64 walusage_addr = 0;     /* &pgWalUsage */
 /* Keep these types in the object's BTF, where the layout test finds them. */
 const volatile struct stmt_text_event *btf_anchor_stmt_text_event = 0;
@@ -163,7 +171,7 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 		return;
 	end_record(ts, now);
 	ts->state = ST_NONE;
-	if (!ts->has_exec) {
+	if (!ts->has_exec || (ts->rec.flags & PGS_F_NOT_A_CALL)) {
 		stat_inc(PGS_STAT_DISCARDED);
 		return;
 	}
@@ -283,6 +291,47 @@ int BPF_USDT(plan_done)
 	return 0;
 }
 
+/* Whether the query string starts with PREPARE: its st_query_id is the
+ * prepared query's, but pg_stat_statements counts only the EXECUTEs. Only the
+ * first statement of a string can be checked this way (a PREPARE later in a
+ * multi-statement string is counted: docs/dataset.md). */
+static __always_inline bool starts_with_prepare(void)
+{
+	const char *src = 0;
+	__u64 head = 0;
+	if (!dqs_addr || bpf_probe_read_user(&src, sizeof(src), (void *)dqs_addr) || !src)
+		return false;
+	if (bpf_probe_read_user(&head, sizeof(head), src))
+		return false;
+	/* ASCII letters | 0x20 are lower case; "prepare" then one blank. */
+	const __u64 word = (__u64)'p' | (__u64)'r' << 8 | (__u64)'e' << 16 | (__u64)'p' << 24 |
+			   (__u64)'a' << 32 | (__u64)'r' << 40 | (__u64)'e' << 48;
+	if (((head | 0x2020202020202020ull) & 0x00ffffffffffffffull) != word)
+		return false;
+	char next = (char)(head >> 56);
+	return next == ' ' || next == '\t' || next == '\n' || next == '\r';
+}
+
+/* A field of this backend's PgBackendStatus (0 when unreadable). */
+static __always_inline __u64 backend_u64(__u32 off)
+{
+	__u64 be = 0, v = 0;
+	if (!mybeentry_addr || !off || bpf_probe_read_user(&be, sizeof(be), (void *)mybeentry_addr) || !be)
+		return 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)(be + off));
+	return v;
+}
+
+static __always_inline __u32 backend_u32(__u32 off)
+{
+	__u64 be = 0;
+	__u32 v = 0;
+	if (!mybeentry_addr || !off || bpf_probe_read_user(&be, sizeof(be), (void *)mybeentry_addr) || !be)
+		return 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)(be + off));
+	return v;
+}
+
 static __always_inline void send_text(struct thread_state *ts)
 {
 	__u64 qid = ts->rec.query_id;
@@ -296,7 +345,12 @@ static __always_inline void send_text(struct thread_state *ts)
 	}
 	const char *src = 0;
 	long n = -1;
-	if (!bpf_probe_read_user(&src, sizeof(src), (void *)dqs_addr) && src)
+	bpf_probe_read_user(&src, sizeof(src), (void *)dqs_addr);
+	/* Between messages (an error found at idle) debug_query_string is reset:
+	 * the backend's activity still holds the text. */
+	if (!src)
+		src = (const char *)backend_u64(off_st_activity_raw);
+	if (src)
 		n = bpf_probe_read_user_str(ev->text, sizeof(ev->text), src);
 	if (n <= 0) {
 		bpf_ringbuf_discard(ev, 0);
@@ -333,6 +387,8 @@ int BPF_USDT(execute_start)
 	ts->exec_start = now;
 	ts->rec.query_id = ts->cur_qid;
 	ts->cur_qid = 0;
+	if (lean)
+		return 0;
 	if (!ts->in_query && mybeentry_addr && off_st_query_id) {
 		/* Extended protocol: take the id PostgreSQL itself shows for this Execute
 		 * (pg_stat_activity.query_id). A re-executed prepared utility statement
@@ -357,6 +413,15 @@ int BPF_USDT(execute_done)
 		return 0;
 	if (ts->state == ST_OPEN)
 		ts->rec.execute_ns += now - ts->exec_start;
+	if (lean && ts->state == ST_OPEN) {
+		/* After the run: SQL EXECUTE has reported its prepared statement's id by now. */
+		__u64 qid = backend_u64(off_st_query_id);
+		ts->rec.query_id = qid;
+		if (ts->in_query && ts->rec.stmt_index == 0 && starts_with_prepare())
+			ts->rec.flags |= PGS_F_NOT_A_CALL;
+		else
+			send_text(ts);
+	}
 	if (!ts->in_query)
 		end_record(ts, now);
 	return 0;
@@ -509,6 +574,27 @@ static __always_inline void switch_in(struct thread_state *ts, __u64 now)
 	ts->offcpu_since = 0;
 }
 
+/* Lean mode: an execution still open while the backend is no longer running
+ * was unwound by an error (the *_done probes were skipped). Call only in the
+ * backend's own context. */
+static __always_inline bool unwound_by_error(struct thread_state *ts, __u64 now)
+{
+	if (!lean || ts->state != ST_OPEN || ts->exec_depth == 0)
+		return false;
+	if (backend_u32(off_st_state) == state_running)
+		return false;
+	ts->rec.flags |= PGS_F_ERROR;
+	ts->exec_depth = 0;
+	ts->run_depth = 0;
+	ts->op_depth = 0;
+	ts->in_query = 0;
+	/* Idle keeps the failed statement's id (it is reset only when the next one runs). */
+	ts->rec.query_id = backend_u64(off_st_query_id);
+	send_text(ts);
+	end_record(ts, now);
+	return true;
+}
+
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
 				     unsigned int prev_state)
 {
@@ -519,6 +605,8 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	if (ts && is_tracked(ts)) {
 		now = bpf_ktime_get_ns();
 		switch_out(ts, now, preempt || prev_state == 0);
+		if (!preempt)
+			unwound_by_error(ts, now);
 	}
 	ts = get_state(next_tid, false);
 	if (ts && is_tracked(ts)) {
@@ -560,6 +648,8 @@ static __always_inline void on_recv(int ret, bool peek)
 {
 	struct thread_state *ts = current_state(false);
 	if (!ts || ts->state == ST_NONE)
+		return;
+	if (unwound_by_error(ts, bpf_ktime_get_ns()))
 		return;
 	if (ts->state == ST_CLOSING) {
 		/* The backend wants its next message: the statement is over. */

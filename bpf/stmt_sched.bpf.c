@@ -31,6 +31,7 @@ const volatile __u64 bufusage_addr = 0;       /* &pgBufferUsage */
 const volatile __u64 walusage_addr = 0;       /* &pgWalUsage */
 const volatile __u64 myproc_addr = 0;         /* &MyProc */
 const volatile __u32 off_be_type = 0;         /* PgBackendStatus.st_backendType */
+const volatile __u32 off_be_procpid = 0;      /* .st_procpid */
 const volatile __u32 off_be_act_start = 0;    /* .st_activity_start_timestamp */
 const volatile __u32 off_be_state_start = 0;  /* .st_state_start_timestamp */
 const volatile __u32 off_be_dbid = 0;         /* .st_databaseid */
@@ -190,6 +191,11 @@ static __always_inline bool is_idle(__u32 state)
 	return state == state_idle || state == state_idle_tx || state == state_idle_tx_aborted;
 }
 
+static __always_inline __u32 task_tgid(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, tgid);
+}
+
 /* The backend's state entry for `task` (current); created for a client
  * backend of the target cluster seen for the first time. */
 static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool create)
@@ -203,6 +209,10 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	init.be = read_u64(mybeentry_addr);
 	if (!init.be)
 		return 0;           /* not set up yet: try again at its next switch */
+	/* Until pgstat_bestart fills the slot it holds its previous occupant's
+	 * state: wait for our own pid in it. */
+	if (read_u32(init.be + off_be_procpid) != task_tgid(task))
+		return 0;
 	/* The slot's backend type may still be its previous occupant's here: it is
 	 * checked at each statement end instead, when the slot is surely ours. */
 	if (bpf_map_lookup_elem(&own_pids, &tid))
@@ -370,9 +380,11 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	__u64 act = read_u64(th->be + off_be_act_start);
 	if (act == th->last_act) {
 		if (sleeping) {
-			/* Woken without a statement: that wait is not the next one's. */
+			/* Woken without a statement (or the connection's startup
+			 * messages): none of it is the next statement's. */
 			th->win_start = 0;
 			th->on_cpu = th->off_cpu = th->runq = 0;
+			th->net_recv = th->net_send = 0;
 		}
 		return;
 	}

@@ -9,7 +9,7 @@
  * until it is closed, on every exit path.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, join } from 'node:path';
 import koffi from 'koffi';
@@ -216,6 +216,85 @@ function cpuShare(a, b) {
   return { busyPct: pct(d.busy), idlePct: pct(d.idle), stealPct: pct(d.steal), systemPct: pct(d.system) };
 }
 
+// ---- taint: someone else's CPU use (their tests share the 2 CPUs)
+
+const ownRoots = new Set([process.pid]);
+
+/**
+ * A process whose CPU is the bench's own (with all its descendants): this process is one;
+ * register each cluster's postmaster (pg_ctl daemonizes it, so it is not our descendant).
+ */
+export function trackOwnProcess(pid) {
+  if (pid) ownRoots.add(pid);
+}
+
+/** CPU ticks of every process's own and reaped children's time: pid → { ppid, ticks }. */
+function processTicks() {
+  const out = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) > 57) continue; // not a pid
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] = field 3 (state)
+    out.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+  }
+  return out;
+}
+
+/**
+ * Ticks of the own processes and their descendants, dead ones included: a process that
+ * exited was reaped by its parent (pgbench by us, backends by their postmaster), whose
+ * cutime/cstime then hold it.
+ */
+function ownTicks(procs) {
+  const children = new Map();
+  for (const [pid, p] of procs) {
+    if (!children.has(p.ppid)) children.set(p.ppid, []);
+    children.get(p.ppid).push(pid);
+  }
+  let sum = 0;
+  const seen = new Set();
+  const stack = [...ownRoots].filter((p) => procs.has(p));
+  while (stack.length) {
+    const pid = stack.pop();
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    sum += procs.get(pid).ticks;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return sum;
+}
+
+/** Task CPU (user + nice + system of /proc/stat) and the share of it that is ours. */
+function cpuOwnership() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { task: f[0] + f[1] + f[2], total: f.reduce((s, x) => s + x, 0), own: ownTicks(processTicks()) };
+}
+
+/** Someone else's task CPU between two cpuOwnership() samples, in % of the whole machine. */
+function foreignCpuPct(a, b) {
+  const total = b.total - a.total || 1;
+  return Math.max(0, Math.round((((b.task - a.task) - (b.own - a.own)) / total) * 1000) / 10);
+}
+
+async function waitForQuietCpu(limitPct, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  let pct;
+  let logged = false;
+  for (;;) {
+    const a = cpuOwnership();
+    await sleep(1000);
+    pct = foreignCpuPct(a, cpuOwnership());
+    if (pct <= limitPct || Date.now() >= deadline) return pct;
+    if (!logged) log(`${pct}% of the CPUs busy with someone else's processes: waiting up to ${seconds} s`);
+    logged = true;
+  }
+}
+
 // ---- taint: someone else's BPF links slow the shared binary too
 
 /** BPF links on this machine, ours (programs of `active`) and not; null when bpftool fails. */
@@ -255,19 +334,27 @@ async function waitForNoForeignLinks(seconds) {
  * after it (its result is `extra`). A run with someone else's BPF links before,
  * in the middle of or after it is contaminated and redone, up to `attempts` times.
  */
-export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWaitS, label }) {
+export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWaitS, label, foreignCpuLimitPct = null }) {
   for (let attempt = 1; ; attempt++) {
-    const r = await measure(config, pgbenchRun, seconds, foreignWaitS);
+    const r = await measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct);
     if (!r.contaminated || attempt >= attempts) return { ...r, attempts: attempt };
-    log(`${label} ${config.name}: someone else's BPF links during the run (${JSON.stringify(r.foreignLinks)}): redoing it`);
+    log(`${label} ${config.name}: someone else's BPF links or CPU use during the run (links ${JSON.stringify(r.foreignLinks)}, ` +
+      `foreign CPU ${r.foreignCpuPct}% of the machine): redoing it`);
   }
 }
 
-async function measure(config, pgbenchRun, seconds, foreignWaitS) {
+/**
+ * With `foreignCpuLimitPct`, a run during which other processes (not this one, its
+ * descendants or a trackOwnProcess() root's) used more than that share of the machine's
+ * CPU is contaminated too, and each run first waits for such use to calm down.
+ */
+async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct) {
   const before = await waitForNoForeignLinks(foreignWaitS);
+  if (foreignCpuLimitPct !== null) await waitForQuietCpu(foreignCpuLimitPct, foreignWaitS);
   const { teardown, started } = await config.setup();
   const own = (await bpfLinks())?.own ?? null;
   const la0 = loadavg();
+  const own0 = cpuOwnership();
   const cpu0 = cpuTimes();
   let mid = null;
   const midTimer = setTimeout(async () => { mid = (await bpfLinks())?.foreign ?? null; }, (seconds * 1000) / 2);
@@ -275,18 +362,20 @@ async function measure(config, pgbenchRun, seconds, foreignWaitS) {
   let result;
   // This process's CPU (every thread: an in-process collector's drains, the libuv pool) and its
   // bpf() syscalls over exactly the pgbench window; pgbench is a child process and not in it.
-  const own0 = { cpu: process.cpuUsage(), syscalls: syscallCounter.total };
+  const self0 = { cpu: process.cpuUsage(), syscalls: syscallCounter.total };
   const t0 = performance.now();
   try {
     result = await pgbenchRun();
     result.wallS = (performance.now() - t0) / 1000;
     result.cpu = cpuShare(cpu0, cpuTimes());
-    const own = process.cpuUsage(own0.cpu);
+    const self = process.cpuUsage(self0.cpu);
     result.benchProcess = {
-      userUs: own.user, systemUs: own.system,
-      cpuPct: ((own.user + own.system) / 1e4) / result.wallS, // % of one core over the window
-      bpfSyscalls: syscallCounter.total - own0.syscalls,
+      userUs: self.user, systemUs: self.system,
+      cpuPct: ((self.user + self.system) / 1e4) / result.wallS, // % of one core over the window
+      bpfSyscalls: syscallCounter.total - self0.syscalls,
     };
+    await sleep(100); // let the postmaster reap the run's backends (their CPU moves into its cutime)
+    result.foreignCpuPct = foreignCpuPct(own0, cpuOwnership());
   } finally {
     clearTimeout(midTimer);
     if (kick) clearTimeout(kick);
@@ -296,7 +385,8 @@ async function measure(config, pgbenchRun, seconds, foreignWaitS) {
   const after = (await bpfLinks())?.foreign ?? 0;
   return {
     tps: result.tps, transactions: result.transactions, loadavg: la0, cpu: result.cpu, benchProcess: result.benchProcess, extra: result.extra,
-    foreignLinks: { before, own, mid, after }, contaminated: before > 0 || after > 0 || (mid ?? 0) > 0,
+    foreignLinks: { before, own, mid, after }, foreignCpuPct: result.foreignCpuPct,
+    contaminated: before > 0 || after > 0 || (mid ?? 0) > 0 || (foreignCpuLimitPct !== null && result.foreignCpuPct > foreignCpuLimitPct),
     output: result.output, wallS: result.wallS,
   };
 }

@@ -23,7 +23,7 @@ export type ProbeSpec =
   /** group: attached only when the collector enables that group (e.g. 'phases' with --phases). */
   | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean; group?: string }
   /** perBackend: attached per sampled backend pid (zero cost elsewhere) rather than binary-wide. */
-  | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean; perBackend?: boolean }
+  | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean; perBackend?: boolean; group?: string }
   | AutoProbeSpec;
 
 /** [column, struct, field, decode]; decode: relation | oid | int | bool | enum:<EnumName>. */

@@ -83,7 +83,7 @@ let printInstalled = false;
 export function installPrintHandler(): void {
   if (printInstalled) return;
   printInstalled = true;
-  const buf = Buffer.alloc(8192);
+  const buf = Buffer.alloc(1 << 16); // verifier logs are long: the reason is at the end
   const cb = koffi.register((level: number, fmt: string, args: bigint) => {
     const n = fn.vsnprintf(buf, buf.length, fmt, args) as number;
     const text = buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString('utf8').trimEnd();

@@ -23,7 +23,7 @@ const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
 
 /** Compares our per-query_id calls (query_stats) with pg_stat_statements.calls. */
 export async function compareWithPgss(cluster: Cluster, outDir: string): Promise<{ matched: number; total: number; mismatches: string[] }> {
-  const ours = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS n FROM ${tableSource(outDir, 'query_stats')} WHERE query_id IS NOT NULL AND query_id <> 0 GROUP BY 1`);
+  const ours = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS n FROM ${tableSource(outDir, 'query_stats')} WHERE query_id IS NOT NULL AND query_id <> 0 GROUP BY 1 HAVING sum(calls) > 0`);
   const pgss = new Map(
     (await cluster.psql('SELECT queryid, calls FROM pg_stat_statements WHERE toplevel'))
       .split('\n').filter(Boolean).map((l) => l.split('|') as [string, string]),

@@ -16,6 +16,7 @@ export const STMT_FLAGS = {
   ABORT: 1 << 3,
   HAS_ROWS: 1 << 4,
   TRUNCATED: 1 << 5,
+  NOT_A_CALL: 1 << 6,
 } as const;
 
 export const stmtKeyLayout = layoutStruct('stmt_key', [

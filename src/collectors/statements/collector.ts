@@ -29,7 +29,8 @@ export class StatementsCollector implements Collector {
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
     if (config.exact || config.level === 'operator') {
-      const source = new StatementSource(target, packageRoot(), { phases: config.phases });
+      // Operator rows take the statement's query id while it runs: only the full probe set has it then.
+      const source = new StatementSource(target, packageRoot(), { phases: config.phases || config.level === 'operator' });
       this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {

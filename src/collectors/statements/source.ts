@@ -85,6 +85,10 @@ export class StatementSource {
         off_qd_plannedstmt: layout.offsetOf('QueryDesc', 'plannedstmt'),
         off_pstmt_query_id: layout.offsetOf('PlannedStmt', 'queryId'),
         bufusage_addr: globalAddress(target.postmasterPid, target.binaryPath, 'pgBufferUsage'),
+        lean: opts.phases ? 0 : 1,
+        off_st_state: layout.offsetOf('PgBackendStatus', 'st_state'),
+        off_st_activity_raw: layout.offsetOf('PgBackendStatus', 'st_activity_raw'),
+        state_running: layout.enumValue('BackendState', 'STATE_RUNNING'),
         walusage_addr: globalAddress(target.postmasterPid, target.binaryPath, 'pgWalUsage'),
       });
       const wanted = enabledProbes(spec, new Set(opts.phases ? ['phases'] : []), (p, on) => this.obj.setAutoload(p, on));

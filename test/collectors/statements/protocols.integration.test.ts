@@ -4,7 +4,7 @@
  * (pgbench), SQL PREPARE/EXECUTE, cursors, DO, COPY, multi-statement strings.
  */
 import { expect, it } from 'vitest';
-import { Collection } from '../../../src/collect/collection.js';
+import { Collection, type CollectionSummary } from '../../../src/collect/collection.js';
 import { collectConfig } from '../../../src/config.js';
 import { pgbench, pgbenchInit } from '../../../src/demo/workload.js';
 import { compareWithPgss } from '../../../src/cli/demo.js';
@@ -13,6 +13,7 @@ import { useCluster } from '../../helpers/cluster-fixture.js';
 import { readTable } from '../../helpers/dataset.js';
 
 describeBpf('query_id counts equal pg_stat_statements for every protocol', () => {
+  let summary: CollectionSummary;
   const db = useCluster({
     outPrefix: 'pgscout-proto-',
     setup: async (cluster, out) => {
@@ -26,7 +27,10 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
       await cluster.psql('BEGIN; DECLARE cur CURSOR FOR SELECT * FROM pgbench_branches; FETCH 1 FROM cur; FETCH 1 FROM cur; COMMIT');
       await cluster.psql('DO $$BEGIN PERFORM count(*) FROM pgbench_branches; END$$');
       await cluster.psql('COPY (SELECT 1) TO STDOUT');
-      await collection.stop();
+      // Errors while executing: without transaction probes they are found when the backend goes idle.
+      for (let i = 0; i < 3; i++) await cluster.psql('SELECT 1 / (aid - aid) AS boom FROM pgbench_accounts WHERE aid = 1').catch(() => undefined);
+      await cluster.psql('SELECT sum(bid) + 7 AS after_boom FROM pgbench_branches');
+      summary = await collection.stop();
     },
   });
 
@@ -41,5 +45,20 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
     // 600 prepared + 100 simple transactions.
     expect(rows).toHaveLength(700);
     expect(rows.filter((r) => r.protocol === 'extended')).toHaveLength(600);
+  });
+
+  it('--exact needs at most 4 probe hits per statement: no parse/plan, transaction or executor probe by default', () => {
+    const probes = summary.collectors.statements!.probes.map((p) => p.probe);
+    expect(probes.filter((p) => p.startsWith('usdt:')).sort()).toEqual([
+      'usdt:postgresql:query__done', 'usdt:postgresql:query__execute__done', 'usdt:postgresql:query__execute__start', 'usdt:postgresql:query__start',
+    ]);
+    expect(probes.filter((p) => p.startsWith('uprobe') || p.startsWith('uretprobe'))).toEqual([]);
+  });
+
+  it('puts executions an error unwound in query_errors, and counts the next statement normally', async () => {
+    const failed = await readTable(db.out, 'query_errors', "query_text LIKE 'SELECT $1 / (aid - aid) AS boom%'");
+    expect(failed).toHaveLength(3);
+    expect(await readTable(db.out, 'queries', "query_text LIKE '%AS boom%'")).toEqual([]);
+    expect(await readTable(db.out, 'queries', "query_text LIKE 'SELECT sum(bid) + $1 AS after_boom%'")).toHaveLength(1);
   });
 });
