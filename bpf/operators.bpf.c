@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "user_read.h"
 #include "operators.h"
 #include "statements.h"
 #include "threads.h"
@@ -95,19 +96,6 @@ static __always_inline void nstat_inc(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 read_u64(__u64 addr)
-{
-	__u64 v = 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
-
-static __always_inline __u32 read_u32(__u64 addr)
-{
-	__u32 v = 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
 
 static __always_inline struct node_record *node_of(__u64 ps)
 {

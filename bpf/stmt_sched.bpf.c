@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "user_read.h"
 #include "statements.h"
 #include "stmt_sched.h"
 
@@ -143,19 +144,6 @@ static __always_inline void sstat_inc(__u32 idx, __u64 n)
 		*v += n;
 }
 
-static __always_inline __u64 read_u64(__u64 addr)
-{
-	__u64 v = 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
-
-static __always_inline __u32 read_u32(__u64 addr)
-{
-	__u32 v = 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
 
 static __always_inline void read_task(struct task_struct *t, __u64 out[STMT_NTASK])
 {

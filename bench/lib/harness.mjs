@@ -281,18 +281,22 @@ function foreignCpuPct(a, b) {
   return Math.max(0, Math.round((((b.task - a.task) - (b.own - a.own)) / total) * 1000) / 10);
 }
 
-async function waitForQuietCpu(limitPct, seconds) {
+/** Waits until others' CPU use stayed at most `limitPct` for `quietS` seconds in a row (or `seconds` passed). */
+async function waitForQuietCpu(limitPct, seconds, quietS = 5) {
   const deadline = Date.now() + seconds * 1000;
-  let pct;
+  let quiet = 0;
   let logged = false;
-  for (;;) {
+  let pct = 0;
+  while (quiet < quietS && Date.now() < deadline) {
     const a = cpuOwnership();
     await sleep(1000);
     pct = foreignCpuPct(a, cpuOwnership());
-    if (pct <= limitPct || Date.now() >= deadline) return pct;
-    if (!logged) log(`${pct}% of the CPUs busy with someone else's processes: waiting up to ${seconds} s`);
-    logged = true;
+    quiet = pct <= limitPct ? quiet + 1 : 0;
+    if (!quiet && !logged) log(`${pct}% of the CPUs busy with someone else's processes: waiting up to ${seconds} s for ${quietS} quiet seconds`);
+    logged ||= !quiet;
   }
+  if (logged) log(quiet >= quietS ? 'quiet again' : `still busy after ${seconds} s (${pct}%): going ahead`);
+  return pct;
 }
 
 // ---- taint: someone else's BPF links slow the shared binary too

@@ -96,4 +96,11 @@ export class BpfMap {
     for (let i = 0; i < ncpus; i++) sum += raw.readBigUInt64LE(i * 8);
     return sum;
   }
+
+  /** A per-CPU array of u64 counters, one slot per name (in slot order), each summed over CPUs. */
+  readPerCpuSlots<N extends string>(names: readonly N[], ncpus: number): Record<N, bigint> {
+    const out = {} as Record<N, bigint>;
+    names.forEach((name, i) => { out[name] = this.readPerCpuU64(i, ncpus); });
+    return out;
+  }
 }

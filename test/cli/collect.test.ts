@@ -2,10 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { describeBpf } from '../helpers/bpf-env.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, runCli, startCollect } from '../helpers/cli.js';
 import { useCluster } from '../helpers/cluster-fixture.js';
 import { listFiles, readTable } from '../helpers/dataset.js';
 
@@ -23,24 +22,12 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
   });
 
   it('collect drains everything on SIGTERM and closes every file', async () => {
-    const child = spawn(process.execPath, [BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--interval', '10s'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    // Ready once it says the probes are attached.
-    await new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (/probes attached/.test(stderr)) { clearInterval(poll); resolve(); }
-        if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
-      }, 50);
-    });
+    const collect = await startCollect([BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--interval', '10s']);
     for (let i = 0; i < 12; i++) await db.cluster.psql(`SELECT ${i} + 1 AS sigterm_probe`);
     // The interval is 10 s: everything below reaches disk only through the shutdown drain.
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await collect.stop('SIGTERM')).toBe(0);
+    const stdout = collect.stdout();
+    const stderr = collect.stderr();
     expect(stderr).toMatch(/SIGTERM: draining and closing files/);
     expect(stderr.split('\n').filter(Boolean)).toHaveLength(2);
     expect(stdout).toMatch(/collected \d+ statements/);
@@ -55,21 +42,11 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
     const script = 'for d in /sys/kernel/debug/tracing /sys/kernel/tracing; do umount "$d" 2>/dev/null; done; '
       + 'if [ -e /sys/kernel/tracing/events ] || [ -e /sys/kernel/debug/tracing/events ]; then echo "tracefs still mounted" >&2; exit 99; fi; '
       + 'exec "$0" "$@"';
-    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, BIN, 'collect',
-      '--pg', db.cluster.conninfo, '--out', nsOut, '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    await new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (/probes attached/.test(stderr)) { clearInterval(poll); resolve(); }
-        if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
-      }, 50);
-    });
+    const collect = await startCollect(['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, BIN, 'collect',
+      '--pg', db.cluster.conninfo, '--out', nsOut, '--interval', '1s'], 'unshare');
     for (let i = 0; i < 5; i++) await db.cluster.psql(`SELECT ${i} + 1 AS no_tracefs_probe`);
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stderr).not.toMatch(/ENOENT|lacks/);
+    expect(await collect.stop('SIGTERM')).toBe(0);
+    expect(collect.stderr()).not.toMatch(/ENOENT|lacks/);
     const rows = await readTable(nsOut, 'queries', "query_text = 'SELECT $1 + $2 AS no_tracefs_probe'");
     expect(rows).toHaveLength(5);
     // The sock tracepoints attach as tp_btf without tracefs: bytes are counted.

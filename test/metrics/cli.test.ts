@@ -1,8 +1,7 @@
 /** The metrics flags through the built CLI: one-line errors, and a live endpoint from `pgscout collect`. */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { describeBpf } from '../helpers/bpf-env.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, runCli, startCollect } from '../helpers/cli.js';
 import { useCluster } from '../helpers/cluster-fixture.js';
 import { freePort } from './fake-collection.js';
 
@@ -27,25 +26,14 @@ describeBpf('pgscout collect --prometheus', () => {
 
   it('serves /metrics on 127.0.0.1 while collecting, says where, and exits cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--prometheus', String(port)],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    await new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (/probes attached/.test(stderr)) { clearInterval(poll); resolve(); }
-        if (child.exitCode !== null) { clearInterval(poll); reject(new Error(`collect exited: ${stderr}`)); }
-      }, 50);
-    });
-    expect(stderr).toContain(`metrics at http://127.0.0.1:${port}/metrics`);
+    const collect = await startCollect([BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--prometheus', String(port)]);
+    expect(collect.stderr()).toContain(`metrics at http://127.0.0.1:${port}/metrics`);
     for (let i = 0; i < 5; i++) await db.cluster.psql(`SELECT ${i} AS metrics_cli_probe`);
     await new Promise((r) => setTimeout(r, 1500));
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toMatch(/^pgscout_statement_duration_seconds_count\{[^}]*db_operation_name="SELECT"[^}]*\} [1-9]/m);
     expect(text).toMatch(/^target_info\{[^}]*service_name="pgscout"/m);
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await collect.stop('SIGTERM')).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });

@@ -42,7 +42,10 @@ describe('discoverTarget', () => {
   it('lists the postmaster children', async () => {
     const pids = listBackendPids(db.cluster.postmasterPid);
     expect(pids.length).toBeGreaterThanOrEqual(3); // checkpointer, bgwriter, walwriter, ...
-    for (const pid of pids) expect(readPpid(pid)).toBe(db.cluster.postmasterPid);
+    // A short-lived child (an autovacuum worker) may exit between the two reads: it has no ppid then.
+    const parents = pids.map(readPpid).filter((p) => p !== undefined);
+    expect(parents.length).toBeGreaterThanOrEqual(3);
+    for (const ppid of parents) expect(ppid).toBe(db.cluster.postmasterPid);
   });
 
   it('fails with a one-line TargetError on a closed port', async () => {

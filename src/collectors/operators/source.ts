@@ -200,11 +200,7 @@ export class OperatorSource {
   }
 
   readStats(): Record<NodeStatName, bigint> {
-    const ncpus = fn.num_possible_cpus() as number;
-    const map = this.obj.map('node_stats');
-    const out = {} as Record<NodeStatName, bigint>;
-    NODE_STATS.forEach((name, i) => { out[name] = map.readPerCpuU64(i, ncpus); });
-    return out;
+    return this.obj.map('node_stats').readPerCpuSlots(NODE_STATS, fn.num_possible_cpus() as number);
   }
 
   /** Detaches every probe (off the event loop); the maps stay readable. */

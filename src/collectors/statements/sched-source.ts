@@ -224,9 +224,7 @@ export class SchedStatementSource {
   }
 
   readStats(): Record<SchedStatName, bigint> {
-    const out = {} as Record<SchedStatName, bigint>;
-    SCHED_STATS.forEach((name, i) => { out[name] = this.statsMap.readPerCpuU64(i, this.ncpus); });
-    return out;
+    return this.statsMap.readPerCpuSlots(SCHED_STATS, this.ncpus);
   }
 
   detach(): Promise<void> {

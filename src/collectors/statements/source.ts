@@ -150,9 +150,7 @@ export class StatementSource {
   }
 
   readStats(): Record<StmtStatName, bigint> {
-    const out = {} as Record<StmtStatName, bigint>;
-    STMT_STATS.forEach((name, i) => { out[name] = this.statsMap.readPerCpuU64(i, this.ncpus); });
-    return out;
+    return this.statsMap.readPerCpuSlots(STMT_STATS, this.ncpus);
   }
 
   /** Stops new events (detach, off the event loop) without freeing the maps. */
