@@ -1,5 +1,6 @@
 /** Doctor checks of the PostgreSQL target, ending with a real load + attach + detach. */
 import { packageRoot } from '../util/package-root.js';
+import { SchedStatementSource } from '../collectors/statements/sched-source.js';
 import { discoverTarget } from '../pg/target.js';
 import { checkUsdtProbes, requiredUsdt } from '../pg/probes.js';
 import { loadLayout } from '../pg/layouts.js';
@@ -35,11 +36,12 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
     ? { name: 'compute_query_id', status: 'pass', detail: qid }
     : { name: 'compute_query_id', status: 'warn', detail: `${qid}: query_id will be null`, fix: "ALTER SYSTEM SET compute_query_id = 'on'; SELECT pg_reload_conf();" });
   if (canLoad) {
+    checks.push(defaultSourceCheck(target));
     let source: StatementSource | null = null;
     try {
       source = new StatementSource(target, packageRoot());
       const n = source.attachStates.filter((s) => s.attached).length;
-      checks.push({ name: 'load + attach', status: 'pass', detail: `statements collector: ${n}/${source.attachStates.length} probes attached and detached` });
+      checks.push({ name: 'load + attach', status: 'pass', detail: `statements collector (--exact, all probes): ${n}/${source.attachStates.length} probes attached and detached` });
       checks.push(...(await operatorChecks(source, target)));
     } catch (err) {
       checks.push({ name: 'load + attach', status: 'fail', detail: (err as Error).message });
@@ -48,6 +50,20 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
     }
   }
   return checks;
+}
+
+/** The default statement source: tracepoints only, no trap per statement. */
+function defaultSourceCheck(target: Target): Check {
+  let source: SchedStatementSource | null = null;
+  try {
+    source = new SchedStatementSource(target, packageRoot(), { slowNs: 0, rowsPerSecond: null });
+    const n = source.attachStates.filter((s) => s.attached).length;
+    return { name: 'default source', status: 'pass', detail: `no trap per statement: ${n}/${source.attachStates.length} tracepoints attached and detached` };
+  } catch (err) {
+    return { name: 'default source', status: 'fail', detail: (err as Error).message, fix: 'use --exact (query lifecycle probes) on this kernel' };
+  } finally {
+    source?.close();
+  }
 }
 
 /** Operator level: discover the node functions with EXPLAIN-only plans in our own backend; report slow probe sites. */
