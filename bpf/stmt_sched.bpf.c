@@ -89,9 +89,12 @@ struct {
 	__type(value, __u8);
 } own_pids SEC(".maps");
 
+/* Per-CPU: a sched_switch program runs on one CPU with migration off, so
+ * plain adds replace the atomics two cores fought over (user space sums the
+ * copies). */
 #define AGG_MAP(name) \
 	struct { \
-		__uint(type, BPF_MAP_TYPE_HASH); \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH); \
 		__uint(max_entries, 16384); \
 		__type(key, struct stmt_agg_key); \
 		__type(value, struct stmt_agg); \
@@ -230,26 +233,6 @@ static __always_inline __u32 hist_bucket(__u64 ns)
 	return b;
 }
 
-static __always_inline void atomic_min(__u64 *p, __u64 v)
-{
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		__u64 cur = *p;
-		if (cur <= v || __sync_val_compare_and_swap(p, cur, v) == cur)
-			return;
-	}
-}
-
-static __always_inline void atomic_max(__u64 *p, __u64 v)
-{
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		__u64 cur = *p;
-		if (cur >= v || __sync_val_compare_and_swap(p, cur, v) == cur)
-			return;
-	}
-}
-
 static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key)
 {
 	struct stmt_agg *a = bpf_map_lookup_elem(map, key);
@@ -259,7 +242,6 @@ static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key 
 	struct stmt_agg *z = bpf_map_lookup_elem(&zero_agg, &zero);
 	if (!z)
 		return 0;
-	z->min_ns = ~0ull;
 	bpf_map_update_elem(map, key, z, BPF_NOEXIST);   /* a racing insert is fine */
 	return bpf_map_lookup_elem(map, key);
 }
@@ -272,33 +254,34 @@ static __always_inline void aggregate(void *map, struct stmt_agg_key *key, struc
 		return;
 	}
 	__u64 us = dur / 1000;
-	__sync_fetch_and_add(&a->calls, 1);
-	if (s->coalesced)
-		__sync_fetch_and_add(&a->coalesced, s->coalesced);
-	__sync_fetch_and_add(&a->total_ns, dur);
-	__sync_fetch_and_add(&a->sumsq_us, us * us);
-	atomic_min(&a->min_ns, dur);
-	atomic_max(&a->max_ns, dur);
-	__sync_fetch_and_add(&a->on_cpu_ns, s->on_cpu_ns);
-	__sync_fetch_and_add(&a->off_cpu_ns, s->off_cpu_ns);
-	__sync_fetch_and_add(&a->runq_ns, s->runq_ns);
-	__sync_fetch_and_add(&a->net_recv_bytes, s->net_recv_bytes);
-	__sync_fetch_and_add(&a->net_send_bytes, s->net_send_bytes);
+	a->calls++;
+	a->coalesced += s->coalesced;
+	a->total_ns += dur;
+	a->sumsq_us += us * us;
+	if (a->calls == 1 || dur < a->min_ns)
+		a->min_ns = dur;
+	if (dur > a->max_ns)
+		a->max_ns = dur;
+	a->on_cpu_ns += s->on_cpu_ns;
+	a->off_cpu_ns += s->off_cpu_ns;
+	a->runq_ns += s->runq_ns;
+	a->net_recv_bytes += s->net_recv_bytes;
+	a->net_send_bytes += s->net_send_bytes;
 #pragma unroll
 	for (int i = 0; i < STMT_NTASK; i++)
 		if (s->task[i])
-			__sync_fetch_and_add(&a->task[i], s->task[i]);
+			a->task[i] += s->task[i];
 #pragma unroll
 	for (int i = 0; i < STMT_NBUF; i++)
 		if (s->buf[i])
-			__sync_fetch_and_add(&a->buf[i], s->buf[i]);
+			a->buf[i] += s->buf[i];
 #pragma unroll
 	for (int i = 0; i < STMT_NWAL; i++)
 		if (s->wal[i])
-			__sync_fetch_and_add(&a->wal[i], s->wal[i]);
+			a->wal[i] += s->wal[i];
 	__u32 b = hist_bucket(dur);
 	if (b < STMT_NHIST)
-		__sync_fetch_and_add(&a->hist[b], 1);
+		a->hist[b] += 1;
 }
 
 static __always_inline void send_text(struct stmt_thread *th, __u64 qid)

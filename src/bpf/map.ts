@@ -46,14 +46,16 @@ export class BpfMap {
   /**
    * Takes every entry out of a hash map with as few syscalls as the kernel
    * allows (one per `chunk` entries). The last call returns ENOENT together
-   * with its rows.
+   * with its rows. A per-CPU map's values are `valueStride` bytes a key (every
+   * CPU's copy, each rounded up to 8 bytes).
    */
-  drain(chunk = 4096): BatchResult {
+  drain(chunk = 4096, valueStride = this.valueSize): BatchResult {
     // Room for a full map plus one chunk: programs keep adding while we drain.
     // Reused across drains: the result is valid until the next drain().
     const capacity = this.maxEntries + chunk;
     const keys = (this.keyBuf ??= Buffer.alloc(this.keySize * capacity));
-    const values = (this.valueBuf ??= Buffer.alloc(this.valueSize * capacity));
+    if (this.valueBuf && this.valueBuf.length < valueStride * capacity) this.valueBuf = null;
+    const values = (this.valueBuf ??= Buffer.alloc(valueStride * capacity));
     let total = 0;
     let inBatch: Buffer | null = null;
     const outBatch = Buffer.alloc(8);
@@ -64,7 +66,7 @@ export class BpfMap {
       syscallCounter.add('map_lookup_and_delete_batch');
       const ret = fn.map_lookup_and_delete_batch(
         this.fd, inBatch, outBatch,
-        keys.subarray(total * this.keySize), values.subarray(total * this.valueSize),
+        keys.subarray(total * this.keySize), values.subarray(total * valueStride),
         count, null,
       ) as number;
       const err = ret < 0 ? (errno() || -ret) : 0;
@@ -82,7 +84,7 @@ export class BpfMap {
     }
     return {
       keys: keys.subarray(0, total * this.keySize),
-      values: values.subarray(0, total * this.valueSize),
+      values: values.subarray(0, total * valueStride),
       count: total,
     };
   }

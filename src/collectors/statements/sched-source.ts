@@ -27,10 +27,10 @@ import { stmtTextEventLayout } from './abi.js';
 import {
   SCHED_STATS, stmtAggKeyLayout, stmtAggLayout, stmtCtlLayout, stmtSampleLayout, type SchedStatName,
 } from './sched-abi.js';
+import { aggEntries, sumCopies } from './sched-agg.js';
 import { decodeText, type StmtTextEvent } from './source.js';
 
 const decodeSample = compileDecoder(stmtSampleLayout);
-const decodeAgg = compileDecoder(stmtAggLayout);
 
 export type StmtSample = Record<string, number | bigint | bigint[]>;
 export interface StmtAggregate { queryId: bigint; dbid: number; userid: number; agg: Record<string, number | bigint | bigint[]> }
@@ -108,6 +108,7 @@ export class SchedStatementSource {
         state_idle_tx: layout.enumValue('BackendState', 'STATE_IDLEINTRANSACTION'),
         state_idle_tx_aborted: layout.enumValue('BackendState', 'STATE_IDLEINTRANSACTION_ABORTED'),
       });
+      for (const map of ['stmt_agg0', 'stmt_agg1']) this.obj.setMaxEntries(map, aggEntries(this.ncpus));
       const probes = chooseVariants(this.obj, spec.probes);
       this.obj.load();
       this.ctl = this.obj.map('stmt_ctl');
@@ -196,12 +197,14 @@ export class SchedStatementSource {
     const flipNs = process.hrtime.bigint();
     this.writeCtl();
     await new Promise((resolve) => setTimeout(resolve, FLIP_GRACE_MS));
-    const batch = this.aggs[old]!.drain();
+    // Per-CPU map: each key carries one copy per possible CPU, summed here.
+    const stride = stmtAggLayout.size * this.ncpus;
+    const batch = this.aggs[old]!.drain(4096, stride);
     const aggregates: StmtAggregate[] = [];
     const k = stmtAggKeyLayout.byName;
     for (let i = 0; i < batch.count; i++) {
       const kb = i * stmtAggKeyLayout.size;
-      const agg = decodeAgg(batch.values, i * stmtAggLayout.size);
+      const agg = sumCopies(batch.values, i * stride, this.ncpus);
       aggregates.push({
         queryId: batch.keys.readBigUInt64LE(kb + k.get('query_id')!.offset),
         dbid: batch.keys.readUInt32LE(kb + k.get('dbid')!.offset),

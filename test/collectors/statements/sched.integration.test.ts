@@ -71,6 +71,16 @@ describeBpf('default statement source: no trap per statement', () => {
       expect(r.hist).toBe(r.calls);
       expect(r.cpu_off).toBe(r.dur);
     }
+    // min and max merge every CPU's copy: each row's mean lies between them.
+    const rows = await queryParquet(`SELECT calls, duration_ns, min_duration_ns AS lo, max_duration_ns AS hi
+        FROM ${tableSource(db.out, 'query_stats')} WHERE calls > 0`);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      const mean = Number(r.duration_ns) / Number(r.calls);
+      expect(Number(r.lo)).toBeGreaterThan(0);
+      expect(Number(r.lo)).toBeLessThanOrEqual(Math.ceil(mean));
+      expect(Number(r.hi)).toBeGreaterThanOrEqual(Math.floor(mean));
+    }
   });
 
   it('buffer and WAL usage come from the same counters as pg_stat_statements', async () => {
