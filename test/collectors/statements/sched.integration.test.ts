@@ -75,9 +75,11 @@ describeBpf('default statement source: no trap per statement', () => {
     const rows = await queryParquet(`SELECT calls, duration_ns, min_duration_ns AS lo, max_duration_ns AS hi
         FROM ${tableSource(db.out, 'query_stats')} WHERE calls > 0`);
     expect(rows.length).toBeGreaterThan(0);
+    expect(rows.some((r) => Number(r.lo) > 0 && Number(r.hi) > Number(r.lo))).toBe(true);
     for (const r of rows) {
       const mean = Number(r.duration_ns) / Number(r.calls);
-      expect(Number(r.lo)).toBeGreaterThan(0);
+      // (0 is possible: a statement already running at attach has no known start.)
+      expect(Number(r.lo)).toBeGreaterThanOrEqual(0);
       expect(Number(r.lo)).toBeLessThanOrEqual(Math.ceil(mean));
       expect(Number(r.hi)).toBeGreaterThanOrEqual(Math.floor(mean));
     }
