@@ -16,7 +16,7 @@
  *   pgscout      cluster A + `pgscout collect` with no flags: the default, zero-trap source
  *                (bpf/stmt_sched.bpf.c: tp_btf sched_switch, sock_recv/send_length,
  *                sched_process_exit), aggregates in kernel maps → query_stats, sampled
- *                executions → queries (--statement-rows 2000/s, --slow 10ms)
+ *                executions → queries (--statement-rows 500/s, --slow 10ms)
  *   exact        cluster A + `--exact`: the trap-based source (bpf/statements.bpf.c, USDT + uprobes)
  *   rows-all     cluster A + `--statement-rows all`: default source, every execution a `queries` row
  *   empty-sched  cluster A + bpf/empty.bpf.o's empty programs on the default source's attach points

@@ -57,7 +57,8 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   otlpIntervalMs: 10_000,
   topQueries: 20,
   exact: false,
-  statementRows: 2000,
+  // 500/s: the drain spends ~15–20 µs of CPU per row; 500 rows/s keeps the daemon near 1 % of a core (docs/benchmarks.md).
+  statementRows: 500,
   slowMs: 10,
   phases: false,
 };

@@ -7,11 +7,19 @@ import type { BpfMap } from './map.js';
 export class RingBuffer {
   private handle: bigint | null;
   private readonly callback: bigint;
+  /** One 8-aligned copy area reused for every record: decoders see the same ArrayBuffer (cached typed-array views), no allocation per record. */
+  private scratch = Buffer.allocUnsafeSlow(4096);
 
-  /** `onSample` gets a copy of each record; it must not throw. */
+  /**
+   * `onSample` gets each record in a buffer that is valid only during the
+   * call (decode it, do not keep it); it must not throw.
+   */
   constructor(map: BpfMap, onSample: (data: Buffer) => void) {
     this.callback = koffi.register((_ctx: bigint, data: bigint, size: number) => {
-      onSample(Buffer.from(koffi.view(data, Number(size))));
+      const n = Number(size);
+      if (n > this.scratch.length) this.scratch = Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(n)));
+      this.scratch.set(new Uint8Array(koffi.view(data, n)));
+      onSample(this.scratch.subarray(0, n));
       return 0;
     }, koffi.pointer(ringbufCallback));
     const handle = fn.ring_buffer_new(map.fd, this.callback, null, null) as bigint | null;

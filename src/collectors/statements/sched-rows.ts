@@ -19,10 +19,17 @@ const i64 = (v: bigint) => BigInt.asIntN(64, v);
 const big = (v: unknown) => v as bigint;
 const num = (v: unknown) => v as number;
 
-/** The named columns of one task/buffer/WAL array. */
-function named(names: readonly string[], values: unknown): Row {
+/** Adds the named columns of one task/buffer/WAL array to `row` (plain stores: no per-row temporaries). */
+function addNamed(row: Row, names: readonly string[], values: unknown): void {
   const arr = values as bigint[];
-  return Object.fromEntries(names.map((n, i) => [n, arr[i]!]));
+  for (let i = 0; i < names.length; i++) row[names[i]!] = arr[i]!;
+}
+
+/** The named columns of one task/buffer/WAL array, as their own object (aggregate rows: few per interval). */
+function named(names: readonly string[], values: unknown): Row {
+  const row: Row = {};
+  addNamed(row, names, values);
+  return row;
 }
 
 function identity(queryId: bigint, dbid: number, userid: number, ctx: SchedRowContext): Row {
@@ -46,9 +53,17 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
   const start = big(s.start_ns);
   const end = big(s.end_ns);
   const flags = num(s.flags);
-  return {
+  const queryId = big(s.query_id);
+  const text = queryId ? ctx.texts.get(queryId) : null;
+  // One literal in column order, the arrays' columns after it: every row gets the same hidden class.
+  const row: Row = {
     exec_id: execId(num(s.pid), num(s.seq)),
-    ...identity(big(s.query_id), num(s.dbid), num(s.userid), ctx),
+    query_id: queryId ? i64(queryId) : null,
+    fingerprint: text?.fingerprint ?? null,
+    query_text: text?.normalized ?? null,
+    command: text?.command ?? null,
+    database: ctx.databases.get(num(s.dbid)),
+    user: ctx.users.get(num(s.userid)),
     pid: num(s.pid),
     protocol: null,
     stmt_index: null,
@@ -62,7 +77,6 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
     cpu_clock_ns: null, cycles: null, instructions: null, cache_references: null, cache_misses: null, ref_cycles: null,
     cpu_migrations: null,
     rows: null,
-    ...named(TASK_FIELDS, s.task),
     net_recv_bytes: big(s.net_recv_bytes),
     net_send_bytes: big(s.net_send_bytes),
     xact_lxid: null,
@@ -71,9 +85,11 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
     source: 'scheduler',
     sample_weight: sampleWeight(num(s.sample_p32)),
     coalesced: num(s.coalesced),
-    ...named(BUFFER_FIELDS, s.buf),
-    ...named(WAL_FIELDS, s.wal),
   };
+  addNamed(row, TASK_FIELDS, s.task);
+  addNamed(row, BUFFER_FIELDS, s.buf);
+  addNamed(row, WAL_FIELDS, s.wal);
+  return row;
 }
 
 export interface Interval { startNs: bigint; endNs: bigint }
