@@ -31,7 +31,9 @@ export class StatementsCollector implements Collector {
     if (config.exact || config.level === 'operator') {
       // Operator rows take the statement's query id while it runs: only the full probe set has it then.
       const source = new StatementSource(target, packageRoot(), { phases: config.phases || config.level === 'operator' });
-      this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
+      // At operator level every execution keeps its row: operator rows join to it by exec_id.
+      const budget = { rowsPerSecond: config.level === 'operator' ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
+      this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog, budget) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {
         slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows,

@@ -15,6 +15,7 @@ import type { StatementSource, StmtRecord } from './source.js';
 import { QUERIES_TABLE, QUERY_ERRORS_TABLE } from './tables.js';
 import { QUERY_STATS_TABLE } from './stats-table.js';
 import { StatsAggregator } from './stats-aggregator.js';
+import { RowSampler, type RowBudget } from './row-sampler.js';
 
 export interface StmtDrainStats {
   drains: number;
@@ -27,8 +28,11 @@ export class StatementDrainer {
   private readonly ctx: RowContext;
   readonly stats: StmtDrainStats = { drains: 0, recordsDrained: 0, textsReceived: 0, kernel: {} };
 
-  constructor(private readonly source: StatementSource, clock: MonotonicToWall, private readonly catalog: Catalog) {
+  private readonly sampler: RowSampler;
+
+  constructor(private readonly source: StatementSource, clock: MonotonicToWall, private readonly catalog: Catalog, budget: RowBudget) {
     this.ctx = { clock, texts: new QueryTextCache(), databases: catalog.databases };
+    this.sampler = new RowSampler(budget);
   }
 
   private readonly aggregator = new StatsAggregator();
@@ -52,7 +56,8 @@ export class StatementDrainer {
     for (const row of ok) this.aggregator.add(row);
     for (const row of failed) this.aggregator.addError(row);
     this.stats.recordsDrained += records.length;
-    return [{ table: QUERIES_TABLE, rows: ok }, { table: QUERY_ERRORS_TABLE, rows: failed }];
+    // query_stats saw every execution above; `queries` gets the budget's sample, errors all.
+    return [{ table: QUERIES_TABLE, rows: this.sampler.take(ok) }, { table: QUERY_ERRORS_TABLE, rows: failed }];
   }
 
   async drainOnce(): Promise<TableRows[]> {

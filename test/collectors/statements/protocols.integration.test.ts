@@ -10,6 +10,7 @@ import { pgbench, pgbenchInit } from '../../../src/demo/workload.js';
 import { compareWithPgss } from '../../../src/cli/demo.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
+import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
 import { readTable } from '../../helpers/dataset.js';
 
 describeBpf('query_id counts equal pg_stat_statements for every protocol', () => {
@@ -18,7 +19,7 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
     outPrefix: 'pgscout-proto-',
     setup: async (cluster, out) => {
       await pgbenchInit(cluster, 1);
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', exact: true }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', exact: true, 'statement-rows': 'all' }));
       await cluster.psql('SELECT pg_stat_statements_reset()');
       await pgbench(cluster, ['-M', 'prepared', '-c', '2', '-j', '2', '-t', '300']);
       await pgbench(cluster, ['-M', 'extended', '-S', '-c', '2', '-j', '2', '-t', '300']);
@@ -60,5 +61,34 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
     expect(failed).toHaveLength(3);
     expect(await readTable(db.out, 'queries', "query_text LIKE '%AS boom%'")).toEqual([]);
     expect(await readTable(db.out, 'queries', "query_text LIKE 'SELECT sum(bid) + $1 AS after_boom%'")).toHaveLength(1);
+  });
+});
+
+describeBpf('--exact samples its queries rows in user space; query_stats keeps every call', () => {
+  let calls = 0;
+  const db = useCluster({
+    outPrefix: 'pgscout-exact-sample-',
+    setup: async (cluster, out) => {
+      await pgbenchInit(cluster, 1);
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', exact: true, 'statement-rows': '100/s', slow: '20ms' }));
+      await cluster.psql('SELECT pg_stat_statements_reset()');
+      await pgbench(cluster, ['-M', 'extended', '-S', '-c', '2', '-j', '2', '-t', '3000']);
+      for (let i = 0; i < 3; i++) await cluster.psql('SELECT pg_sleep(0.03) AS slow_one');
+      await collection.stop();
+      calls = Number(await cluster.psql("SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE 'SELECT abalance%'"));
+    },
+  });
+
+  it('writes fewer rows, weighted to the calls, slow ones with weight 1', async () => {
+    const where = "query_text LIKE 'SELECT abalance%'";
+    const [stats] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls FROM ${tableSource(db.out, 'query_stats')} WHERE ${where}`);
+    expect(Number(stats!.calls)).toBe(calls);
+    const [rows] = await queryParquet(`SELECT count(*)::BIGINT AS n, sum(sample_weight) AS w FROM ${tableSource(db.out, 'queries')} WHERE ${where}`);
+    expect(Number(rows!.n)).toBeLessThan(calls * 0.7);
+    expect(Number(rows!.w)).toBeGreaterThan(calls * 0.75);
+    expect(Number(rows!.w)).toBeLessThan(calls * 1.3);
+    const slow = await readTable(db.out, 'queries', "query_text LIKE 'SELECT pg_sleep%'");
+    expect(slow).toHaveLength(3);
+    for (const r of slow) expect(r.sample_weight).toBe(1);
   });
 });
