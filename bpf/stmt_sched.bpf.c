@@ -41,6 +41,7 @@ const volatile __u32 off_be_state = 0;        /* .st_state */
 const volatile __u32 off_be_activity = 0;     /* .st_activity_raw */
 const volatile __u32 off_be_query_id = 0;     /* .st_query_id */
 const volatile __u32 off_proc_lxid = 0;       /* PGPROC.lxid (0: coalescing not detected) */
+const volatile __u32 be_size = 8;             /* sizeof(PgBackendStatus), at most BE_SNAP (checked by the loader) */
 const volatile __u32 be_type_client = 3;      /* B_BACKEND */
 const volatile __u32 state_idle = 1, state_idle_tx = 3, state_idle_tx_aborted = 5;
 
@@ -54,6 +55,7 @@ const volatile enum pgs_sched_stat btf_anchor_sched_stat = 0;
 
 struct stmt_thread {
 	__u64 be;              /* PgBackendStatus * of the backend */
+	__u64 proc;            /* its PGPROC * (MyProc), once set */
 	__u64 last_act;        /* activity start of the last statement counted */
 	__u64 win_start;       /* start of the current statement window; 0: none */
 	__u64 oncpu_since;     /* 0 while off-CPU */
@@ -71,7 +73,7 @@ struct stmt_thread {
 	__u32 preempted;
 	__u32 ignored;         /* not a client backend, or one of pgscout's own */
 	__u32 partial;         /* the open window began before we saw the backend */
-	__u32 _pad;
+	__u32 checked;         /* idle seen since the last message the backend received */
 };
 
 struct {
@@ -169,12 +171,57 @@ static __always_inline void read_usage(__u64 buf[STMT_NBUF], __u64 wal[STMT_NWAL
 	bpf_probe_read_user(wal, STMT_NWAL * sizeof(__u64), (void *)walusage_addr);
 }
 
-static __always_inline __u32 read_lxid(void)
+static __always_inline __u32 read_lxid(struct stmt_thread *th)
 {
 	if (!off_proc_lxid)
 		return 0;
-	__u64 proc = read_u64(myproc_addr);
-	return proc ? read_u32(proc + off_proc_lxid) : 0;
+	if (!th->proc)
+		th->proc = read_u64(myproc_addr);   /* fixed for the backend's life */
+	return th->proc ? read_u32(th->proc + off_proc_lxid) : 0;
+}
+
+/*
+ * One copy of the backend's whole PgBackendStatus per check: a single user
+ * read instead of one per field (each read pays the fault-safe copy set-up,
+ * and a statement end needed eight of them).
+ */
+#define BE_SNAP 512
+struct be_snap {
+	__u8 b[BE_SNAP];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct be_snap);
+} be_scratch SEC(".maps");
+
+static __always_inline struct be_snap *snap_be(__u64 be)
+{
+	__u32 zero = 0;
+	struct be_snap *snap = bpf_map_lookup_elem(&be_scratch, &zero);
+	if (!snap)
+		return 0;
+	__u32 n = be_size;
+	if (n > BE_SNAP)
+		n = BE_SNAP;
+	if (n < 8)
+		n = 8;
+	if (bpf_probe_read_user(snap->b, n, (void *)be))
+		return 0;
+	return snap;
+}
+
+/* Field reads from the copy; offsets are the fields' natural alignment. */
+static __always_inline __u64 snap_u64(struct be_snap *snap, __u32 off)
+{
+	return *(__u64 *)&snap->b[off & (BE_SNAP - 8)];
+}
+
+static __always_inline __u32 snap_u32(struct be_snap *snap, __u32 off)
+{
+	return *(__u32 *)&snap->b[off & (BE_SNAP - 4)];
 }
 
 static __always_inline bool is_idle(__u32 state)
@@ -212,7 +259,7 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	init.last_act = read_u64(init.be + off_be_act_start);
 	if (!is_idle(read_u32(init.be + off_be_state)))
 		init.partial = 1;
-	init.lxid = read_lxid();
+	init.lxid = read_lxid(&init);
 	read_task(task, init.task);
 	read_usage(init.buf, init.wal);
 	if (bpf_map_update_elem(&sched_threads, &tid, &init, BPF_NOEXIST)) {
@@ -345,10 +392,14 @@ struct {
 static __always_inline void statement_end(struct stmt_thread *th, struct task_struct *task, __u32 tid,
 					  __u64 now, bool sleeping)
 {
-	__u32 state = read_u32(th->be + off_be_state);
+	struct be_snap *be = snap_be(th->be);
+	if (!be)
+		return;
+	__u32 state = snap_u32(be, off_be_state);
 	if (!is_idle(state))
 		return;
-	__u64 act = read_u64(th->be + off_be_act_start);
+	th->checked = 1;   /* idle seen: nothing runs before the next message */
+	__u64 act = snap_u64(be, off_be_act_start);
 	if (act == th->last_act) {
 		if (sleeping) {
 			/* Woken without a statement (or the connection's startup
@@ -361,7 +412,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	}
 	th->last_act = act;
 	/* Only client backends' statements count (not autovacuum, walsenders, …). */
-	if (read_u32(th->be + off_be_type) != be_type_client || bpf_map_lookup_elem(&own_pids, &tid)) {
+	if (snap_u32(be, off_be_type) != be_type_client || bpf_map_lookup_elem(&own_pids, &tid)) {
 		th->ignored = 1;
 		return;
 	}
@@ -373,7 +424,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	if (!ctl)
 		return;
 
-	__u32 lxid = read_lxid();
+	__u32 lxid = read_lxid(th);
 	__u32 lxid_step = lxid - th->lxid;
 	bool lxid_known = off_proc_lxid && th->lxid;
 	th->lxid = lxid;
@@ -388,11 +439,11 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		th->on_cpu += now - th->oncpu_since;
 	__u64 start = th->win_start ? th->win_start : now;
 	__u64 dur = now - start;
-	s->query_id = read_u64(th->be + off_be_query_id);
-	s->dbid = read_u32(th->be + off_be_dbid);
-	s->userid = read_u32(th->be + off_be_userid);
+	s->query_id = snap_u64(be, off_be_query_id);
+	s->dbid = snap_u32(be, off_be_dbid);
+	s->userid = snap_u32(be, off_be_userid);
 	s->pg_start_us = act;
-	s->pg_end_us = read_u64(th->be + off_be_state_start);
+	s->pg_end_us = snap_u64(be, off_be_state_start);
 	s->start_ns = start;
 	s->end_ns = now;
 	s->on_cpu_ns = th->on_cpu < dur ? th->on_cpu : dur;
@@ -513,9 +564,15 @@ int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
 	struct stmt_thread *th = current_thread();
 	if (!th)
 		return 0;
-	/* The next message was already there: the statement before it ended without a sleep. */
-	statement_end(th, bpf_get_current_task_btf(), (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns(), false);
-	if (ret > 0 && !(flags & 2 /* MSG_PEEK */))
+	if (ret <= 0)
+		return 0;   /* nothing there: the backend sleeps next, the switch-out checks */
+	/* The next message was already there: the statement before it ended
+	 * without a sleep. Unless nothing was received since the last check
+	 * (the first read after a wake-up): no statement can have run since. */
+	if (!th->checked)
+		statement_end(th, bpf_get_current_task_btf(), (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns(), false);
+	th->checked = 0;
+	if (!(flags & 2 /* MSG_PEEK */))
 		th->net_recv += ret;
 	return 0;
 }

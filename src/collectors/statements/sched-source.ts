@@ -13,6 +13,7 @@
 import { attachSpec, type AttachState } from '../../bpf/attacher.js';
 import { loadCollectorSpec, objectPath } from '../../bpf/collector-spec.js';
 import { fn } from '../../bpf/libbpf.js';
+import { NotSupportedError } from '../../util/errors.js';
 import { closeAll } from '../../bpf/link.js';
 import type { BpfMap } from '../../bpf/map.js';
 import { BpfObject } from '../../bpf/object.js';
@@ -31,6 +32,12 @@ import { aggEntries, sumCopies } from './sched-agg.js';
 import { decodeText, type StmtTextEvent } from './source.js';
 
 const decodeSample = compileDecoder(stmtSampleLayout);
+
+/** The programs copy PgBackendStatus whole into a 512-byte scratch (bpf/stmt_sched.bpf.c BE_SNAP). */
+function backendStatusSize(size: number): number {
+  if (size > 512) throw new NotSupportedError('PgBackendStatus copy', `PgBackendStatus is ${size} bytes in this PostgreSQL; the default statement source reads at most 512 (use --exact)`);
+  return size;
+}
 
 export type StmtSample = Record<string, number | bigint | bigint[]>;
 export interface StmtAggregate { queryId: bigint; dbid: number; userid: number; agg: Record<string, number | bigint | bigint[]> }
@@ -103,6 +110,7 @@ export class SchedStatementSource {
         off_be_activity: be('st_activity_raw'),
         off_be_query_id: be('st_query_id'),
         off_proc_lxid: layout.hasField('PGPROC', 'lxid') ? layout.offsetOf('PGPROC', 'lxid') : 0,
+        be_size: backendStatusSize(layout.sizeOf('PgBackendStatus')),
         be_type_client: layout.enumValue('BackendType', 'B_BACKEND'),
         state_idle: layout.enumValue('BackendState', 'STATE_IDLE'),
         state_idle_tx: layout.enumValue('BackendState', 'STATE_IDLEINTRANSACTION'),
