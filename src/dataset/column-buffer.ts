@@ -56,35 +56,96 @@ function compileFirstBad(table: TableSpec): (rows: readonly Row[], ok: ((v: Valu
     return null;`) as ReturnType<typeof compileFirstBad>;
 }
 
-/** (rows, from, to, columns) → appends each row's values to the columns, undefined as null. */
-function compilePush(table: TableSpec): (rows: readonly Row[], from: number, to: number, columns: Value[][]) => void {
-  const cols = table.columns.map((_, k) => `const c${k} = columns[${k}];`).join(' ');
-  const body = table.columns.map((c, k) => `c${k}.push(${prop(c.name)} ?? null);`).join(' ');
+/**
+ * Numeric columns wait for their row group in typed arrays, not as one heap
+ * object per value: a bigint per INT64 value kept for a minute is what the
+ * garbage collector spent most of the drain's CPU on (promoting and marking
+ * them); the values become JS values again only when the row group is written.
+ */
+interface TypedColumn { values: BigInt64Array | Float64Array | Int32Array; nulls: Uint8Array | null }
+type Stored = Value[] | TypedColumn;
+
+const TYPED: Partial<Record<ColumnType, new (n: number) => BigInt64Array | Float64Array | Int32Array>> = {
+  INT64: BigInt64Array, DOUBLE: Float64Array, INT32: Int32Array,
+};
+
+/** (rows, from, to, columns, at) → stores each row's values from index `at` on (typed) or by push (others). */
+function compilePush(table: TableSpec): (rows: readonly Row[], from: number, to: number, columns: Stored[], at: number) => void {
+  const setup: string[] = [];
+  const body: string[] = [];
+  table.columns.forEach((c, k) => {
+    if (!TYPED[c.type]) {
+      setup.push(`const c${k} = columns[${k}];`);
+      body.push(`c${k}.push(${prop(c.name)} ?? null);`);
+    } else if (c.nullable) {
+      setup.push(`const t${k} = columns[${k}].values, n${k} = columns[${k}].nulls;`);
+      body.push(`v = ${prop(c.name)}; if (v === null || v === undefined) n${k}[i] = 1; else t${k}[i] = v;`);
+    } else {
+      setup.push(`const t${k} = columns[${k}].values;`);
+      body.push(`t${k}[i] = ${prop(c.name)};`);
+    }
+  });
   // eslint-disable-next-line no-new-func
-  return new Function('rows', 'from', 'to', 'columns', `
-    ${cols}
-    for (let r = from; r < to; r++) { const o = rows[r]; ${body} }`) as ReturnType<typeof compilePush>;
+  return new Function('rows', 'from', 'to', 'columns', 'at', `
+    ${setup.join(' ')}
+    let v;
+    for (let r = from, i = at; r < to; r++, i++) { const o = rows[r]; ${body.join(' ')} }`) as ReturnType<typeof compilePush>;
+}
+
+function typedColumn(type: ColumnType, nullable: boolean, capacity: number): TypedColumn {
+  return { values: new TYPED[type]!(capacity), nulls: nullable ? new Uint8Array(capacity) : null };
+}
+
+/** The first `n` values as JS values (null where marked). */
+function materialize(col: Stored, n: number): Value[] {
+  if (Array.isArray(col)) return col;
+  const out: Value[] = new Array(n);
+  const { values, nulls } = col;
+  for (let i = 0; i < n; i++) out[i] = nulls !== null && nulls[i] === 1 ? null : values[i]!;
+  return out;
 }
 
 export class ColumnBuffer {
   private readonly names: string[];
   private readonly checks: { spec: ColumnSpec; ok: (v: Value) => boolean; expected: string }[];
-  private columns: Value[][];
+  private columns: Stored[];
+  private rowCount = 0;
+  private capacity = 0;
   private readonly okByColumn: ((v: Value) => boolean)[];
   private readonly firstBad: (rows: readonly Row[], ok: ((v: Value) => boolean)[]) => [number, number] | null;
-  private readonly pushRows: (rows: readonly Row[], from: number, to: number, columns: Value[][]) => void;
+  private readonly pushRows: ReturnType<typeof compilePush>;
 
   constructor(readonly table: TableSpec) {
     this.names = table.columns.map((c) => c.name);
     this.checks = table.columns.map((spec) => ({ spec, ...CHECKS[spec.type] }));
     this.okByColumn = this.checks.map((c) => c.ok);
-    this.columns = this.names.map(() => []);
+    this.columns = this.fresh(1024);
     this.firstBad = compileFirstBad(table);
     this.pushRows = compilePush(table);
   }
 
   get length(): number {
-    return this.columns[0]?.length ?? 0;
+    return this.rowCount;
+  }
+
+  private fresh(capacity: number): Stored[] {
+    this.capacity = capacity;
+    return this.table.columns.map((c) => (TYPED[c.type] ? typedColumn(c.type, c.nullable, capacity) : []));
+  }
+
+  /** Room for `n` rows: typed columns grow by doubling, keeping what they hold. */
+  private reserve(n: number): void {
+    if (n <= this.capacity) return;
+    let capacity = this.capacity;
+    while (capacity < n) capacity *= 2;
+    const grown = this.fresh(capacity);
+    this.columns = this.columns.map((col, k) => {
+      if (Array.isArray(col)) return col;
+      const next = grown[k] as TypedColumn;
+      (next.values as BigInt64Array).set(col.values as BigInt64Array);
+      next.nulls?.set(col.nulls!);
+      return next;
+    });
   }
 
   /** Throws RowValidationError for the first bad value; checks the whole batch so appends are all-or-nothing. */
@@ -108,17 +169,21 @@ export class ColumnBuffer {
 
   /** Appends rows[from, to) without validating (call validate first). */
   push(rows: readonly Row[], from: number, to: number): void {
-    this.pushRows(rows, from, to, this.columns);
+    if (to <= from) return;
+    this.reserve(this.rowCount + (to - from));
+    this.pushRows(rows, from, to, this.columns, this.rowCount);
+    this.rowCount += to - from;
   }
 
-  /** Hands over the buffered columns (in TableSpec order) and starts empty ones. */
+  /** Hands over the buffered columns (in TableSpec order, as JS values) and starts empty ones. */
   take(): Value[][] {
-    const out = this.columns;
-    this.columns = this.names.map(() => []);
+    const out = this.columns.map((col) => materialize(col, this.rowCount));
+    this.clear();
     return out;
   }
 
   clear(): void {
-    this.columns = this.names.map(() => []);
+    this.columns = this.fresh(1024);
+    this.rowCount = 0;
   }
 }

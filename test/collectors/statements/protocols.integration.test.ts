@@ -70,7 +70,7 @@ describeBpf('--exact samples its queries rows in user space; query_stats keeps e
     outPrefix: 'pgscout-exact-sample-',
     setup: async (cluster, out) => {
       await pgbenchInit(cluster, 1);
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', exact: true, 'statement-rows': '100/s', slow: '20ms' }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', exact: true, 'statement-rows': '400/s', slow: '20ms' }));
       await cluster.psql('SELECT pg_stat_statements_reset()');
       await pgbench(cluster, ['-M', 'extended', '-S', '-c', '2', '-j', '2', '-t', '3000']);
       for (let i = 0; i < 3; i++) await cluster.psql('SELECT pg_sleep(0.03) AS slow_one');
@@ -84,9 +84,10 @@ describeBpf('--exact samples its queries rows in user space; query_stats keeps e
     const [stats] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls FROM ${tableSource(db.out, 'query_stats')} WHERE ${where}`);
     expect(Number(stats!.calls)).toBe(calls);
     const [rows] = await queryParquet(`SELECT count(*)::BIGINT AS n, sum(sample_weight) AS w FROM ${tableSource(db.out, 'queries')} WHERE ${where}`);
-    expect(Number(rows!.n)).toBeLessThan(calls * 0.7);
+    // ~400 rows/s of ~5000 executions/s: a few hundred kept; the weights' spread is ~1/sqrt(kept) (≈ 5 %).
+    expect(Number(rows!.n)).toBeLessThan(calls * 0.6);
     expect(Number(rows!.w)).toBeGreaterThan(calls * 0.75);
-    expect(Number(rows!.w)).toBeLessThan(calls * 1.3);
+    expect(Number(rows!.w)).toBeLessThan(calls * 1.25);
     const slow = await readTable(db.out, 'queries', "query_text LIKE 'SELECT pg_sleep%'");
     expect(slow).toHaveLength(3);
     for (const r of slow) expect(r.sample_weight).toBe(1);
