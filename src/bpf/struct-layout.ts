@@ -58,7 +58,8 @@ type Decoded = Record<string, bigint | number | bigint[]>;
 
 const views = new WeakMap<ArrayBuffer, { u64: BigUint64Array; u32: Uint32Array }>();
 
-function viewsOf(buf: Buffer): { u64: BigUint64Array; u32: Uint32Array; base: number } | null {
+/** Typed views of the whole ArrayBuffer under `buf` (cached: no allocation per record); null if unaligned. */
+function viewsOf(buf: Buffer): { u64: BigUint64Array; u32: Uint32Array } | null {
   if (buf.byteOffset % 8 !== 0) return null;
   let v = views.get(buf.buffer as ArrayBuffer);
   if (!v) {
@@ -66,7 +67,7 @@ function viewsOf(buf: Buffer): { u64: BigUint64Array; u32: Uint32Array; base: nu
     v = { u64: new BigUint64Array(whole, 0, Math.floor(whole.byteLength / 8)), u32: new Uint32Array(whole, 0, Math.floor(whole.byteLength / 4)) };
     views.set(whole, v);
   }
-  return { ...v, base: buf.byteOffset };
+  return v;
 }
 
 /**
@@ -90,6 +91,7 @@ export function compileDecoder(layout: StructLayout): (buf: Buffer, base: number
     (u64: BigUint64Array, u32: Uint32Array, b: number) => Decoded;
   return (buf, base) => {
     const v = viewsOf(buf);
-    return v && (v.base + base) % 8 === 0 ? fast(v.u64, v.u32, v.base + base) : decodeStruct(layout, buf, base);
+    const at = buf.byteOffset + base;
+    return v && at % 8 === 0 ? fast(v.u64, v.u32, at) : decodeStruct(layout, buf, base);
   };
 }

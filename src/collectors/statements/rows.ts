@@ -12,13 +12,19 @@ export function execId(pid: number, seq: number): bigint {
   return (BigInt(pid) << 32n) | BigInt(seq);
 }
 
-function counterColumns(rec: StmtRecord): Row {
-  const out: Row = {};
-  COUNTERS.forEach((spec, i) => {
-    out[spec.name] = rec.counter_mask & (1 << i) ? BigInt.asIntN(64, rec.counters[i]!) : null;
-  });
-  return out;
+/** Adds the perf counter columns (null where the counter is not open) to `row`. */
+function addCounterColumns(row: Row, rec: StmtRecord): void {
+  for (let i = 0; i < COUNTERS.length; i++) {
+    row[COUNTERS[i]!.name] = rec.counter_mask & (1 << i) ? BigInt.asIntN(64, rec.counters[i]!) : null;
+  }
 }
+
+/** Adds the named columns of a u64 array (buffer / WAL usage) to `row`. */
+function addArrayColumns(row: Row, names: readonly string[], values: readonly bigint[]): void {
+  for (let i = 0; i < names.length; i++) row[names[i]!] = BigInt.asIntN(64, values[i]!);
+}
+
+const i64 = (v: bigint) => BigInt.asIntN(64, v);
 
 function outcome(flags: number): string | null {
   if (flags & STMT_FLAGS.ABORT) return 'abort';
@@ -34,8 +40,8 @@ export function isError(rec: StmtRecord): boolean {
 
 export function statementRow(rec: StmtRecord, ctx: RowContext): Row {
   const text = rec.query_id ? ctx.texts.get(rec.query_id) : null;
-  const i64 = (v: bigint) => BigInt.asIntN(64, v);
-  return {
+  // One literal, then plain stores: every row gets the same hidden class and no temporaries.
+  const row: Row = {
     exec_id: execId(rec.pid, rec.seq),
     query_id: rec.query_id ? i64(rec.query_id) : null,
     fingerprint: text?.fingerprint ?? null,
@@ -55,7 +61,6 @@ export function statementRow(rec: StmtRecord, ctx: RowContext): Row {
     on_cpu_ns: rec.on_cpu_ns,
     off_cpu_ns: rec.off_cpu_ns,
     runq_wait_ns: rec.runq_ns,
-    ...counterColumns(rec),
     cpu_clock_ns: rec.counter_mask & 1 ? rec.counters[0]! : null,
     voluntary_ctx_switches: rec.nvcsw,
     involuntary_ctx_switches: rec.nivcsw,
@@ -78,7 +83,9 @@ export function statementRow(rec: StmtRecord, ctx: RowContext): Row {
     sample_weight: 1,
     user: null,
     coalesced: null,
-    ...Object.fromEntries(BUFFER_FIELDS.map((n, i) => [n, BigInt.asIntN(64, rec.buf[i]!)])),
-    ...Object.fromEntries(WAL_FIELDS.map((n, i) => [n, BigInt.asIntN(64, rec.wal[i]!)])),
   };
+  addCounterColumns(row, rec);   // cpu_clock_ns among them (counter 0)
+  addArrayColumns(row, BUFFER_FIELDS, rec.buf);
+  addArrayColumns(row, WAL_FIELDS, rec.wal);
+  return row;
 }

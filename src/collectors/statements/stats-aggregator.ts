@@ -11,31 +11,51 @@ import { HISTOGRAM_COLUMNS, QUERY_STATS_COLUMNS } from './stats-table.js';
 const SUMMED = QUERY_STATS_COLUMNS.filter((c) => c.source.startsWith('sum of queries.') || c.source.startsWith('delta of'))
   .map((c) => c.name);
 
-/** Histogram bucket of a duration, as bpf/stmt_sched.bpf.c computes it. */
+/** Histogram bucket of a duration, as bpf/stmt_sched.bpf.c computes it: floor(log2(µs)), 0 below 2 µs, capped. */
 export function histogramBucket(durationNs: bigint): number {
-  const us = durationNs / 1000n;
-  let b = 0;
-  for (let i = 0; i < STMT_NHIST - 1; i++) if (us >= 2n << BigInt(i)) b = i + 1;
-  return b;
+  const us = Math.floor(Number(durationNs) / 1000);
+  if (us < 2) return 0;
+  const log2 = us < 2 ** 32 ? 31 - Math.clz32(us) : Math.floor(Math.log2(us));
+  return Math.min(STMT_NHIST - 1, log2);
 }
 
-interface Acc { row: Row; hist: bigint[]; sumsq: number }
+/*
+ * Sums are kept as numbers (exact below 2^53: 104 days of nanoseconds per
+ * interval) and become bigints once per interval: a bigint add allocates, and
+ * --exact adds ~25 of them for every execution.
+ */
+interface Acc {
+  row: Row;
+  calls: number;
+  errors: number;
+  min: bigint;
+  max: bigint;
+  sums: Float64Array;
+  summed: Uint8Array;
+  hist: Float64Array;
+  sumsq: number;
+}
 
 export class StatsAggregator {
-  private readonly byKey = new Map<string, Acc>();
+  /** query_id → database → accumulator (no key string built per execution). */
+  private readonly byKey = new Map<unknown, Map<unknown, Acc>>();
 
   private acc(row: Row): Acc {
-    const key = `${row.query_id ?? ''}\u0000${row.database ?? ''}`;
-    let a = this.byKey.get(key);
+    const queryId = row.query_id ?? null;
+    const database = row.database ?? null;
+    let byDb = this.byKey.get(queryId);
+    if (!byDb) this.byKey.set(queryId, (byDb = new Map()));
+    let a = byDb.get(database);
     if (!a) {
       const init: Row = {
-        query_id: row.query_id ?? null, fingerprint: row.fingerprint ?? null, query_text: row.query_text ?? null,
-        command: row.command ?? null, database: row.database ?? null, user: null, toplevel: true, source: 'exact',
-        calls: 0n, coalesced: null, errors: 0n, min_duration_ns: 0n, max_duration_ns: 0n,
+        query_id: queryId, fingerprint: row.fingerprint ?? null, query_text: row.query_text ?? null,
+        command: row.command ?? null, database, user: null, toplevel: true, source: 'exact', coalesced: null,
       };
-      for (const name of SUMMED) init[name] = null;
-      a = { row: init, hist: new Array<bigint>(STMT_NHIST).fill(0n), sumsq: 0 };
-      this.byKey.set(key, a);
+      a = {
+        row: init, calls: 0, errors: 0, min: 0n, max: 0n,
+        sums: new Float64Array(SUMMED.length), summed: new Uint8Array(SUMMED.length), hist: new Float64Array(STMT_NHIST), sumsq: 0,
+      };
+      byDb.set(database, a);
     }
     return a;
   }
@@ -43,35 +63,39 @@ export class StatsAggregator {
   /** One successful execution. */
   add(row: Row): void {
     const a = this.acc(row);
-    const r = a.row;
     const d = row.duration_ns as bigint;
-    const first = r.calls === 0n;
-    r.calls = (r.calls as bigint) + 1n;
-    r.min_duration_ns = first || d < (r.min_duration_ns as bigint) ? d : r.min_duration_ns;
-    r.max_duration_ns = d > (r.max_duration_ns as bigint) ? d : r.max_duration_ns;
-    const us = Number(d / 1000n);
+    if (a.calls === 0 || d < a.min) a.min = d;
+    if (d > a.max) a.max = d;
+    a.calls++;
+    const us = Math.floor(Number(d) / 1000);
     a.sumsq += us * us;
-    a.hist[histogramBucket(d)]! += 1n;
-    for (const name of SUMMED) {
-      const v = row[name];
-      if (typeof v === 'bigint') r[name] = ((r[name] as bigint | null) ?? 0n) + v;
+    a.hist[histogramBucket(d)]! += 1;
+    for (let i = 0; i < SUMMED.length; i++) {
+      const v = row[SUMMED[i]!];
+      if (typeof v === 'bigint') {
+        a.sums[i]! += Number(v);
+        a.summed[i] = 1;
+      }
     }
   }
 
   /** One execution that ended in an error (not a call, as pg_stat_statements counts). */
   addError(row: Row): void {
-    const r = this.acc(row).row;
-    r.errors = (r.errors as bigint) + 1n;
+    this.acc(row).errors++;
   }
 
   /** The interval's rows; starts a new interval. */
   take(intervalStart: bigint, intervalEnd: bigint): Row[] {
-    const out = [...this.byKey.values()].map((a) => {
-      const row: Row = { interval_start: intervalStart, interval_end: intervalEnd, ...a.row, sumsq_duration_us2: a.sumsq };
+    const out = [...this.byKey.values()].flatMap((byDb) => [...byDb.values()]).map((a) => {
+      const row: Row = {
+        interval_start: intervalStart, interval_end: intervalEnd, ...a.row,
+        calls: BigInt(a.calls), errors: BigInt(a.errors), min_duration_ns: a.min, max_duration_ns: a.max, sumsq_duration_us2: a.sumsq,
+      };
+      SUMMED.forEach((name, i) => { row[name] = a.summed[i] ? BigInt(a.sums[i]!) : null; });
       for (const name of ['duration_ns', 'on_cpu_ns', 'off_cpu_ns', 'runq_wait_ns', 'voluntary_ctx_switches', 'involuntary_ctx_switches',
         'minor_faults', 'major_faults', 'disk_read_bytes', 'disk_write_bytes', 'read_syscall_bytes', 'write_syscall_bytes',
         'read_syscalls', 'write_syscalls', 'net_recv_bytes', 'net_send_bytes']) row[name] ??= 0n;
-      HISTOGRAM_COLUMNS.forEach((c, i) => { row[c.name] = a.hist[i]!; });
+      HISTOGRAM_COLUMNS.forEach((c, i) => { row[c.name] = BigInt(a.hist[i]!); });
       return row;
     });
     this.byKey.clear();
