@@ -76,10 +76,13 @@ struct stmt_thread {
 	__u32 checked;         /* idle seen since the last message the backend received */
 };
 
+/* Task-local: found from the task itself (a pointer check for every task
+ * that is not a backend, where a tid-keyed hash paid a lookup on every
+ * context switch and socket operation of the machine), freed with the task. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct stmt_thread);
 } sched_threads SEC(".maps");
 
@@ -152,16 +155,16 @@ static __always_inline void sstat_inc(__u32 idx, __u64 n)
 
 static __always_inline void read_task(struct task_struct *t, __u64 out[STMT_NTASK])
 {
-	out[0] = BPF_CORE_READ(t, nvcsw);
-	out[1] = BPF_CORE_READ(t, nivcsw);
-	out[2] = BPF_CORE_READ(t, min_flt);
-	out[3] = BPF_CORE_READ(t, maj_flt);
-	out[4] = BPF_CORE_READ(t, ioac.read_bytes);
-	out[5] = BPF_CORE_READ(t, ioac.write_bytes);
-	out[6] = BPF_CORE_READ(t, ioac.rchar);
-	out[7] = BPF_CORE_READ(t, ioac.wchar);
-	out[8] = BPF_CORE_READ(t, ioac.syscr);
-	out[9] = BPF_CORE_READ(t, ioac.syscw);
+	out[0] = t->nvcsw;
+	out[1] = t->nivcsw;
+	out[2] = t->min_flt;
+	out[3] = t->maj_flt;
+	out[4] = t->ioac.read_bytes;
+	out[5] = t->ioac.write_bytes;
+	out[6] = t->ioac.rchar;
+	out[7] = t->ioac.wchar;
+	out[8] = t->ioac.syscr;
+	out[9] = t->ioac.syscw;
 }
 
 /* The backend's counters now (its own memory: call only in its context). */
@@ -231,17 +234,17 @@ static __always_inline bool is_idle(__u32 state)
 
 static __always_inline __u32 task_tgid(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, tgid);
+	return task->tgid;
 }
 
 /* The backend's state entry for `task` (current); created for a client
  * backend of the target cluster seen for the first time. */
 static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool create)
 {
-	struct stmt_thread *th = bpf_map_lookup_elem(&sched_threads, &tid);
+	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, task, 0, 0);
 	if (th || !create)
 		return th;
-	if (BPF_CORE_READ(task, real_parent, tgid) != target_postmaster)
+	if (task->real_parent->tgid != target_postmaster)
 		return 0;
 	struct stmt_thread init = {};
 	init.be = read_u64(mybeentry_addr);
@@ -262,11 +265,10 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	init.lxid = read_lxid(&init);
 	read_task(task, init.task);
 	read_usage(init.buf, init.wal);
-	if (bpf_map_update_elem(&sched_threads, &tid, &init, BPF_NOEXIST)) {
+	th = bpf_task_storage_get(&sched_threads, task, &init, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!th)
 		sstat_inc(PGS_SSTAT_THREAD_FULL, 1);
-		return 0;
-	}
-	return bpf_map_lookup_elem(&sched_threads, &tid);
+	return th;
 }
 
 static __always_inline __u32 hist_bucket(__u64 ns)
@@ -493,9 +495,9 @@ reset:
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u64 now = 0;
-	__u32 prev_tid = BPF_CORE_READ(prev, pid);
-	struct stmt_thread *th = bpf_map_lookup_elem(&sched_threads, &prev_tid);
-	if (!th && BPF_CORE_READ(prev, real_parent, tgid) == target_postmaster)
+	__u32 prev_tid = prev->pid;
+	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, prev, 0, 0);
+	if (!th && prev->real_parent->tgid == target_postmaster)
 		th = thread_of(prev, prev_tid, true);
 	if (th && !th->ignored) {
 		now = bpf_ktime_get_ns();
@@ -507,8 +509,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 		th->off_since = now;
 		th->preempted = preempt;
 	}
-	__u32 next_tid = BPF_CORE_READ(next, pid);
-	th = bpf_map_lookup_elem(&sched_threads, &next_tid);
+	th = bpf_task_storage_get(&sched_threads, next, 0, 0);
 	if (th && !th->ignored) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -534,18 +535,9 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	return 0;
 }
 
-/* Variant for kernels without BTF-typed tracepoints. */
-SEC("raw_tp/sched_switch")
-int sched_switch_raw(struct bpf_raw_tracepoint_args *ctx)
-{
-	on_switch((bool)ctx->args[0], (struct task_struct *)ctx->args[1], (struct task_struct *)ctx->args[2]);
-	return 0;
-}
-
 static __always_inline struct stmt_thread *current_thread(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct stmt_thread *th = bpf_map_lookup_elem(&sched_threads, &tid);
+	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, bpf_get_current_task_btf(), 0, 0);
 	return th && !th->ignored ? th : 0;
 }
 
@@ -581,7 +573,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&sched_threads, &tid);
+	bpf_task_storage_delete(&sched_threads, bpf_get_current_task_btf());
 	bpf_map_delete_elem(&own_pids, &tid);   /* the pid may come back as a client backend */
 	return 0;
 }
