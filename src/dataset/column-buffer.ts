@@ -106,7 +106,6 @@ function materialize(col: Stored, n: number): Value[] {
 }
 
 export class ColumnBuffer {
-  private readonly names: string[];
   private readonly checks: { spec: ColumnSpec; ok: (v: Value) => boolean; expected: string }[];
   private columns: Stored[];
   private rowCount = 0;
@@ -116,7 +115,6 @@ export class ColumnBuffer {
   private readonly pushRows: ReturnType<typeof compilePush>;
 
   constructor(readonly table: TableSpec) {
-    this.names = table.columns.map((c) => c.name);
     this.checks = table.columns.map((spec) => ({ spec, ...CHECKS[spec.type] }));
     this.okByColumn = this.checks.map((c) => c.ok);
     this.columns = this.fresh(1024);

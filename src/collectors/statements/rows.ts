@@ -19,8 +19,8 @@ function addCounterColumns(row: Row, rec: StmtRecord): void {
   }
 }
 
-/** Adds the named columns of a u64 array (buffer / WAL usage) to `row`. */
-function addArrayColumns(row: Row, names: readonly string[], values: readonly bigint[]): void {
+/** Adds the named columns of a u64 array (task counters, buffer / WAL usage) to `row`, as int64. */
+export function addArrayColumns(row: Row, names: readonly string[], values: readonly bigint[]): void {
   for (let i = 0; i < names.length; i++) row[names[i]!] = BigInt.asIntN(64, values[i]!);
 }
 

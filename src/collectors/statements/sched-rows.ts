@@ -5,7 +5,7 @@ import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import { BUFFER_FIELDS, SCHED_FLAGS, STMT_NHIST, TASK_FIELDS, WAL_FIELDS } from './sched-abi.js';
 import type { StmtAggregate, StmtSample } from './sched-source.js';
-import { execId } from './rows.js';
+import { addArrayColumns, execId } from './rows.js';
 import { HISTOGRAM_COLUMNS } from './stats-table.js';
 
 export interface SchedRowContext {
@@ -19,29 +19,24 @@ const i64 = (v: bigint) => BigInt.asIntN(64, v);
 const big = (v: unknown) => v as bigint;
 const num = (v: unknown) => v as number;
 
-/** Adds the named columns of one task/buffer/WAL array to `row` (plain stores: no per-row temporaries). */
-function addNamed(row: Row, names: readonly string[], values: unknown): void {
-  const arr = values as bigint[];
-  for (let i = 0; i < names.length; i++) row[names[i]!] = arr[i]!;
-}
+const arr = (v: unknown) => v as bigint[];
 
-/** The named columns of one task/buffer/WAL array, as their own object (aggregate rows: few per interval). */
-function named(names: readonly string[], values: unknown): Row {
-  const row: Row = {};
-  addNamed(row, names, values);
-  return row;
-}
-
-function identity(queryId: bigint, dbid: number, userid: number, ctx: SchedRowContext): Row {
+/** Adds the query's identity columns (id, text, database, user) to `row`. */
+function addIdentity(row: Row, queryId: bigint, dbid: number, userid: number, ctx: SchedRowContext): void {
   const text = queryId ? ctx.texts.get(queryId) : null;
-  return {
-    query_id: queryId ? i64(queryId) : null,
-    fingerprint: text?.fingerprint ?? null,
-    query_text: text?.normalized ?? null,
-    command: text?.command ?? null,
-    database: ctx.databases.get(dbid),
-    user: ctx.users.get(userid),
-  };
+  row.query_id = queryId ? i64(queryId) : null;
+  row.fingerprint = text?.fingerprint ?? null;
+  row.query_text = text?.normalized ?? null;
+  row.command = text?.command ?? null;
+  row.database = ctx.databases.get(dbid);
+  row.user = ctx.users.get(userid);
+}
+
+/** Adds the task counter, buffer and WAL usage columns of a sample or aggregate to `row`. */
+function addUsage(row: Row, g: StmtSample): void {
+  addArrayColumns(row, TASK_FIELDS, arr(g.task));
+  addArrayColumns(row, BUFFER_FIELDS, arr(g.buf));
+  addArrayColumns(row, WAL_FIELDS, arr(g.wal));
 }
 
 /** Probability × 2^32 → weight; 0 means kept because slow (weight 1). */
@@ -53,17 +48,9 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
   const start = big(s.start_ns);
   const end = big(s.end_ns);
   const flags = num(s.flags);
-  const queryId = big(s.query_id);
-  const text = queryId ? ctx.texts.get(queryId) : null;
-  // One literal in column order, the arrays' columns after it: every row gets the same hidden class.
+  // One literal, then plain stores in a fixed order: every row gets the same hidden class, no temporaries.
   const row: Row = {
     exec_id: execId(num(s.pid), num(s.seq)),
-    query_id: queryId ? i64(queryId) : null,
-    fingerprint: text?.fingerprint ?? null,
-    query_text: text?.normalized ?? null,
-    command: text?.command ?? null,
-    database: ctx.databases.get(num(s.dbid)),
-    user: ctx.users.get(num(s.userid)),
     pid: num(s.pid),
     protocol: null,
     stmt_index: null,
@@ -86,9 +73,8 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
     sample_weight: sampleWeight(num(s.sample_p32)),
     coalesced: num(s.coalesced),
   };
-  addNamed(row, TASK_FIELDS, s.task);
-  addNamed(row, BUFFER_FIELDS, s.buf);
-  addNamed(row, WAL_FIELDS, s.wal);
+  addIdentity(row, big(s.query_id), num(s.dbid), num(s.userid), ctx);
+  addUsage(row, s);
   return row;
 }
 
@@ -98,10 +84,9 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
   const g = a.agg;
   const hist = g.hist as bigint[];
   const calls = big(g.calls);
-  return {
+  const row: Row = {
     interval_start: ctx.clock.toWall(interval.startNs),
     interval_end: ctx.clock.toWall(interval.endNs),
-    ...identity(a.queryId, a.dbid, a.userid, ctx),
     toplevel: true,
     source: 'scheduler',
     calls,
@@ -115,11 +100,11 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
     off_cpu_ns: big(g.off_cpu_ns),
     runq_wait_ns: big(g.runq_ns),
     rows: null,
-    ...named(TASK_FIELDS, g.task),
     net_recv_bytes: big(g.net_recv_bytes),
     net_send_bytes: big(g.net_send_bytes),
-    ...named(BUFFER_FIELDS, g.buf),
-    ...named(WAL_FIELDS, g.wal),
     ...Object.fromEntries(HISTOGRAM_COLUMNS.map((col, i) => [col.name, i < STMT_NHIST ? hist[i]! : 0n])),
   };
+  addIdentity(row, a.queryId, a.dbid, a.userid, ctx);
+  addUsage(row, g);
+  return row;
 }
