@@ -2,12 +2,16 @@
 /* Statement collector, default source: no trap per statement.
  *
  * A backend ends a statement by going idle (PgBackendStatus.st_state IDLE /
- * IDLE IN TRANSACTION [ABORTED]) and then either sleeping in its client wait
- * (sched_switch, prev = the backend, so its memory is readable) or reading
- * the next message that is already there (sock_recv_length, in its context).
- * Both are tracepoints the kernel passes anyway: nothing in PostgreSQL is
- * patched. A new st_activity_start_timestamp since the last end = one more
- * statement; its window is [first switch-in after the previous end, now].
+ * IDLE IN TRANSACTION [ABORTED]) and then sending ReadyForQuery: the first
+ * socket send after the idle report (sock_send_length, in the backend's
+ * context) is where the end is seen, whether the backend then sleeps in its
+ * client wait or finds the next message already there. Kernels without that
+ * tracepoint see ends at the backend's switch-out instead (sched_switch,
+ * prev = the backend, so its memory is readable), which misses a statement
+ * when the next request arrives before the backend sleeps. Both are
+ * tracepoints the kernel passes anyway: nothing in PostgreSQL is patched. A
+ * new st_activity_start_timestamp since the last end = one more statement;
+ * its window is [first switch-in after the previous end, now].
  *
  * Per statement: query_id/database/user from PgBackendStatus, buffer and WAL
  * usage as deltas of the backend's pgBufferUsage/pgWalUsage, task counters
@@ -31,6 +35,12 @@ const volatile __u64 mybeentry_addr = 0;      /* &MyBEEntry */
 const volatile __u64 bufusage_addr = 0;       /* &pgBufferUsage */
 const volatile __u64 walusage_addr = 0;       /* &pgWalUsage */
 const volatile __u64 myproc_addr = 0;         /* &MyProc */
+/* pgBufferUsage and pgWalUsage are neighbours in the binary's .bss: when they
+ * lie within USAGE_SPAN bytes, one user read from usage_base takes both
+ * (each bpf_probe_read_user pays the fault-safe copy set-up). 0: two reads. */
+const volatile __u64 usage_base = 0;
+const volatile __u32 usage_len = 0;
+const volatile __u32 usage_buf_off = 0, usage_wal_off = 0;
 const volatile __u32 off_be_type = 0;         /* PgBackendStatus.st_backendType */
 const volatile __u32 off_be_procpid = 0;      /* .st_procpid */
 const volatile __u32 off_be_act_start = 0;    /* .st_activity_start_timestamp */
@@ -44,6 +54,7 @@ const volatile __u32 off_proc_lxid = 0;       /* PGPROC.lxid (0: coalescing not 
 const volatile __u32 be_size = 8;             /* sizeof(PgBackendStatus), at most BE_SNAP (checked by the loader) */
 const volatile __u32 be_type_client = 3;      /* B_BACKEND */
 const volatile __u32 state_idle = 1, state_idle_tx = 3, state_idle_tx_aborted = 5;
+const volatile __u32 end_at_send = 0;         /* sock_send is attached: ends are seen at ReadyForQuery */
 
 /* Keep these types in the object's BTF, where the layout test finds them. */
 const volatile struct stmt_sample *btf_anchor_sample = 0;
@@ -73,7 +84,7 @@ struct stmt_thread {
 	__u32 preempted;
 	__u32 ignored;         /* not a client backend, or one of pgscout's own */
 	__u32 partial;         /* the open window began before we saw the backend */
-	__u32 checked;         /* idle seen since the last message the backend received */
+	__u32 win_pending;     /* the window opened at a statement end: a sleep before the next request restarts it */
 };
 
 /* Task-local: found from the task itself (a pointer check for every task
@@ -167,9 +178,31 @@ static __always_inline void read_task(struct task_struct *t, __u64 out[STMT_NTAS
 	out[9] = t->ioac.syscw;
 }
 
+#define USAGE_SPAN 256
+struct usage_span {
+	__u8 b[USAGE_SPAN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct usage_span);
+} usage_scratch SEC(".maps");
+
 /* The backend's counters now (its own memory: call only in its context). */
 static __always_inline void read_usage(__u64 buf[STMT_NBUF], __u64 wal[STMT_NWAL])
 {
+	__u32 zero = 0;
+	/* The loader checks the offsets; the bounds here are for the verifier. */
+	__u32 n = usage_len, bo = usage_buf_off, wo = usage_wal_off;
+	struct usage_span *span = n ? bpf_map_lookup_elem(&usage_scratch, &zero) : 0;
+	if (span && n <= USAGE_SPAN && bo <= USAGE_SPAN - STMT_NBUF * 8 && wo <= USAGE_SPAN - STMT_NWAL * 8 &&
+	    !bpf_probe_read_user(span->b, n, (void *)usage_base)) {
+		__builtin_memcpy(buf, &span->b[bo], STMT_NBUF * sizeof(__u64));
+		__builtin_memcpy(wal, &span->b[wo], STMT_NWAL * sizeof(__u64));
+		return;
+	}
 	bpf_probe_read_user(buf, STMT_NBUF * sizeof(__u64), (void *)bufusage_addr);
 	bpf_probe_read_user(wal, STMT_NWAL * sizeof(__u64), (void *)walusage_addr);
 }
@@ -282,11 +315,12 @@ static __always_inline __u32 hist_bucket(__u64 ns)
 	return b;
 }
 
-static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key)
+static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key, bool *created)
 {
 	struct stmt_agg *a = bpf_map_lookup_elem(map, key);
 	if (a)
 		return a;
+	*created = true;
 	__u32 zero = 0;
 	struct stmt_agg *z = bpf_map_lookup_elem(&zero_agg, &zero);
 	if (!z)
@@ -295,12 +329,14 @@ static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key 
 	return bpf_map_lookup_elem(map, key);
 }
 
-static __always_inline void aggregate(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur)
+/* Returns true when the key is new in this map (its first statement of the interval). */
+static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur)
 {
-	struct stmt_agg *a = agg_slot(map, key);
+	bool created = false;
+	struct stmt_agg *a = agg_slot(map, key, &created);
 	if (!a) {
 		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
-		return;
+		return created;
 	}
 	__u64 us = dur / 1000;
 	a->calls++;
@@ -331,6 +367,7 @@ static __always_inline void aggregate(void *map, struct stmt_agg_key *key, struc
 	__u32 b = hist_bucket(dur);
 	if (b < STMT_NHIST)
 		a->hist[b] += 1;
+	return created;
 }
 
 static __always_inline void send_text(struct stmt_thread *th, __u64 qid)
@@ -390,20 +427,28 @@ struct {
 	__type(value, struct stmt_sample);
 } sample_scratch SEC(".maps");
 
+/* Where statement_end is called from. */
+enum end_site {
+	END_AT_SEND,     /* a socket send: ReadyForQuery follows the idle report */
+	END_AT_SLEEP,    /* a switch-out into a wait (kernels without sock_send_length) */
+	END_AT_PREEMPT,  /* a switch-out while runnable (idem) */
+	END_AT_EXIT,     /* the backend exits */
+};
+
 /* Called in the backend's context: counts a statement if one ended since the last call. */
 static __always_inline void statement_end(struct stmt_thread *th, struct task_struct *task, __u32 tid,
-					  __u64 now, bool sleeping)
+					  __u64 now, enum end_site site)
 {
+	bool sleeping = site == END_AT_SLEEP || site == END_AT_EXIT;
 	struct be_snap *be = snap_be(th->be);
 	if (!be)
 		return;
 	__u32 state = snap_u32(be, off_be_state);
 	if (!is_idle(state))
 		return;
-	th->checked = 1;   /* idle seen: nothing runs before the next message */
 	__u64 act = snap_u64(be, off_be_act_start);
 	if (act == th->last_act) {
-		if (sleeping) {
+		if (sleeping || site == END_AT_SEND) {
 			/* Woken without a statement (or the connection's startup
 			 * messages): none of it is the next statement's. */
 			th->win_start = 0;
@@ -456,7 +501,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	s->pid = tid;
 	s->seq = th->seq++;
 	s->state = state;
-	s->flags = (th->partial ? PGS_S_PARTIAL : 0) | (sleeping ? 0 : PGS_S_NOWAIT);
+	s->flags = (th->partial ? PGS_S_PARTIAL : 0) | (site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH);
 	take_deltas(th, task, s);
 	/* The switch into this wait is counted already: it is not the statement's. */
 	if (sleeping && s->task[0])
@@ -464,10 +509,9 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
 
 	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
-	if (ctl->gen & 1)
-		aggregate(&stmt_agg1, &key, s, dur);
-	else
-		aggregate(&stmt_agg0, &key, s, dur);
+	/* The text is looked for only at a key's first statement of an interval,
+	 * not at every statement. */
+	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur) : aggregate(&stmt_agg0, &key, s, dur);
 	sstat_inc(PGS_SSTAT_STATEMENTS, 1);
 	if (s->coalesced)
 		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
@@ -481,14 +525,19 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		else
 			sstat_inc(PGS_SSTAT_SAMPLED, 1);
 	}
-	send_text(th, s->query_id);
+	if (new_key)
+		send_text(th, s->query_id);
 
 reset:
 	th->partial = 0;
 	th->on_cpu = th->off_cpu = th->runq = 0;
 	th->net_recv = th->net_send = 0;
-	/* Not sleeping: the next statement is already being read, its window starts now. */
+	/* Sleeping: the next window opens at the wake-up. At a send the next
+	 * request may already be there (no sleep follows): the window opens now,
+	 * and a sleep before that request restarts it. Preempted: the next
+	 * statement is already being read, its window starts now. */
 	th->win_start = sleeping ? 0 : now;
+	th->win_pending = site == END_AT_SEND;
 	th->oncpu_since = now;   /* the CPU time so far is accounted above */
 }
 
@@ -501,7 +550,8 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 		th = thread_of(prev, prev_tid, true);
 	if (th && !th->ignored) {
 		now = bpf_ktime_get_ns();
-		statement_end(th, prev, prev_tid, now, !preempt);
+		if (!end_at_send)
+			statement_end(th, prev, prev_tid, now, preempt ? END_AT_PREEMPT : END_AT_SLEEP);
 		if (th->oncpu_since) {
 			th->on_cpu += now - th->oncpu_since;
 			th->oncpu_since = 0;
@@ -513,10 +563,11 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	if (th && !th->ignored) {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		if (!th->win_start) {
+		if (!th->win_start || (th->win_pending && !th->preempted)) {
 			/* A new window: nothing before this wake-up belongs to it. */
 			th->win_start = now;
 			th->on_cpu = th->off_cpu = th->runq = 0;
+			th->win_pending = 0;
 		} else if (th->off_since) {
 			__u64 off = now - th->off_since;
 			th->off_cpu += off;
@@ -544,27 +595,23 @@ static __always_inline struct stmt_thread *current_thread(void)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 {
-	struct stmt_thread *th = ret > 0 ? current_thread() : 0;
-	if (th)
-		th->net_send += ret;
-	return 0;
-}
-
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
-{
 	struct stmt_thread *th = current_thread();
 	if (!th)
 		return 0;
-	if (ret <= 0)
-		return 0;   /* nothing there: the backend sleeps next, the switch-out checks */
-	/* The next message was already there: the statement before it ended
-	 * without a sleep. Unless nothing was received since the last check
-	 * (the first read after a wake-up): no statement can have run since. */
-	if (!th->checked)
-		statement_end(th, bpf_get_current_task_btf(), (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns(), false);
-	th->checked = 0;
-	if (!(flags & 2 /* MSG_PEEK */))
+	if (ret > 0)
+		th->net_send += ret;
+	/* The ReadyForQuery flush (its bytes counted above) ends the statement. */
+	if (end_at_send)
+		statement_end(th, bpf_get_current_task_btf(), (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns(), END_AT_SEND);
+	return 0;
+}
+
+/* --net-recv only: bytes received (ends are seen at sends). */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
+{
+	struct stmt_thread *th = ret > 0 && !(flags & 2 /* MSG_PEEK */) ? current_thread() : 0;
+	if (th)
 		th->net_recv += ret;
 	return 0;
 }
@@ -573,7 +620,16 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_task_storage_delete(&sched_threads, bpf_get_current_task_btf());
+	struct task_struct *self = bpf_get_current_task_btf();
+	struct stmt_thread *th = current_thread();
+	/* A client that sends Terminate right behind its last request: the
+	 * backend finishes that statement and exits without sleeping in between.
+	 * Its memory is still mapped here (the tracepoint precedes exit_mm), and
+	 * its status slot keeps the last statement's fields (only st_procpid is
+	 * cleared at backend shutdown). */
+	if (th)
+		statement_end(th, self, tid, bpf_ktime_get_ns(), END_AT_EXIT);
+	bpf_task_storage_delete(&sched_threads, self);
 	bpf_map_delete_elem(&own_pids, &tid);   /* the pid may come back as a client backend */
 	return 0;
 }

@@ -10,7 +10,7 @@
 enum pgs_sched_flag {
 	PGS_S_SLOW      = 1u << 0,  /* kept because it ran at least --slow */
 	PGS_S_PARTIAL   = 1u << 1,  /* began before the backend was first seen: times are partial */
-	PGS_S_NOWAIT    = 1u << 2,  /* ended at a socket read, not at a sleep (the client was already waiting) */
+	PGS_S_AT_SWITCH = 1u << 2,  /* end seen at a switch-out (kernel without sock_send_length), not at ReadyForQuery */
 };
 
 /* Aggregation key: one query_stats row per interval. */

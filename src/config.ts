@@ -42,6 +42,12 @@ export interface CollectConfig {
   slowMs: number;
   /** --phases (with --exact): parse/plan probes too, for parse_ns/plan_ns (4 more traps per statement). */
   phases: boolean;
+  /**
+   * --net-recv (default source): trace socket reads too, for net_recv_bytes and
+   * for telling apart statements a client pipelines (otherwise counted as
+   * coalesced); ~0.4 µs more per statement (docs/benchmarks.md).
+   */
+  netRecv: boolean;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -61,6 +67,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   statementRows: 500,
   slowMs: 10,
   phases: false,
+  netRecv: false,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -89,6 +96,7 @@ export interface RawCollectOptions {
   'statement-rows'?: string;
   slow?: string;
   phases?: boolean;
+  'net-recv'?: boolean;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -120,6 +128,7 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     })(),
     slowMs: optional(pick(flags.slow, 'SLOW'), (v) => (v === '0' ? 0 : parseDuration(v, '--slow'))) ?? DEFAULTS.slowMs,
     phases: flags.phases ?? parseBool(env.PGSCOUT_PHASES, 'PGSCOUT_PHASES') ?? DEFAULTS.phases,
+    netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
   };
   const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
   if (explicitTop !== undefined && explicitTop.trim() !== '' && cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {
@@ -225,6 +234,9 @@ export function validate(cfg: CollectConfig): void {
   }
   if (cfg.phases && !cfg.exact && cfg.level !== 'operator') {
     throw new ConfigError('--phases needs --exact: the default source sees no parse/plan boundaries (it traps nothing per statement)');
+  }
+  if (cfg.netRecv && (cfg.exact || cfg.level === 'operator')) {
+    throw new ConfigError('--net-recv is for the default statement source: --exact and --level operator trace socket reads already');
   }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

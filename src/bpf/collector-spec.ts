@@ -17,6 +17,8 @@ export interface AutoProbeSpec {
   /** Used instead when `requires` is missing. */
   fallback?: AutoProbeSpec & { requires: string };
   optional?: boolean;
+  /** Attached only when the collector enables this group (e.g. 'net-recv' with --net-recv). */
+  group?: string;
 }
 
 export type ProbeSpec =

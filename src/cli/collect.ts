@@ -21,6 +21,7 @@ export const COLLECT_OPTIONS = {
   'statement-rows': { type: 'string' },
   slow: { type: 'string' },
   phases: { type: 'boolean' },
+  'net-recv': { type: 'boolean' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */

@@ -56,7 +56,7 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
 function defaultSourceCheck(target: Target): Check {
   let source: SchedStatementSource | null = null;
   try {
-    source = new SchedStatementSource(target, packageRoot(), { slowNs: 0, rowsPerSecond: null });
+    source = new SchedStatementSource(target, packageRoot(), { slowNs: 0, rowsPerSecond: null, netRecv: true });
     const n = source.attachStates.filter((s) => s.attached).length;
     return { name: 'default source', status: 'pass', detail: `no trap per statement: ${n}/${source.attachStates.length} tracepoints attached and detached` };
   } catch (err) {

@@ -16,6 +16,7 @@ import {
 import {
   SCHED_FLAGS, SCHED_STATS, stmtAggKeyLayout, stmtAggLayout, stmtCtlLayout, stmtSampleLayout,
 } from '../../src/collectors/statements/sched-abi.js';
+import { USAGE_SPAN_MAX } from '../../src/collectors/statements/usage-span.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 
 const object = (name: string) => new URL(`../../bpf/.output/${name}.bpf.o`, import.meta.url).pathname;
@@ -89,4 +90,5 @@ describe('ABI of stmt_sched.bpf.o (default statement source)', () => {
   it('stmt_text_event (shared with statements.bpf.o)', () => expectMatches(stmtTextEventLayout, structs));
   it('enum pgs_sched_flag', () => expect(enumValues(enums, 'pgs_sched_flag', 'PGS_S_')).toEqual(SCHED_FLAGS));
   it('enum pgs_sched_stat', () => expect(enumValues(enums, 'pgs_sched_stat', 'PGS_SSTAT_')).toEqual(slots(SCHED_STATS)));
+  it('usage_span scratch is the size usageSpan() plans for', () => expect(structs.get('usage_span')?.size).toBe(USAGE_SPAN_MAX));
 });

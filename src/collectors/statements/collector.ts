@@ -36,7 +36,7 @@ export class StatementsCollector implements Collector {
       this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog, budget) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {
-        slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows,
+        slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows, netRecv: config.netRecv,
       });
       this.mode = { kind: 'scheduler', source, drainer: new SchedDrainer(source, ctx.clock, ctx.catalog) };
     }

@@ -29,7 +29,7 @@ export const TASK_FIELDS = [
 ] as const;
 
 /** enum pgs_sched_flag (stmt_sample.flags). */
-export const SCHED_FLAGS = { SLOW: 1 << 0, PARTIAL: 1 << 1, NOWAIT: 1 << 2 } as const;
+export const SCHED_FLAGS = { SLOW: 1 << 0, PARTIAL: 1 << 1, AT_SWITCH: 1 << 2 } as const;
 
 const u64 = (name: string) => ({ name, type: 'u64' as const });
 const u32 = (name: string) => ({ name, type: 'u32' as const });

@@ -26,7 +26,7 @@ export class SchedDrainer {
   readonly stats: SchedDrainStats = { drains: 0, samplesDrained: 0, aggregatesDrained: 0, calls: 0, kernel: {} };
 
   constructor(private readonly source: SchedStatementSource, clock: MonotonicToWall, private readonly catalog: Catalog) {
-    this.ctx = { clock, texts: new QueryTextCache(), databases: catalog.databases, users: catalog.users };
+    this.ctx = { clock, texts: new QueryTextCache(), databases: catalog.databases, users: catalog.users, netRecv: source.netRecv };
   }
 
   async drainOnce(): Promise<TableRows[]> {

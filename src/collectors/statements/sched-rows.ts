@@ -13,6 +13,8 @@ export interface SchedRowContext {
   texts: QueryTextCache;
   databases: NameCache;
   users: NameCache;
+  /** Socket reads traced (--net-recv): otherwise net_recv_bytes is null, not 0. */
+  netRecv: boolean;
 }
 
 const i64 = (v: bigint) => BigInt.asIntN(64, v);
@@ -64,7 +66,7 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
     cpu_clock_ns: null, cycles: null, instructions: null, cache_references: null, cache_misses: null, ref_cycles: null,
     cpu_migrations: null,
     rows: null,
-    net_recv_bytes: big(s.net_recv_bytes),
+    net_recv_bytes: ctx.netRecv ? big(s.net_recv_bytes) : null,
     net_send_bytes: big(s.net_send_bytes),
     xact_lxid: null,
     xact_outcome: null,
@@ -100,7 +102,7 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
     off_cpu_ns: big(g.off_cpu_ns),
     runq_wait_ns: big(g.runq_ns),
     rows: null,
-    net_recv_bytes: big(g.net_recv_bytes),
+    net_recv_bytes: ctx.netRecv ? big(g.net_recv_bytes) : null,
     net_send_bytes: big(g.net_send_bytes),
     ...Object.fromEntries(HISTOGRAM_COLUMNS.map((col, i) => [col.name, i < STMT_NHIST ? hist[i]! : 0n])),
   };

@@ -52,7 +52,7 @@ export const QUERY_STATS_COLUMNS: readonly ColumnSpec[] = [
   sum('write_syscall_bytes', 'bytes', 'Bytes of write-family syscalls'),
   sum('read_syscalls', 'count', 'Read-family syscalls'),
   sum('write_syscalls', 'count', 'Write-family syscalls'),
-  sum('net_recv_bytes', 'bytes', 'Socket bytes received'),
+  c('net_recv_bytes', 'INT64', true, 'bytes', 'sum of queries.net_recv_bytes', 'Socket bytes received, summed over the calls; null in the default source unless --net-recv'),
   sum('net_send_bytes', 'bytes', 'Socket bytes sent'),
   ...USAGE_COLUMNS.map((u) => ({ ...u, description: `${u.description}, summed` })),
   ...HISTOGRAM_COLUMNS,

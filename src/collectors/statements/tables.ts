@@ -71,7 +71,7 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   bytes('write_syscall_bytes', 'task_struct.ioac.wchar delta (CO-RE)', 'Bytes passed to write-family syscalls on any fd'),
   counter('read_syscalls', 'task_struct.ioac.syscr delta (CO-RE)', 'Read-family syscalls'),
   counter('write_syscalls', 'task_struct.ioac.syscw delta (CO-RE)', 'Write-family syscalls'),
-  bytes('net_recv_bytes', 'tp_btf/sock_recv_length', 'Bytes received on sockets during the statement (the client connection, TCP or Unix)'),
+  c('net_recv_bytes', 'INT64', true, 'bytes', 'tp_btf/sock_recv_length', 'Bytes received on sockets during the statement (the client connection, TCP or Unix); null in the default source unless --net-recv'),
   bytes('net_send_bytes', 'tp_btf/sock_send_length', 'Bytes sent on sockets from statement start until the backend next reads its socket (includes the final flush and ReadyForQuery)'),
   counter('minor_faults', 'task_struct.min_flt delta (CO-RE)', 'Minor page faults'),
   counter('major_faults', 'task_struct.maj_flt delta (CO-RE)', 'Major page faults'),
