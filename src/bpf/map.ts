@@ -52,10 +52,12 @@ export class BpfMap {
   drain(chunk = 4096, valueStride = this.valueSize): BatchResult {
     // Room for a full map plus one chunk: programs keep adding while we drain.
     // Reused across drains: the result is valid until the next drain().
+    // Not zero-filled: only what the kernel writes is read, and a per-CPU map's
+    // room is tens of MB whose pages would all be faulted in for nothing.
     const capacity = this.maxEntries + chunk;
-    const keys = (this.keyBuf ??= Buffer.alloc(this.keySize * capacity));
+    const keys = (this.keyBuf ??= Buffer.allocUnsafeSlow(this.keySize * capacity));
     if (this.valueBuf && this.valueBuf.length < valueStride * capacity) this.valueBuf = null;
-    const values = (this.valueBuf ??= Buffer.alloc(valueStride * capacity));
+    const values = (this.valueBuf ??= Buffer.allocUnsafeSlow(valueStride * capacity));
     let total = 0;
     let inBatch: Buffer | null = null;
     const outBatch = Buffer.alloc(8);

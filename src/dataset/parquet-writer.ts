@@ -25,7 +25,11 @@ export interface TableWriterOptions {
   outDir: string;
   table: TableSpec;
   host: string;
-  /** Rows per row group, also the most rows ever buffered in memory. Default 65 536. */
+  /**
+   * Rows per row group, also the most rows ever buffered in memory. Default
+   * 16 384: a few MB of column buffers per table, and at the default 500
+   * sampled rows/s one or two row groups per 60 s file.
+   */
   rowGroupRows?: number;
   /** Rotate to a new file after this many rows. Default 1 000 000. */
   maxFileRows?: number;
@@ -147,8 +151,12 @@ export class ParquetTableWriter {
 
   close(): Promise<WriterStats> {
     return this.enqueue(async () => {
-      await this.finishFile();
-      this.closed = true;
+      try {
+        await this.finishFile();
+      } finally {
+        this.closed = true;
+        this.buffer.dispose();
+      }
       return this.stats;
     });
   }

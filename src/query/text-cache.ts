@@ -23,3 +23,11 @@ export class QueryTextCache {
     return this.byId.size;
   }
 }
+
+/**
+ * The process's cache: normalizing a text costs ~5 ms (libpg-query), and a
+ * query_id names the same normalized statement wherever it is seen, so a
+ * collection that starts again in this process (a re-attach, the bench's
+ * rounds) does not normalize what is already known.
+ */
+export const sharedQueryTexts = new QueryTextCache();

@@ -238,4 +238,22 @@ describe('ColumnBuffer', () => {
     expect(cols[0]).toEqual([1n, 2n]);
     expect(b.length).toBe(0);
   });
+
+  it('starts every row group clean in the arrays it keeps: no value or null of the previous one shows', () => {
+    const b = new ColumnBuffer(TABLE);
+    const first = rows(0, 3000).map((r, i) => ({ ...r, temp_bytes: i % 2 ? null : BigInt(i), ratio: i % 3 ? 0.5 : null }));
+    b.validate(first);
+    b.push(first, 0, first.length);
+    const a = b.take();
+    expect(a[2]!.filter((v) => v === null)).toHaveLength(1500);
+    const second = rows(10, 13).map((r, i) => ({ ...r, temp_bytes: i === 1 ? null : 7n, ratio: 0.25 }));
+    b.push(second, 0, second.length);
+    const cols = b.take();
+    expect(cols[0]).toEqual([10n, 11n, 12n]);
+    expect(cols[2]).toEqual([7n, null, 7n]);
+    expect(cols[6]).toEqual([0.25, 0.25, 0.25]);
+    expect(cols[9]).toEqual(second.map((r) => r.query));
+    // what the first take handed over is not changed by the second group
+    expect(a[0]!.slice(0, 2)).toEqual([0n, 1n]);
+  });
 });

@@ -6,7 +6,7 @@
 import type { Row } from '../../dataset/schema.js';
 import type { Catalog } from '../../pg/catalog.js';
 import { ownBackends } from '../../pg/own-backends.js';
-import { QueryTextCache } from '../../query/text-cache.js';
+import { sharedQueryTexts } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { TableRows } from '../collector.js';
 import type { StmtStatName } from './abi.js';
@@ -31,7 +31,7 @@ export class StatementDrainer {
   private readonly sampler: RowSampler;
 
   constructor(private readonly source: StatementSource, clock: MonotonicToWall, private readonly catalog: Catalog, budget: RowBudget) {
-    this.ctx = { clock, texts: new QueryTextCache(), databases: catalog.databases };
+    this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases };
     this.sampler = new RowSampler(budget);
   }
 

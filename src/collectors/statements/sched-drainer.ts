@@ -4,7 +4,7 @@
  * the row budget, not with executions.
  */
 import type { Catalog } from '../../pg/catalog.js';
-import { QueryTextCache } from '../../query/text-cache.js';
+import { sharedQueryTexts } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { TableRows } from '../collector.js';
 import type { SchedStatName } from './sched-abi.js';
@@ -26,7 +26,7 @@ export class SchedDrainer {
   readonly stats: SchedDrainStats = { drains: 0, samplesDrained: 0, aggregatesDrained: 0, calls: 0, kernel: {} };
 
   constructor(private readonly source: SchedStatementSource, clock: MonotonicToWall, private readonly catalog: Catalog) {
-    this.ctx = { clock, texts: new QueryTextCache(), databases: catalog.databases, users: catalog.users, netRecv: source.netRecv };
+    this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: source.netRecv };
   }
 
   async drainOnce(): Promise<TableRows[]> {

@@ -68,8 +68,22 @@ export interface SchedOptions {
 
 /** Keep probabilities are carried as fractions of 2^32; this one means "keep all". */
 const KEEP_ALL = 0xffffffff;
+
+/** Row budget / statement rate as a fraction of 2^32 (KEEP_ALL at 1 or without a budget). */
+function keepProbability(budget: number | null, statementsPerSecond: number): number {
+  if (budget === null) return KEEP_ALL;
+  const p = Math.min(1, budget / Math.max(statementsPerSecond, 1));
+  return p >= 1 ? KEEP_ALL : Math.max(1, Math.floor(p * 2 ** 32));
+}
 /** How long programs may still write the map that was just switched away from. */
 const FLIP_GRACE_MS = 2;
+/**
+ * The statement rate assumed until the first measurement (~200 ms): keeping
+ * every execution until then handed a busy server's first ~6000 statements to
+ * user space at once; this starts as if the server were busy, and opens up as
+ * soon as it turns out not to be. Weights stay exact either way.
+ */
+const ASSUMED_START_RATE = 20_000;
 /** How often the keep probability follows the statement rate. */
 const RATE_MS = 200;
 
@@ -87,7 +101,7 @@ export class SchedStatementSource {
   private pendingTexts: StmtTextEvent[] = [];
   private readonly unsubscribe: () => void;
   private gen = 0;
-  private keepP32 = KEEP_ALL;
+  private keepP32: number;
   private lastFlipNs = process.hrtime.bigint();
   private statementsPerSecond = 0;
   private rateTimer: NodeJS.Timeout | null = null;
@@ -97,6 +111,7 @@ export class SchedStatementSource {
   readonly endAtSend: boolean;
 
   constructor(readonly target: Target, root: string, private readonly opts: SchedOptions) {
+    this.keepP32 = keepProbability(opts.rowsPerSecond, ASSUMED_START_RATE);
     const spec = loadCollectorSpec(root, 'statements-sched');
     const layout = loadLayout(target.major);
     const addr = (symbol: string) => globalAddress(target.postmasterPid, target.binaryPath, symbol);
@@ -205,8 +220,7 @@ export class SchedStatementSource {
       this.lastRate = { at: now, statements };
       // Up at once, down gently: a burst is sampled at once, a lull does not open the gates.
       this.statementsPerSecond = rate > this.statementsPerSecond ? rate : 0.7 * this.statementsPerSecond + 0.3 * rate;
-      const p = Math.min(1, budget / Math.max(this.statementsPerSecond, 1));
-      const next = p >= 1 ? KEEP_ALL : Math.max(1, Math.floor(p * 2 ** 32));
+      const next = keepProbability(budget, this.statementsPerSecond);
       if (next !== this.keepP32) {
         this.keepP32 = next;
         this.writeCtl();
