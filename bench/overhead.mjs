@@ -14,9 +14,10 @@
  *
  *   bare         cluster A (no shared_preload_libraries): the reference
  *   pgscout      cluster A + `pgscout collect` with no flags: the default, zero-trap source
- *                (bpf/stmt_sched.bpf.c: tp_btf sched_switch, sock_recv/send_length,
+ *                (bpf/stmt_sched.bpf.c: tp_btf sched_switch, sock_send_length,
  *                sched_process_exit), aggregates in kernel maps → query_stats, sampled
  *                executions → queries (--statement-rows 500/s, --slow 10ms)
+ *   net-recv     cluster A + `--net-recv`: the default source plus tp_btf sock_recv_length
  *   exact        cluster A + `--exact`: the trap-based source (bpf/statements.bpf.c, USDT + uprobes)
  *   rows-all     cluster A + `--statement-rows all`: default source, every execution a `queries` row
  *   empty-sched  cluster A + bpf/empty.bpf.o's empty programs on the default source's attach points
@@ -75,7 +76,7 @@ import {
 
 // ---- arguments
 
-const ALL_CONFIGS = ['bare', 'pgscout', 'exact', 'rows-all', 'empty-sched', 'empty-exact', 'pgss', 'pgss+kcache'];
+const ALL_CONFIGS = ['bare', 'pgscout', 'net-recv', 'exact', 'rows-all', 'empty-sched', 'empty-exact', 'pgss', 'pgss+kcache'];
 const SECONDS = Number(flag('seconds', '15'));
 const ROUNDS = Number(flag('rounds', '3'));
 const SCALE = Number(flag('scale', '10'));
@@ -103,6 +104,7 @@ if (!CONFIG_NAMES.includes('bare')) throw new Error('--configs must include bare
 const LABELS = {
   bare: 'bare',
   pgscout: '**pgscout** (default)',
+  'net-recv': 'pgscout --net-recv',
   exact: 'pgscout --exact',
   'rows-all': 'pgscout --statement-rows all',
   'empty-sched': 'empty programs, default source\'s tracepoints (zero-trap floor)',
@@ -112,6 +114,7 @@ const LABELS = {
 };
 const PGSCOUT_OPTIONS = {
   pgscout: {},
+  'net-recv': { 'net-recv': true },
   exact: { exact: true },
   'rows-all': { 'statement-rows': 'all' },
 };
@@ -423,7 +426,7 @@ async function main() {
 
     const profiles = [];
     if (PROFILE) {
-      const names = ['pgscout', 'exact', 'rows-all', 'empty-sched', 'empty-exact'].filter((n) => CONFIG_NAMES.includes(n));
+      const names = ['pgscout', 'net-recv', 'exact', 'rows-all', 'empty-sched', 'empty-exact'].filter((n) => CONFIG_NAMES.includes(n));
       const targetB = await discoverTarget(b.conninfo);
       for (const workload of WORKLOAD_NAMES) {
         log(`${workload}: warm-up of cluster B (5 s), then the profile + coverage pass (BPF run-time stats on, pg_stat_statements reset after attaching)`);
