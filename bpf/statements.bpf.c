@@ -14,12 +14,26 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "statements.h"
+#include "stmt_agg.h"
 
 static void stat_inc(__u32 idx);
 #define PGS_ON_THREAD_FULL() stat_inc(PGS_STAT_THREAD_FULL)
 #include "threads.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Every execution is summed per (query_id, database) in the kernel
+ * (query_stats); only sampled, slow and failed ones reach `finished`. */
+AGG_MAP(stmt_agg0);
+AGG_MAP(stmt_agg1);
+
+/* pgscout's own backends (catalog lookups): not the workload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} own_pids SEC(".maps");
 
 /* Set by user space before load (from collectors/layouts/pg<N>.json and the
  * binary's symbol table). Zero disables the feature that needs it. */
@@ -43,6 +57,8 @@ const volatile __u32 state_running = 2;     /* STATE_RUNNING */
 const volatile __u64 walusage_addr = 0;     /* &pgWalUsage */
 /* Keep these types in the object's BTF, where the layout test finds them. */
 const volatile struct stmt_text_event *btf_anchor_stmt_text_event = 0;
+const volatile struct stmt_agg_key *btf_anchor_agg_key = 0;
+const volatile struct stmt_ctl *btf_anchor_ctl = 0;
 const volatile enum pgs_stmt_flag btf_anchor_stmt_flag = 0;
 const volatile enum pgs_stmt_stat btf_anchor_stmt_stat = 0;
 const volatile enum pgs_counter btf_anchor_counter = 0;
@@ -164,6 +180,52 @@ static __always_inline void end_record(struct thread_state *ts, __u64 now)
 	}
 }
 
+/* Sums one execution into the interval's aggregate of its (query_id, database).
+ * A failed one counts in `errors` only, as pg_stat_statements leaves it out. */
+static __always_inline void aggregate(void *map, struct stmt_record *r, __u64 dur, bool failed)
+{
+	struct stmt_agg_key key = { .query_id = r->query_id, .dbid = r->dbid, .userid = 0 };
+	bool created = false;
+	struct stmt_agg *a = agg_slot(map, &key, &created);
+	stat_inc(PGS_STAT_CALLS);
+	if (!a) {
+		stat_inc(PGS_STAT_AGG_FULL);
+		return;
+	}
+	if (failed) {
+		a->errors++;
+		return;
+	}
+	agg_call(a, dur);
+	a->on_cpu_ns += r->on_cpu_ns;
+	a->off_cpu_ns += r->off_cpu_ns;
+	a->runq_ns += r->runq_ns;
+	a->net_recv_bytes += r->net_recv_bytes;
+	a->net_send_bytes += r->net_send_bytes;
+	/* The default source's task[] order: nvcsw, nivcsw, minflt, majflt, read_bytes,
+	 * write_bytes, rchar, wchar, syscr, syscw. */
+	a->task[0] += r->nvcsw;
+	a->task[1] += r->nivcsw;
+	a->task[2] += r->minflt;
+	a->task[3] += r->majflt;
+	a->task[4] += r->io_read_bytes;
+	a->task[5] += r->io_write_bytes;
+	a->task[6] += r->rchar;
+	a->task[7] += r->wchar;
+	a->task[8] += r->syscr;
+	a->task[9] += r->syscw;
+#pragma unroll
+	for (int i = 0; i < STMT_NBUF; i++)
+		a->buf[i] += r->buf[i];
+#pragma unroll
+	for (int i = 0; i < STMT_NWAL; i++)
+		a->wal[i] += r->wal[i];
+	if (r->flags & PGS_F_HAS_ROWS) {
+		a->rows += r->rows;
+		a->rows_calls++;
+	}
+}
+
 /* Hands the record to user space, or drops it when it never executed. */
 static __always_inline void finalize(struct thread_state *ts, __u64 now)
 {
@@ -171,17 +233,31 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 		return;
 	end_record(ts, now);
 	ts->state = ST_NONE;
-	if (!ts->has_exec || (ts->rec.flags & PGS_F_NOT_A_CALL)) {
+	if (!ts->has_exec || (ts->rec.flags & PGS_F_NOT_A_CALL) || bpf_map_lookup_elem(&own_pids, &ts->rec.pid)) {
 		stat_inc(PGS_STAT_DISCARDED);
 		return;
 	}
+	bool failed = ts->rec.flags & PGS_F_ERROR;
+	__u64 dur = ts->rec.end_ns - ts->rec.start_ns;
+	__u32 zero = 0;
+	struct stmt_ctl *ctl = bpf_map_lookup_elem(&stmt_ctl, &zero);
+	if (!ctl)
+		return;
+	aggregate((ctl->gen & 1) ? (void *)&stmt_agg1 : (void *)&stmt_agg0, &ts->rec, dur, failed);
+	bool slow;
+	if (failed)
+		stat_inc(PGS_STAT_ERRORS);
+	/* Every failed execution is a query_errors row. */
+	if (!agg_keep(ctl, dur, &slow) && !failed) {
+		ts->seq++;
+		return;
+	}
+	ts->rec.sample_p32 = slow || failed ? 0 : ctl->sample_p32;
 	struct stmt_key key = { .pid = ts->rec.pid, .seq = ts->seq++ };
 	if (bpf_map_update_elem(&finished, &key, &ts->rec, BPF_NOEXIST))
 		stat_inc(PGS_STAT_DROP_FULL);
 	else
 		stat_inc(PGS_STAT_FINISHED);
-	if (ts->rec.flags & PGS_F_ERROR)
-		stat_inc(PGS_STAT_ERRORS);
 }
 
 /* A new statement begins: close what is pending and open a fresh record. */

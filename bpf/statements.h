@@ -57,7 +57,7 @@ struct stmt_record {
 	__u32 lxid;              /* local transaction id at commit/abort */
 	__u32 cpu_migrations;
 	__u32 dbid;              /* MyDatabaseId of the backend */
-	__u32 _pad;
+	__u32 sample_p32;        /* probability it was kept with, × 2^32 (~0: all; 0: kept as slow or failed) */
 };
 
 /* Ring buffer event: the source text of a query id seen for the first time.
@@ -73,13 +73,15 @@ struct stmt_text_event {
 
 /* Collector self-metrics, a per-CPU array indexed by these. */
 enum pgs_stmt_stat {
-	PGS_STAT_FINISHED = 0,    /* records put in the finished map */
+	PGS_STAT_FINISHED = 0,    /* records put in the finished map (sampled, slow or failed executions) */
 	PGS_STAT_DROP_FULL,       /* finished map full: record lost */
 	PGS_STAT_TEXT_SENT,
 	PGS_STAT_TEXT_DROP,       /* ring buffer full */
 	PGS_STAT_THREAD_FULL,     /* thread map full: backend not tracked */
 	PGS_STAT_DISCARDED,       /* started but never executed (parse error, prepare only) */
 	PGS_STAT_ERRORS,
+	PGS_STAT_CALLS,           /* executions summed into the aggregate maps (calls + errors) */
+	PGS_STAT_AGG_FULL,        /* aggregate map full: execution not summed */
 	PGS_STAT_MAX,
 };
 

@@ -105,25 +105,9 @@ struct {
 	__type(value, __u8);
 } own_pids SEC(".maps");
 
-/* Per-CPU: a sched_switch program runs on one CPU with migration off, so
- * plain adds replace the atomics two cores fought over (user space sums the
- * copies). */
-#define AGG_MAP(name) \
-	struct { \
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH); \
-		__uint(max_entries, 16384); \
-		__type(key, struct stmt_agg_key); \
-		__type(value, struct stmt_agg); \
-	} name SEC(".maps")
 AGG_MAP(stmt_agg0);
 AGG_MAP(stmt_agg1);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stmt_ctl);
-} stmt_ctl SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -149,12 +133,6 @@ struct {
 	__type(value, __u64);
 } sched_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stmt_agg);
-} zero_agg SEC(".maps");
 
 static __always_inline void sstat_inc(__u32 idx, __u64 n)
 {
@@ -304,31 +282,6 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	return th;
 }
 
-static __always_inline __u32 hist_bucket(__u64 ns)
-{
-	__u64 us = ns / 1000;
-	__u32 b = 0;
-#pragma unroll
-	for (int i = 0; i < STMT_NHIST - 1; i++)
-		if (us >= (2ull << i))
-			b = i + 1;
-	return b;
-}
-
-static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key, bool *created)
-{
-	struct stmt_agg *a = bpf_map_lookup_elem(map, key);
-	if (a)
-		return a;
-	*created = true;
-	__u32 zero = 0;
-	struct stmt_agg *z = bpf_map_lookup_elem(&zero_agg, &zero);
-	if (!z)
-		return 0;
-	bpf_map_update_elem(map, key, z, BPF_NOEXIST);   /* a racing insert is fine */
-	return bpf_map_lookup_elem(map, key);
-}
-
 /* Returns true when the key is new in this map (its first statement of the interval). */
 static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur)
 {
@@ -338,15 +291,8 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
 		return created;
 	}
-	__u64 us = dur / 1000;
-	a->calls++;
+	agg_call(a, dur);
 	a->coalesced += s->coalesced;
-	a->total_ns += dur;
-	a->sumsq_us += us * us;
-	if (a->calls == 1 || dur < a->min_ns)
-		a->min_ns = dur;
-	if (dur > a->max_ns)
-		a->max_ns = dur;
 	a->on_cpu_ns += s->on_cpu_ns;
 	a->off_cpu_ns += s->off_cpu_ns;
 	a->runq_ns += s->runq_ns;
@@ -364,9 +310,6 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 	for (int i = 0; i < STMT_NWAL; i++)
 		if (s->wal[i])
 			a->wal[i] += s->wal[i];
-	__u32 b = hist_bucket(dur);
-	if (b < STMT_NHIST)
-		a->hist[b] += 1;
 	return created;
 }
 
@@ -516,8 +459,8 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	if (s->coalesced)
 		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
 
-	bool slow = ctl->slow_ns && dur >= ctl->slow_ns;
-	if (slow || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32) || ctl->sample_p32 == ~0u) {
+	bool slow;
+	if (agg_keep(ctl, dur, &slow)) {
 		s->flags |= slow ? PGS_S_SLOW : 0;
 		s->sample_p32 = slow ? 0 : ctl->sample_p32;
 		if (bpf_ringbuf_output(&samples, s, sizeof(*s), BPF_RB_NO_WAKEUP))

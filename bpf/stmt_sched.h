@@ -3,39 +3,13 @@
 #ifndef PGSCOUT_STMT_SCHED_H
 #define PGSCOUT_STMT_SCHED_H
 
-#define STMT_NTASK 10     /* task: nvcsw, nivcsw, minflt, majflt, read_bytes, write_bytes, rchar, wchar, syscr, syscw */
-#define STMT_NHIST 24     /* duration buckets: [2^i, 2^(i+1)) µs, bucket 0 from 0, the last open-ended */
+#include "stmt_agg.h"
 
 /* stmt_sample.flags */
 enum pgs_sched_flag {
 	PGS_S_SLOW      = 1u << 0,  /* kept because it ran at least --slow */
 	PGS_S_PARTIAL   = 1u << 1,  /* began before the backend was first seen: times are partial */
 	PGS_S_AT_SWITCH = 1u << 2,  /* end seen at a switch-out (kernel without sock_send_length), not at ReadyForQuery */
-};
-
-/* Aggregation key: one query_stats row per interval. */
-struct stmt_agg_key {
-	__u64 query_id;
-	__u32 dbid;
-	__u32 userid;
-};
-
-struct stmt_agg {
-	__u64 calls;
-	__u64 coalesced;          /* further statements ended unseen (autocommit: local xid advanced > 1) */
-	__u64 total_ns;
-	__u64 min_ns;
-	__u64 max_ns;
-	__u64 sumsq_us;           /* sum of squared durations, in µs² */
-	__u64 on_cpu_ns;
-	__u64 off_cpu_ns;
-	__u64 runq_ns;
-	__u64 net_recv_bytes;
-	__u64 net_send_bytes;
-	__u64 task[STMT_NTASK];
-	__u64 buf[STMT_NBUF];
-	__u64 wal[STMT_NWAL];
-	__u64 hist[STMT_NHIST];
 };
 
 /* One sampled execution (ring buffer `samples`). */
@@ -61,13 +35,6 @@ struct stmt_sample {
 	__u32 sample_p32;         /* probability it was kept with, × 2^32 (0: kept as slow) */
 	__u32 coalesced;
 	__u32 state;              /* BackendState it ended in */
-};
-
-/* Control block (array map `stmt_ctl`, written by user space every interval). */
-struct stmt_ctl {
-	__u32 gen;                /* which aggregation map programs write: 0 or 1 */
-	__u32 sample_p32;         /* keep probability × 2^32 for executions faster than slow_ns */
-	__u64 slow_ns;            /* executions at least this long are always kept */
 };
 
 enum pgs_sched_stat {

@@ -59,6 +59,11 @@ describe('ABI of statements.bpf.o', () => {
   it('thread_state', () => expectMatches(threadStateLayout, structs));
   it('node_frame (in thread_state)', () => expectMatches(nodeFrameLayout, structs));
   it('enum pgs_stmt_flag', () => expect(enumValues(enums, 'pgs_stmt_flag', 'PGS_F_')).toEqual(STMT_FLAGS));
+  it('stmt_agg, stmt_agg_key, stmt_ctl (shared with stmt_sched.bpf.o, bpf/stmt_agg.h)', () => {
+    expectMatches(stmtAggLayout, structs);
+    expectMatches(stmtAggKeyLayout, structs);
+    expectMatches(stmtCtlLayout, structs);
+  });
   it('enum pgs_stmt_stat', () => expect(enumValues(enums, 'pgs_stmt_stat', 'PGS_STAT_')).toEqual(slots(STMT_STATS)));
   it('enum rec_state', () => expect(enumValues(enums, 'rec_state', 'ST_')).toEqual(REC_STATE));
   it('enum pgs_counter: one slot per counter map, in order', () => {

@@ -127,7 +127,7 @@ describeBpf('Prometheus scraping pgscout: every dashboard query returns data', (
     const errors = await query('sum(pgscout_statement_errors_total)');
     expect(Number(errors[0]!.value![1])).toBeGreaterThan(0);
     const maps = new Set((await query('max by (pgscout_map) (pgscout_map_fill_ratio)')).map((r) => r.metric.pgscout_map));
-    expect(maps).toEqual(new Set(['finished', 'finished_nodes']));
+    expect(maps).toEqual(new Set(['finished', 'stmt_agg', 'finished_nodes']));
     const attached = await query('min(pgscout_probe_attached)');
     expect(attached[0]!.value![1]).toBe('1');
     const top = await query('count(pgscout_query_time_seconds_total)');

@@ -37,7 +37,7 @@ export const stmtRecordLayout = layoutStruct('stmt_record', [
   { name: 'buf', type: { array: 'u64', length: STMT_NBUF } },
   { name: 'wal', type: { array: 'u64', length: STMT_NWAL } },
   u32('counter_mask'), u32('flags'), u32('pid'), u32('stmt_index'), u32('lxid'), u32('cpu_migrations'),
-  u32('dbid'), u32('_pad'),
+  u32('dbid'), u32('sample_p32'),
 ]);
 
 export const stmtTextEventLayout = layoutStruct('stmt_text_event', [
@@ -47,6 +47,6 @@ export const stmtTextEventLayout = layoutStruct('stmt_text_event', [
 
 /** enum pgs_stmt_stat: slots of the per-CPU `stmt_stats` array, in order. */
 export const STMT_STATS = [
-  'finished', 'drop_full', 'text_sent', 'text_drop', 'thread_full', 'discarded', 'errors',
+  'finished', 'drop_full', 'text_sent', 'text_drop', 'thread_full', 'discarded', 'errors', 'calls', 'agg_full',
 ] as const;
 export type StmtStatName = (typeof STMT_STATS)[number];

@@ -30,10 +30,10 @@ export class StatementsCollector implements Collector {
     const { config, target } = ctx;
     if (config.exact || config.level === 'operator') {
       // Operator rows take the statement's query id while it runs: only the full probe set has it then.
-      const source = new StatementSource(target, packageRoot(), { phases: config.phases || config.level === 'operator' });
       // At operator level every execution keeps its row: operator rows join to it by exec_id.
       const budget = { rowsPerSecond: config.level === 'operator' ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
-      this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog, budget) };
+      const source = new StatementSource(target, packageRoot(), { phases: config.phases || config.level === 'operator', budget });
+      this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {
         slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows, netRecv: config.netRecv,
@@ -71,8 +71,14 @@ export class StatementsCollector implements Collector {
       const k = m.drainer.stats.kernel;
       return {
         ...common,
-        maps: [{ map: 'finished', drained: m.drainer.stats.recordsDrained, capacity: m.source.finishedCapacity }],
-        drops: [drop('finished', 'map_full', k.drop_full), drop('texts', 'ring_buffer_full', k.text_drop), drop('threads', 'map_full', k.thread_full)],
+        maps: [
+          { map: 'finished', drained: m.drainer.stats.recordsDrained, capacity: m.source.finishedCapacity },
+          { map: 'stmt_agg', drained: m.drainer.stats.aggregatesDrained, capacity: m.source.aggregateCapacity },
+        ],
+        drops: [
+          drop('finished', 'map_full', k.drop_full), drop('stmt_agg', 'map_full', k.agg_full),
+          drop('texts', 'ring_buffer_full', k.text_drop), drop('threads', 'map_full', k.thread_full),
+        ],
         kernel: { ...k } as Record<string, bigint>,
       };
     }
@@ -97,8 +103,9 @@ export class StatementsCollector implements Collector {
         `${stats.drains} drains; dropped ${droppedCount(stats, 'stmt_agg')} (map full), ` +
         `${droppedCount(stats, 'samples', 'ring_buffer_full')} sampled rows (ring buffer full)`;
     }
-    return `collected ${n(QUERIES_TABLE)} statements (+${n(QUERY_ERRORS_TABLE)} failed); ` +
-      `${stats.drains} drains; dropped ${droppedCount(stats, 'finished')} (map full)`;
+    return `collected ${stats.kernel.calls ?? 0n} statements (${n(QUERY_STATS_TABLE)} query_stats rows, ${n(QUERIES_TABLE)} rows, ` +
+      `+${n(QUERY_ERRORS_TABLE)} failed); ${stats.drains} drains; dropped ${droppedCount(stats, 'finished')} rows (map full), ` +
+      `${droppedCount(stats, 'stmt_agg')} statements (aggregate map full)`;
   }
 
   sharedMapFd(name: string): number {

@@ -7,6 +7,7 @@ import type { QueryTextCache } from '../../query/text-cache.js';
 import type { NameCache } from '../../pg/catalog.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { StmtRecord } from './source.js';
+import { sampleWeight } from './agg-maps.js';
 
 export function execId(pid: number, seq: number): bigint {
   return (BigInt(pid) << 32n) | BigInt(seq);
@@ -80,7 +81,7 @@ export function statementRow(rec: StmtRecord, ctx: RowContext): Row {
     xact_outcome: outcome(rec.flags),
     truncated: (rec.flags & STMT_FLAGS.TRUNCATED) !== 0,
     source: 'exact',
-    sample_weight: 1,
+    sample_weight: sampleWeight(rec.sample_p32),
     user: null,
     coalesced: null,
   };

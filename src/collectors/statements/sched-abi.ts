@@ -41,6 +41,7 @@ export const stmtAggLayout = layoutStruct('stmt_agg', [
   u64('calls'), u64('coalesced'), u64('total_ns'), u64('min_ns'), u64('max_ns'), u64('sumsq_us'),
   u64('on_cpu_ns'), u64('off_cpu_ns'), u64('runq_ns'), u64('net_recv_bytes'), u64('net_send_bytes'),
   arr('task', STMT_NTASK), arr('buf', STMT_NBUF), arr('wal', STMT_NWAL), arr('hist', STMT_NHIST),
+  u64('errors'), u64('rows'), u64('rows_calls'),
 ]);
 
 export const stmtSampleLayout = layoutStruct('stmt_sample', [

@@ -16,7 +16,7 @@ export function sumCopies(buf: Buffer, base: number, ncpus: number): Agg {
   let out: Agg | null = null;
   for (let c = 0; c < ncpus; c++) {
     const a = decodeAgg(buf, base + c * stmtAggLayout.size) as Agg;
-    if ((a.calls as bigint) === 0n && (a.coalesced as bigint) === 0n) continue;
+    if ((a.calls as bigint) === 0n && (a.coalesced as bigint) === 0n && (a.errors as bigint) === 0n) continue;
     if (!out) { out = a; continue; }
     const o: Agg = out;
     const oHasCalls = (o.calls as bigint) > 0n;

@@ -4,8 +4,9 @@ import type { NameCache } from '../../pg/catalog.js';
 import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import { BUFFER_FIELDS, SCHED_FLAGS, STMT_NHIST, TASK_FIELDS, WAL_FIELDS } from './sched-abi.js';
-import type { StmtAggregate, StmtSample } from './sched-source.js';
+import type { StmtSample } from './sched-source.js';
 import { addArrayColumns, execId } from './rows.js';
+import { sampleWeight, type StmtAggregate } from './agg-maps.js';
 import { HISTOGRAM_COLUMNS } from './stats-table.js';
 
 export interface SchedRowContext {
@@ -13,8 +14,10 @@ export interface SchedRowContext {
   texts: QueryTextCache;
   databases: NameCache;
   users: NameCache;
-  /** Socket reads traced (--net-recv): otherwise net_recv_bytes is null, not 0. */
+  /** Socket reads traced (--net-recv, or --exact): otherwise net_recv_bytes is null, not 0. */
   netRecv: boolean;
+  /** Which source the aggregates come from: the default ('scheduler') or --exact. */
+  source: 'scheduler' | 'exact';
 }
 
 const i64 = (v: bigint) => BigInt.asIntN(64, v);
@@ -41,10 +44,7 @@ function addUsage(row: Row, g: StmtSample): void {
   addArrayColumns(row, WAL_FIELDS, arr(g.wal));
 }
 
-/** Probability × 2^32 → weight; 0 means kept because slow (weight 1). */
-export function sampleWeight(p32: number): number {
-  return p32 === 0 || p32 === 0xffffffff ? 1 : 2 ** 32 / p32;
-}
+export { sampleWeight };
 
 export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
   const start = big(s.start_ns);
@@ -86,14 +86,16 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
   const g = a.agg;
   const hist = g.hist as bigint[];
   const calls = big(g.calls);
+  const exact = ctx.source === 'exact';
   const row: Row = {
     interval_start: ctx.clock.toWall(interval.startNs),
     interval_end: ctx.clock.toWall(interval.endNs),
     toplevel: true,
-    source: 'scheduler',
+    source: ctx.source,
     calls,
-    coalesced: big(g.coalesced),
-    errors: null,
+    // The default source cannot tell failures apart; --exact cannot see coalescing (it sees every execution).
+    coalesced: exact ? null : big(g.coalesced),
+    errors: exact ? big(g.errors) : null,
     duration_ns: big(g.total_ns),
     min_duration_ns: calls ? big(g.min_ns) : 0n,
     max_duration_ns: big(g.max_ns),
@@ -101,12 +103,14 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
     on_cpu_ns: big(g.on_cpu_ns),
     off_cpu_ns: big(g.off_cpu_ns),
     runq_wait_ns: big(g.runq_ns),
-    rows: null,
+    rows: exact && big(g.rows_calls) > 0n ? big(g.rows) : null,
     net_recv_bytes: ctx.netRecv ? big(g.net_recv_bytes) : null,
     net_send_bytes: big(g.net_send_bytes),
     ...Object.fromEntries(HISTOGRAM_COLUMNS.map((col, i) => [col.name, i < STMT_NHIST ? hist[i]! : 0n])),
   };
   addIdentity(row, a.queryId, a.dbid, a.userid, ctx);
+  // --exact knows the database, not the role.
+  if (exact) row.user = null;
   addUsage(row, g);
   return row;
 }

@@ -18,6 +18,8 @@ import { REC_STATE, threadStateLayout } from '../threads-abi.js';
 import { globalAddress } from '../../elf/address.js';
 import { loadLayout } from '../../pg/layouts.js';
 import type { Target } from '../../pg/target.js';
+import { AggregateMaps, sizeAggregateMaps, type AggregateDrain, type RowBudget } from './agg-maps.js';
+import { OwnPidsMap } from './own-pids-map.js';
 
 type U64Field =
   | 'query_id' | 'start_ns' | 'end_ns' | 'parse_ns' | 'plan_ns' | 'execute_ns' | 'executor_ns'
@@ -29,10 +31,23 @@ type U64Field =
 /** A decoded struct stmt_record plus the sequence number from its key. */
 export type StmtRecord = Record<U64Field, bigint> & {
   seq: number; counters: bigint[]; buf: bigint[]; wal: bigint[]; counter_mask: number; flags: number; pid: number;
-  stmt_index: number; lxid: number; cpu_migrations: number; dbid: number;
+  stmt_index: number; lxid: number; cpu_migrations: number; dbid: number; sample_p32: number;
 };
 
 export interface StmtTextEvent { queryId: bigint; pid: number; stmtIndex: number; text: string }
+
+/** What one drain took out of the kernel: sampled, slow and failed executions; every execution summed. */
+export interface ExactDrain extends AggregateDrain {
+  records: StmtRecord[];
+  texts: StmtTextEvent[];
+}
+
+export interface ExactOptions {
+  /** parse/plan/transaction/executor probes too (--phases, operator level). */
+  phases: boolean;
+  /** Which executions become `queries` rows (null rows per second: all, as the operator level needs). */
+  budget: RowBudget;
+}
 
 const decodeStmt = compileDecoder(stmtRecordLayout);
 
@@ -67,9 +82,12 @@ export class StatementSource {
   private readonly ring: RingBuffer;
   private readonly ncpus = fn.num_possible_cpus() as number;
   private pendingTexts: StmtTextEvent[] = [];
+  private readonly aggs: AggregateMaps;
+  private readonly ownPids: OwnPidsMap;
   readonly attachStates: AttachState[];
 
-  constructor(readonly target: Target, root: string, opts: { phases: boolean } = { phases: true }) {
+  constructor(readonly target: Target, root: string,
+    opts: ExactOptions = { phases: true, budget: { rowsPerSecond: null, slowNs: 0 } }) {
     const spec = loadCollectorSpec(root, 'statements');
     const layout = loadLayout(target.major);
     this.obj = BpfObject.open(objectPath(root, spec));
@@ -93,11 +111,15 @@ export class StatementSource {
       });
       const wanted = enabledProbes(spec, new Set(opts.phases ? ['phases'] : []), (p, on) => this.obj.setAutoload(p, on));
       const probes = chooseVariants(this.obj, wanted);
+      sizeAggregateMaps(this.obj, this.ncpus);
       this.obj.load();
       this.counters.install((name) => this.obj.map(name));
       this.finished = this.obj.map('finished');
       this.statsMap = this.obj.map('stmt_stats');
       this.ring = new RingBuffer(this.obj.map('texts'), (data) => this.pendingTexts.push(decodeText(data)));
+      this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
+      this.aggs = new AggregateMaps(this.obj, this.ncpus, opts.budget,
+        () => this.statsMap.readPerCpuU64(STMT_STATS.indexOf('calls'), this.ncpus));
       this.attachStates = attachSpec(this.obj, { ...spec, probes }, target.binaryPath);
     } catch (err) {
       this.close();
@@ -118,8 +140,16 @@ export class StatementSource {
     return this.finished.maxEntries;
   }
 
+  /** Capacity of each aggregate map: distinct (query_id, database) per interval. */
+  get aggregateCapacity(): number {
+    return this.aggs.capacity;
+  }
+
   /** Texts first: a record's text is always sent before the record finishes. */
-  drain(): { records: StmtRecord[]; texts: StmtTextEvent[] } {
+  async drain(): Promise<ExactDrain> {
+    this.ownPids.sync();
+    this.ring.consume();
+    const aggregates = await this.aggs.flipAndDrain();
     this.ring.consume();
     const texts = this.pendingTexts;
     this.pendingTexts = [];
@@ -129,7 +159,8 @@ export class StatementSource {
       const seq = batch.keys.readUInt32LE(i * stmtKeyLayout.size + stmtKeyLayout.byName.get('seq')!.offset);
       records.push(decodeRecord(batch.values, i * stmtRecordLayout.size, seq));
     }
-    return { records, texts };
+    this.aggs.followRate();
+    return { ...aggregates, records, texts };
   }
 
   /** Statements that ended but were not yet handed over (read at shutdown, after detach). */
@@ -155,10 +186,13 @@ export class StatementSource {
 
   /** Stops new events (detach, off the event loop) without freeing the maps. */
   detach(): Promise<void> {
+    this.aggs?.close();
     return closeAll(this.obj.links);
   }
 
   close(): void {
+    this.aggs?.close();
+    this.ownPids?.close();
     this.ring?.close();
     this.obj.close();
     this.counters.close();

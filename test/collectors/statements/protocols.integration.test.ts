@@ -41,6 +41,24 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
     expect(cmp.total).toBeGreaterThanOrEqual(12);
   });
 
+  it('sums every execution in the kernel: query_stats equals the rows it kept, failures counted in errors', async () => {
+    const src = (t: string) => tableSource(db.out, t);
+    // (statements without a query id, e.g. utility ones, are one group on each side)
+    const mismatch = await queryParquet(`WITH q AS (SELECT coalesce(query_id, 0) AS query_id, count(*) AS calls, sum(duration_ns) AS dur, sum(rows) AS rows,
+          sum(shared_blks_hit) AS hit, min(duration_ns) AS lo, max(duration_ns) AS hi FROM ${src('queries')} GROUP BY 1),
+        s AS (SELECT coalesce(query_id, 0) AS query_id, sum(calls) AS calls, sum(duration_ns) AS dur, sum(rows) AS rows, sum(shared_blks_hit) AS hit,
+          min(min_duration_ns) AS lo, max(max_duration_ns) AS hi FROM ${src('query_stats')} WHERE calls > 0 GROUP BY 1)
+      SELECT q.query_id::VARCHAR AS id FROM q FULL JOIN s USING (query_id)
+      WHERE q.calls IS DISTINCT FROM s.calls OR q.dur IS DISTINCT FROM s.dur OR q.rows IS DISTINCT FROM s.rows
+        OR q.hit IS DISTINCT FROM s.hit OR q.lo IS DISTINCT FROM s.lo OR q.hi IS DISTINCT FROM s.hi`);
+    expect(mismatch).toEqual([]);
+    const [boom] = await queryParquet(`SELECT sum(errors)::BIGINT AS errors, sum(calls)::BIGINT AS calls, any_value(source) AS source
+        FROM ${src('query_stats')} WHERE query_text LIKE 'SELECT $1 / (aid - aid) AS boom%'`);
+    expect(Number(boom!.errors)).toBe(3);
+    expect(Number(boom!.calls)).toBe(0);
+    expect(boom!.source).toBe('exact');
+  });
+
   it('counts prepared-protocol executions of the tpcb statements once each', async () => {
     const rows = await readTable(db.out, 'queries', "query_text = 'UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2'");
     // 600 prepared + 100 simple transactions.
@@ -64,7 +82,7 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
   });
 });
 
-describeBpf('--exact samples its queries rows in user space; query_stats keeps every call', () => {
+describeBpf('--exact samples its queries rows in the kernel; query_stats keeps every call', () => {
   let calls = 0;
   const db = useCluster({
     outPrefix: 'pgscout-exact-sample-',

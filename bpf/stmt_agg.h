@@ -1,0 +1,126 @@
+/* Per-query aggregates in per-CPU kernel maps, shared by both statement
+ * sources (bpf/stmt_sched.bpf.c, bpf/statements.bpf.c): the structs user
+ * space decodes (src/collectors/statements/sched-abi.ts) and the helpers that
+ * add one execution. Include after the BPF headers. */
+#ifndef PGSCOUT_STMT_AGG_H
+#define PGSCOUT_STMT_AGG_H
+
+#include "pgscout.h"
+
+#define STMT_NTASK 10     /* task: nvcsw, nivcsw, minflt, majflt, read_bytes, write_bytes, rchar, wchar, syscr, syscw */
+#define STMT_NHIST 24     /* duration buckets: [2^i, 2^(i+1)) µs, bucket 0 from 0, the last open-ended */
+
+/* Aggregation key: one query_stats row per interval. */
+struct stmt_agg_key {
+	__u64 query_id;
+	__u32 dbid;
+	__u32 userid;
+};
+
+struct stmt_agg {
+	__u64 calls;
+	__u64 coalesced;          /* further statements ended unseen (autocommit: local xid advanced > 1) */
+	__u64 total_ns;
+	__u64 min_ns;
+	__u64 max_ns;
+	__u64 sumsq_us;           /* sum of squared durations, in µs² */
+	__u64 on_cpu_ns;
+	__u64 off_cpu_ns;
+	__u64 runq_ns;
+	__u64 net_recv_bytes;
+	__u64 net_send_bytes;
+	__u64 task[STMT_NTASK];
+	__u64 buf[STMT_NBUF];
+	__u64 wal[STMT_NWAL];
+	__u64 hist[STMT_NHIST];
+	__u64 errors;             /* --exact: executions an error ended (not in calls) */
+	__u64 rows;               /* --exact: sum of rows over the calls that reported them */
+	__u64 rows_calls;         /* --exact: calls that reported rows */
+};
+
+/* Control block (array map `stmt_ctl`, written by user space every interval). */
+struct stmt_ctl {
+	__u32 gen;                /* which aggregation map programs write: 0 or 1 */
+	__u32 sample_p32;         /* keep probability × 2^32 for executions faster than slow_ns */
+	__u64 slow_ns;            /* executions at least this long are always kept */
+};
+
+#ifdef __BPF__
+/* Two per-CPU maps written alternately (stmt_ctl.gen): user space takes the
+ * idle one whole. Per-CPU: the programs run with migration off, so plain
+ * adds replace the atomics two cores fought over (user space sums the copies). */
+#define AGG_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH); \
+		__uint(max_entries, 16384); \
+		__type(key, struct stmt_agg_key); \
+		__type(value, struct stmt_agg); \
+	} name SEC(".maps")
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stmt_ctl);
+} stmt_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stmt_agg);
+} zero_agg SEC(".maps");
+
+/* The key's slot in `map`, created when missing; *created says so (its first
+ * execution of the interval). */
+static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key, bool *created)
+{
+	struct stmt_agg *a = bpf_map_lookup_elem(map, key);
+	if (a)
+		return a;
+	*created = true;
+	__u32 zero = 0;
+	struct stmt_agg *z = bpf_map_lookup_elem(&zero_agg, &zero);
+	if (!z)
+		return 0;
+	bpf_map_update_elem(map, key, z, BPF_NOEXIST);   /* a racing insert is fine */
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline __u32 hist_bucket(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 b = 0;
+#pragma unroll
+	for (int i = 0; i < STMT_NHIST - 1; i++)
+		if (us >= (2ull << i))
+			b = i + 1;
+	return b;
+}
+
+/* One call of `dur` ns: count, min/max, sum, sum of squares, histogram. */
+static __always_inline void agg_call(struct stmt_agg *a, __u64 dur)
+{
+	__u64 us = dur / 1000;
+	a->calls++;
+	a->total_ns += dur;
+	a->sumsq_us += us * us;
+	if (a->calls == 1 || dur < a->min_ns)
+		a->min_ns = dur;
+	if (dur > a->max_ns)
+		a->max_ns = dur;
+	__u32 b = hist_bucket(dur);
+	if (b < STMT_NHIST)
+		a->hist[b] += 1;
+}
+
+/* Should this execution be handed over as a row? Slow ones always, the rest
+ * with the probability user space sets from the row budget. */
+static __always_inline bool agg_keep(struct stmt_ctl *ctl, __u64 dur, bool *slow)
+{
+	*slow = ctl->slow_ns && dur >= ctl->slow_ns;
+	return *slow || ctl->sample_p32 == ~0u || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32);
+}
+#endif
+
+#endif

@@ -1,0 +1,162 @@
+/**
+ * The per-query aggregate maps both statement sources write (bpf/stmt_agg.h),
+ * seen from user space: the control block (which map the programs write, the
+ * keep probability of rows, the slow threshold), the flip-and-drain of one
+ * interval, and the keep probability following the statement rate.
+ *
+ * Each drain flips which map the programs write, waits for the programs
+ * still running on the old one (they run with preemption off, for
+ * microseconds), then takes the old map whole with batch lookup-and-delete:
+ * no update can be lost between the read and the delete.
+ */
+import type { BpfMap } from '../../bpf/map.js';
+import type { BpfObject } from '../../bpf/object.js';
+import { stmtAggKeyLayout, stmtAggLayout, stmtCtlLayout } from './sched-abi.js';
+import { aggEntries, sumCopies, type Agg } from './sched-agg.js';
+
+export interface StmtAggregate { queryId: bigint; dbid: number; userid: number; agg: Agg }
+
+export interface AggregateDrain {
+  aggregates: StmtAggregate[];
+  /** CLOCK_MONOTONIC ns of the previous flip and of this one: the interval the aggregates cover. */
+  intervalStartNs: bigint;
+  intervalEndNs: bigint;
+}
+
+export interface RowBudget {
+  /** Executions at least this long are always kept as rows (0: none). */
+  slowNs: number;
+  /** Sampled rows per second for the whole collector; null: every execution. */
+  rowsPerSecond: number | null;
+}
+
+/** Keep probabilities are carried as fractions of 2^32; this one means "keep all". */
+export const KEEP_ALL = 0xffffffff;
+/** How long programs may still write the map that was just switched away from. */
+const FLIP_GRACE_MS = 2;
+/**
+ * The first measurement of the statement rate comes this soon after start:
+ * until then every execution is kept, and keeping them all for a whole rate
+ * period handed a busy server's first ~6000 statements to user space at once.
+ */
+const FIRST_RATE_MS = 20;
+/** How often the keep probability follows the statement rate. */
+const RATE_MS = 200;
+
+/** Row budget / statement rate as a fraction of 2^32 (KEEP_ALL at 1 or without a budget). */
+export function keepProbability(budget: number | null, statementsPerSecond: number): number {
+  if (budget === null) return KEEP_ALL;
+  const p = Math.min(1, budget / Math.max(statementsPerSecond, 1));
+  return p >= 1 ? KEEP_ALL : Math.max(1, Math.floor(p * 2 ** 32));
+}
+
+/** Probability × 2^32 → weight; 0 means kept because slow (or failed), weight 1. */
+export function sampleWeight(p32: number): number {
+  return p32 === 0 || p32 === KEEP_ALL ? 1 : 2 ** 32 / p32;
+}
+
+/** Call before load: bounds both maps' kernel memory by the CPU count. */
+export function sizeAggregateMaps(obj: BpfObject, ncpus: number): void {
+  for (const map of ['stmt_agg0', 'stmt_agg1']) obj.setMaxEntries(map, aggEntries(ncpus));
+}
+
+export class AggregateMaps {
+  private readonly ctl: BpfMap;
+  private readonly maps: [BpfMap, BpfMap];
+  private gen = 0;
+  private keepP32: number;
+  private lastFlipNs = process.hrtime.bigint();
+  private statementsPerSecond = 0;
+  private lastRate = { at: process.hrtime.bigint(), statements: 0n };
+  private rateTimer: NodeJS.Timeout | null = null;
+  private firstRate: NodeJS.Timeout | null = null;
+
+  /** `statements` reads the kernel's count of executions so far (the rate the budget is spread over). */
+  constructor(obj: BpfObject, private readonly ncpus: number, private readonly budget: RowBudget,
+    private readonly statements: () => bigint) {
+    this.ctl = obj.map('stmt_ctl');
+    this.maps = [obj.map('stmt_agg0'), obj.map('stmt_agg1')];
+    this.keepP32 = KEEP_ALL;
+    this.writeCtl();
+    if (budget.rowsPerSecond !== null) {
+      // The keep probability follows the statement rate within ~¼ s, not only at drains:
+      // a burst (or the first interval) cannot flood user space.
+      this.firstRate = setTimeout(() => this.followRate(), FIRST_RATE_MS);
+      this.firstRate.unref();
+      this.rateTimer = setInterval(() => this.followRate(), RATE_MS);
+      this.rateTimer.unref();
+    }
+  }
+
+  /** Capacity of each map: distinct keys per interval. */
+  get capacity(): number {
+    return this.maps[0].maxEntries;
+  }
+
+  private writeCtl(): void {
+    const v = Buffer.alloc(stmtCtlLayout.size);
+    const f = stmtCtlLayout.byName;
+    v.writeUInt32LE(this.gen, f.get('gen')!.offset);
+    v.writeUInt32LE(this.keepP32, f.get('sample_p32')!.offset);
+    v.writeBigUInt64LE(BigInt(this.budget.slowNs), f.get('slow_ns')!.offset);
+    this.ctl.update(Buffer.alloc(4), v);
+  }
+
+  /**
+   * Sets the keep probability from the statement rate since the last call:
+   * row budget / rate, at most 1. Each row records the probability it was
+   * kept with, so weights stay exact while the probability moves.
+   */
+  followRate(): void {
+    try {
+      const budget = this.budget.rowsPerSecond;
+      if (budget === null) return;
+      const now = process.hrtime.bigint();
+      const statements = this.statements();
+      const seconds = Number(now - this.lastRate.at) / 1e9;
+      const rate = Number(statements - this.lastRate.statements) / Math.max(seconds, 1e-3);
+      this.lastRate = { at: now, statements };
+      // Up at once, down gently: a burst is sampled at once, a lull does not open the gates.
+      this.statementsPerSecond = rate > this.statementsPerSecond ? rate : 0.7 * this.statementsPerSecond + 0.3 * rate;
+      const next = keepProbability(budget, this.statementsPerSecond);
+      if (next !== this.keepP32) {
+        this.keepP32 = next;
+        this.writeCtl();
+      }
+    } catch {
+      // Never throws from a timer: the next tick retries, the drain reports real failures.
+    }
+  }
+
+  /** Flips the maps and takes the one the programs wrote until now. */
+  async flipAndDrain(): Promise<AggregateDrain> {
+    const old = this.gen;
+    this.gen ^= 1;
+    const flipNs = process.hrtime.bigint();
+    this.writeCtl();
+    await new Promise((resolve) => setTimeout(resolve, FLIP_GRACE_MS));
+    // Per-CPU map: each key carries one copy per possible CPU, summed here.
+    const stride = stmtAggLayout.size * this.ncpus;
+    const batch = this.maps[old]!.drain(4096, stride);
+    const aggregates: StmtAggregate[] = [];
+    const k = stmtAggKeyLayout.byName;
+    for (let i = 0; i < batch.count; i++) {
+      const kb = i * stmtAggKeyLayout.size;
+      aggregates.push({
+        queryId: batch.keys.readBigUInt64LE(kb + k.get('query_id')!.offset),
+        dbid: batch.keys.readUInt32LE(kb + k.get('dbid')!.offset),
+        userid: batch.keys.readUInt32LE(kb + k.get('userid')!.offset),
+        agg: sumCopies(batch.values, i * stride, this.ncpus),
+      });
+    }
+    const out = { aggregates, intervalStartNs: this.lastFlipNs, intervalEndNs: flipNs };
+    this.lastFlipNs = flipNs;
+    return out;
+  }
+
+  close(): void {
+    if (this.firstRate) clearTimeout(this.firstRate);
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    this.rateTimer = this.firstRate = null;
+  }
+}
