@@ -414,9 +414,14 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	if (!ctl)
 		return;
 
-	__u32 lxid = read_lxid(th);
+	/* Ends seen at switch-outs can miss one: an autocommit statement between
+	 * two observations shows as a local transaction id advanced by more than
+	 * one. Seen at every ReadyForQuery, none is missed that way, and a step > 1
+	 * means one statement ran several transactions (VACUUM, CALL with COMMIT):
+	 * not read at all then (one user read less per statement). */
+	__u32 lxid = end_at_send ? 0 : read_lxid(th);
 	__u32 lxid_step = lxid - th->lxid;
-	bool lxid_known = off_proc_lxid && th->lxid;
+	bool lxid_known = !end_at_send && off_proc_lxid && th->lxid;
 	th->lxid = lxid;
 	if (th->net_send == PARSE_ONLY_REPLY) {
 		/* ParseComplete + ReadyForQuery and nothing else: a prepare, not an

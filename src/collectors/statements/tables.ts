@@ -81,7 +81,7 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default: statements seen at the backend's switch-out into client wait or its next socket read, no trap) or 'exact' (--exact: query lifecycle probes)"),
   c('sample_weight', 'DOUBLE', false, '', '1 / probability the row was kept with (chosen in BPF; with --exact per drain in user space)', 'Executions this row stands for: 1 for kept-because-slow and --statement-rows all; reweight aggregates with it'),
   c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role the backend runs as; null unless the default source'),
-  c('coalesced', 'INT32', true, '', 'PGPROC.lxid advance at statement end (default source)', 'Further autocommit statements that ended unseen just before this one (pipelined messages); null with --exact'),
+  c('coalesced', 'INT32', true, '', 'PGPROC.lxid advance at statement end (default source on kernels without sock_send_length)', 'Further autocommit statements that ended unseen just before this one; always 0 where ends are seen at ReadyForQuery; null with --exact'),
   ...USAGE_COLUMNS,
 ];
 

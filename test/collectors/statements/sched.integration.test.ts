@@ -35,6 +35,8 @@ describeBpf('default statement source: no trap per statement', () => {
       await pgbench(cluster, ['-M', 'prepared', '-S', '-c', '2', '-j', '2', '-t', '1500']);
       await pgbench(cluster, ['-M', 'simple', '-c', '2', '-j', '2', '-t', '300']);
       for (let i = 0; i < 3; i++) await cluster.psql(`SELECT pg_sleep(0.03), '${SECRET}' AS s${i}`);
+      // One statement, one transaction per table: one call, nothing coalesced.
+      await cluster.psql('VACUUM');
       await new Promise((r) => setTimeout(r, 400));
       summary = await collection.stop();
       pgss = (await cluster.psql(`SELECT queryid, calls, shared_blks_hit, shared_blks_read, wal_records, query
@@ -64,6 +66,14 @@ describeBpf('default statement source: no trap per statement', () => {
     // Simple protocol (literals) and extended (parameters) jumble to different query_ids.
     const selects = pgss.filter((p) => /^SELECT abalance FROM pgbench_accounts WHERE aid = \$1$/.test(p.query));
     expect(selects.reduce((a, p) => a + p.calls, 0)).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('counts a statement that runs many transactions (VACUUM) as one call, nothing coalesced', async () => {
+    const [v] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls, sum(coalesced)::BIGINT AS coalesced
+        FROM ${tableSource(db.out, 'query_stats')} WHERE query_text = 'VACUUM'`);
+    expect(Number(v!.calls)).toBe(1);
+    const [all] = await queryParquet(`SELECT sum(coalesced)::BIGINT AS coalesced FROM ${tableSource(db.out, 'query_stats')}`);
+    expect(Number(all!.coalesced)).toBe(0);
   });
 
   it('every aggregate is consistent: histogram counts = calls, on + off CPU = duration', async () => {
