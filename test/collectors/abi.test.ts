@@ -17,6 +17,7 @@ import {
   SCHED_FLAGS, SCHED_STATS, stmtAggKeyLayout, stmtAggLayout, stmtCtlLayout, stmtSampleLayout,
 } from '../../src/collectors/statements/sched-abi.js';
 import { USAGE_SPAN_MAX } from '../../src/collectors/statements/usage-span.js';
+import { PN_FLAGS, PN_STATS, pnEventLayout } from '../../src/collectors/plan-nodes/abi.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 
 const object = (name: string) => new URL(`../../bpf/.output/${name}.bpf.o`, import.meta.url).pathname;
@@ -96,4 +97,11 @@ describe('ABI of stmt_sched.bpf.o (default statement source)', () => {
   it('enum pgs_sched_flag', () => expect(enumValues(enums, 'pgs_sched_flag', 'PGS_S_')).toEqual(SCHED_FLAGS));
   it('enum pgs_sched_stat', () => expect(enumValues(enums, 'pgs_sched_stat', 'PGS_SSTAT_')).toEqual(slots(SCHED_STATS)));
   it('usage_span scratch is the size usageSpan() plans for', () => expect(structs.get('usage_span')?.size).toBe(USAGE_SPAN_MAX));
+});
+
+describe('ABI of plan_nodes.bpf.o (instrumented operator source)', () => {
+  const { structs, enums } = btfTypes('plan_nodes');
+  it('pn_event', () => expectMatches(pnEventLayout, structs));
+  it('enum pn_flag', () => expect(enumValues(enums, 'pn_flag', 'PN_F_')).toEqual(PN_FLAGS));
+  it('enum pn_stat', () => expect(enumValues(enums, 'pn_stat', 'PN_STAT_')).toEqual(slots(PN_STATS)));
 });

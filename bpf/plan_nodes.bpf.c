@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Instrumented operator source: PostgreSQL's own per-node Instrumentation,
+ * read once per statement at standard_ExecutorEnd.
+ *
+ * When a statement ran instrumented (auto_explain with log_analyze, or any
+ * other user of instrument_options), every PlanState carries the counts
+ * EXPLAIN ANALYZE prints. At ExecutorEnd (before ExecEndPlan frees them) the
+ * program walks queryDesc->planstate — lefttree/righttree, the children of
+ * Append/MergeAppend/BitmapAnd/BitmapOr/SubqueryScan/CustomScan, and the
+ * initPlan/subPlan lists — and hands each node's Plan header and raw
+ * Instrumentation to user space, which decodes them with the layout of the
+ * target's major version. An uninstrumented statement costs a few pointer
+ * reads. Parallel workers' own ExecutorEnd is skipped: the leader's nodes
+ * already hold leader + workers. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "plan_nodes.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_postmaster = 0;
+const volatile __u64 pwn_addr = 0;            /* &ParallelWorkerNumber */
+const volatile __u32 off_qd_planstate = 0, off_qd_plannedstmt = 0, off_pstmt_query_id = 0;
+const volatile __u32 off_ps_plan = 0, off_ps_instrument = 0, off_ps_worker_instrument = 0;
+const volatile __u32 off_ps_lefttree = 0, off_ps_righttree = 0, off_ps_initplan = 0, off_ps_subplan = 0;
+const volatile __u32 off_list_length = 0, off_list_elements = 0, off_sps_planstate = 0;
+const volatile __u32 off_plan_node_id = 0;
+const volatile __u32 instr_size = 8;          /* sizeof(Instrumentation), at most PN_INSTR_MAX */
+const volatile __u32 plan_size = 8;           /* the Plan header bytes to copy, at most PN_PLAN_MAX */
+/* Node tags and offsets of the states with children outside lefttree/righttree. */
+const volatile __u32 tag_append = ~0u, off_append_plans = 0, off_append_n = 0;
+const volatile __u32 tag_merge_append = ~0u, off_merge_plans = 0, off_merge_n = 0;
+const volatile __u32 tag_bitmap_and = ~0u, tag_bitmap_or = ~0u, off_bitmap_plans = 0, off_bitmap_n = 0;
+const volatile __u32 tag_subquery_scan = ~0u, off_subquery_subplan = 0;
+
+const volatile struct pn_event *btf_anchor_event = 0;
+const volatile enum pn_flag btf_anchor_flag = 0;
+const volatile enum pn_stat btf_anchor_stat = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} plan_nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PN_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} pn_stats SEC(".maps");
+
+struct walk {
+	__u64 ps[PN_STACK];
+	__s32 parent[PN_STACK];
+	__u32 depth[PN_STACK];
+	__u32 flags[PN_STACK];
+	__u32 sp;
+	__u32 emitted;
+	__u64 query_id;
+	__u64 stmt_ns;
+	__u32 pid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk);
+} walks SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&pn_stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 rd64(__u64 addr)
+{
+	__u64 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline __u32 rd32(__u64 addr)
+{
+	__u32 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline void push(struct walk *w, __u64 ps, __s32 parent, __u32 depth, __u32 flags)
+{
+	if (!ps)
+		return;
+	__u32 sp = w->sp;
+	if (sp >= PN_STACK) {
+		stat_inc(PN_STAT_STACK_FULL);
+		return;
+	}
+	w->ps[sp] = ps;
+	w->parent[sp] = parent;
+	w->depth[sp] = depth;
+	w->flags[sp] = flags;
+	w->sp = sp + 1;
+}
+
+/* Children held in an array of PlanState pointers (Append, MergeAppend, BitmapAnd/Or). */
+static __always_inline void push_array(struct walk *w, __u64 arr, __u32 n, __s32 parent, __u32 depth)
+{
+	if (!arr)
+		return;
+	if (n > PN_MAX_CHILDREN) {
+		stat_inc(PN_STAT_CHILDREN_CUT);
+		n = PN_MAX_CHILDREN;
+	}
+	for (__u32 i = 0; i < PN_MAX_CHILDREN; i++) {
+		if (i >= n)
+			break;
+		push(w, rd64(arr + i * 8), parent, depth, 0);
+	}
+}
+
+/* initPlan / subPlan: a List of SubPlanState, each with its own tree. */
+static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 parent, __u32 depth)
+{
+	if (!list)
+		return;
+	__u32 n = rd32(list + off_list_length);
+	__u64 elems = rd64(list + off_list_elements);
+	if (n > PN_MAX_CHILDREN) {
+		stat_inc(PN_STAT_CHILDREN_CUT);
+		n = PN_MAX_CHILDREN;
+	}
+	for (__u32 i = 0; i < PN_MAX_CHILDREN; i++) {
+		if (i >= n || !elems)
+			break;
+		__u64 sps = rd64(elems + i * 8);
+		if (sps)
+			push(w, rd64(sps + off_sps_planstate), parent, depth, PN_F_SUBPLAN_ROOT);
+	}
+}
+
+/* One node per iteration; the walk state lives in the per-CPU `walks` slot
+ * (bpf_loop's context must be on the stack, the walk is too big for it). */
+static long visit(__u64 index, void *ctx)
+{
+	__u32 zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&walks, &zero);
+	if (!w)
+		return 1;
+	__u32 sp = w->sp;
+	if (sp == 0 || sp > PN_STACK)
+		return 1;
+	sp--;
+	w->sp = sp;
+	__u64 ps = w->ps[sp];
+	__s32 parent = w->parent[sp];
+	__u32 depth = w->depth[sp], flags = w->flags[sp];
+
+	struct pn_event *ev = bpf_ringbuf_reserve(&plan_nodes, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(PN_STAT_RING_FULL);
+		return 0;
+	}
+	__u64 plan = rd64(ps + off_ps_plan);
+	__u64 instr = rd64(ps + off_ps_instrument);
+	ev->query_id = w->query_id;
+	ev->stmt_ns = w->stmt_ns;
+	ev->pid = w->pid;
+	ev->tag = rd32(ps);
+	ev->parent_id = parent;
+	ev->depth = depth;
+	ev->flags = flags | (instr ? PN_F_INSTRUMENTED : 0);
+	ev->plan_node_id = plan ? (__s32)rd32(plan + off_plan_node_id) : -1;
+	ev->workers = 0;
+	__u64 wi = rd64(ps + off_ps_worker_instrument);
+	if (wi)
+		ev->workers = rd32(wi);   /* WorkerInstrumentation.num_workers comes first */
+	__u32 n = plan_size;
+	if (n > PN_PLAN_MAX)
+		n = PN_PLAN_MAX;
+	if (!plan || n == 0 || bpf_probe_read_user(ev->plan, n, (void *)plan))
+		__builtin_memset(ev->plan, 0, sizeof(ev->plan));
+	n = instr_size;
+	if (n > PN_INSTR_MAX)
+		n = PN_INSTR_MAX;
+	if (!instr || n == 0 || bpf_probe_read_user(ev->instr, n, (void *)instr))
+		__builtin_memset(ev->instr, 0, sizeof(ev->instr));
+	__s32 id = ev->plan_node_id;
+	__u32 tag = ev->tag;
+	bpf_ringbuf_submit(ev, 0);
+	w->emitted++;
+
+	__u32 d = depth + 1;
+	push_subplans(w, rd64(ps + off_ps_subplan), id, d);
+	push_subplans(w, rd64(ps + off_ps_initplan), id, d);
+	push(w, rd64(ps + off_ps_righttree), id, d, 0);
+	if (tag == tag_append)
+		push_array(w, rd64(ps + off_append_plans), rd32(ps + off_append_n), id, d);
+	else if (tag == tag_merge_append)
+		push_array(w, rd64(ps + off_merge_plans), rd32(ps + off_merge_n), id, d);
+	else if (tag == tag_bitmap_and || tag == tag_bitmap_or)
+		push_array(w, rd64(ps + off_bitmap_plans), rd32(ps + off_bitmap_n), id, d);
+	else if (tag == tag_subquery_scan)
+		push(w, rd64(ps + off_subquery_subplan), id, d, 0);
+	push(w, rd64(ps + off_ps_lefttree), id, d, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(executor_end, void *query_desc)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	if (task->real_parent->tgid != target_postmaster)
+		return 0;
+	/* A parallel worker's nodes are summed into the leader's. */
+	if (pwn_addr && (__s32)rd32(pwn_addr) >= 0)
+		return 0;
+	__u64 qd = (__u64)query_desc;
+	__u64 root = rd64(qd + off_qd_planstate);
+	if (!root || !rd64(root + off_ps_instrument))
+		return 0;   /* not instrumented: nothing to read */
+	__u32 zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&walks, &zero);
+	if (!w)
+		return 0;
+	w->sp = 0;
+	w->emitted = 0;
+	w->pid = (__u32)bpf_get_current_pid_tgid();
+	w->stmt_ns = bpf_ktime_get_ns();
+	__u64 pstmt = rd64(qd + off_qd_plannedstmt);
+	w->query_id = pstmt ? rd64(pstmt + off_pstmt_query_id) : 0;
+	push(w, root, -1, 0, 0);
+	bpf_loop(PN_MAX_NODES, visit, NULL, 0);
+	stat_inc(PN_STAT_STATEMENTS);
+	if (w->sp)
+		stat_inc(PN_STAT_NODES_CUT);   /* more than PN_MAX_NODES nodes: the rest is counted, not read */
+	return 0;
+}

@@ -1,0 +1,173 @@
+/**
+ * The instrumented operator source seen from user space: loads
+ * bpf/plan_nodes.bpf.o with the target's struct offsets, attaches it at
+ * standard_ExecutorEnd, and decodes each node's Plan header and raw
+ * Instrumentation with the target's layout.
+ */
+import { attachSpec, type AttachState } from '../../bpf/attacher.js';
+import { loadCollectorSpec, objectPath } from '../../bpf/collector-spec.js';
+import { fn } from '../../bpf/libbpf.js';
+import { closeAll } from '../../bpf/link.js';
+import type { BpfMap } from '../../bpf/map.js';
+import { BpfObject } from '../../bpf/object.js';
+import { RingBuffer } from '../../bpf/ringbuf.js';
+import { globalAddress } from '../../elf/address.js';
+import { loadLayout, type Layout } from '../../pg/layouts.js';
+import type { Target } from '../../pg/target.js';
+import { NotSupportedError } from '../../util/errors.js';
+import { explainNodeTypeForTag } from '../operators/node-types.js';
+import { PN_FLAGS, PN_INSTR_MAX, PN_PLAN_MAX, PN_STATS, pnEventLayout, type PnStatName } from './abi.js';
+
+/** One node of one instrumented statement, as EXPLAIN ANALYZE would count it. */
+export interface PlanNode {
+  pid: number;
+  queryId: bigint;
+  /** Same value for every node of one statement (CLOCK_MONOTONIC ns at its ExecutorEnd). */
+  statementNs: bigint;
+  planNodeId: number;
+  parentId: number | null;
+  depth: number;
+  nodeType: string;
+  subplanRoot: boolean;
+  instrumented: boolean;
+  estStartupCost: number;
+  estTotalCost: number;
+  estRows: number;
+  estWidth: number;
+  /** rows over all loops: ntuples + tuplecount of a loop still running (what InstrEndLoop would add). */
+  rows: number;
+  /** loops: nloops + 1 while a loop still runs. */
+  loops: number;
+  /** Inclusive time in ms (null when the statement was not timed). */
+  startupMs: number | null;
+  totalMs: number | null;
+  nfiltered1: number;
+  nfiltered2: number;
+  sharedHit: bigint;
+  sharedRead: bigint;
+  tempRead: bigint;
+  tempWritten: bigint;
+  workers: number;
+}
+
+const f64 = (buf: Buffer, off: number) => buf.readDoubleLE(off);
+const i64 = (buf: Buffer, off: number) => buf.readBigInt64LE(off);
+
+export class PlanNodeSource {
+  private readonly obj: BpfObject;
+  private readonly ring: RingBuffer;
+  private readonly stats: BpfMap;
+  private readonly ncpus = fn.num_possible_cpus() as number;
+  private pending: PlanNode[] = [];
+  readonly attachStates: AttachState[];
+
+  constructor(readonly target: Target, root: string) {
+    const layout = loadLayout(target.major);
+    const spec = loadCollectorSpec(root, 'plan-nodes');
+    const off = (s: string, fld: string) => layout.offsetOf(s, fld);
+    const instrSize = layout.sizeOf('Instrumentation');
+    if (instrSize > PN_INSTR_MAX) throw new NotSupportedError('Instrumentation copy', `Instrumentation is ${instrSize} bytes here; the program copies at most ${PN_INSTR_MAX}`);
+    const planHeader = off('Plan', 'plan_node_id') + 4;
+    if (planHeader > PN_PLAN_MAX) throw new NotSupportedError('Plan header copy', `Plan header is ${planHeader} bytes here; the program copies at most ${PN_PLAN_MAX}`);
+    this.obj = BpfObject.open(objectPath(root, spec));
+    try {
+      this.obj.setRodata({
+        target_postmaster: target.postmasterPid,
+        pwn_addr: globalAddress(target.postmasterPid, target.binaryPath, 'ParallelWorkerNumber'),
+        off_qd_planstate: off('QueryDesc', 'planstate'), off_qd_plannedstmt: off('QueryDesc', 'plannedstmt'),
+        off_pstmt_query_id: off('PlannedStmt', 'queryId'),
+        off_ps_plan: off('PlanState', 'plan'), off_ps_instrument: off('PlanState', 'instrument'),
+        off_ps_worker_instrument: off('PlanState', 'worker_instrument'),
+        off_ps_lefttree: off('PlanState', 'lefttree'), off_ps_righttree: off('PlanState', 'righttree'),
+        off_ps_initplan: off('PlanState', 'initPlan'), off_ps_subplan: off('PlanState', 'subPlan'),
+        off_list_length: off('List', 'length'), off_list_elements: off('List', 'elements'),
+        off_sps_planstate: off('SubPlanState', 'planstate'),
+        off_plan_node_id: off('Plan', 'plan_node_id'),
+        instr_size: instrSize, plan_size: planHeader,
+        tag_append: layout.nodeTag('AppendState'), off_append_plans: off('AppendState', 'appendplans'), off_append_n: off('AppendState', 'as_nplans'),
+        tag_merge_append: layout.nodeTag('MergeAppendState'), off_merge_plans: off('MergeAppendState', 'mergeplans'),
+        off_merge_n: off('MergeAppendState', 'ms_nplans'),
+        tag_bitmap_and: layout.nodeTag('BitmapAndState'), tag_bitmap_or: layout.nodeTag('BitmapOrState'),
+        off_bitmap_plans: off('BitmapAndState', 'bitmapplans'), off_bitmap_n: off('BitmapAndState', 'nplans'),
+        tag_subquery_scan: layout.nodeTag('SubqueryScanState'), off_subquery_subplan: off('SubqueryScanState', 'subplan'),
+      });
+      if (off('BitmapOrState', 'bitmapplans') !== off('BitmapAndState', 'bitmapplans') || off('BitmapOrState', 'nplans') !== off('BitmapAndState', 'nplans')) {
+        throw new NotSupportedError('BitmapOr layout', 'BitmapAndState and BitmapOrState differ in this PostgreSQL');
+      }
+      this.obj.load();
+      this.stats = this.obj.map('pn_stats');
+      this.ring = new RingBuffer(this.obj.map('plan_nodes'), (d) => this.pending.push(decodeNode(d, layout)));
+      this.attachStates = attachSpec(this.obj, spec, target.binaryPath);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  get object(): BpfObject {
+    return this.obj;
+  }
+
+  /** The nodes read since the last call. */
+  drain(): PlanNode[] {
+    this.ring.consume();
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  readStats(): Record<PnStatName, bigint> {
+    return this.stats.readPerCpuSlots(PN_STATS, this.ncpus);
+  }
+
+  detach(): Promise<void> {
+    return closeAll(this.obj.links);
+  }
+
+  close(): void {
+    this.ring?.close();
+    this.obj.close();
+  }
+}
+
+/** A ring record → PlanNode, reading Plan and Instrumentation at the target's offsets. */
+export function decodeNode(d: Buffer, layout: Layout): PlanNode {
+  const e = pnEventLayout.byName;
+  const at = (name: string) => e.get(name)!.offset;
+  const plan = d.subarray(at('plan'), at('plan') + PN_PLAN_MAX);
+  const instr = d.subarray(at('instr'), at('instr') + PN_INSTR_MAX);
+  const p = (fld: string) => layout.offsetOf('Plan', fld);
+  const ins = (fld: string) => layout.offsetOf('Instrumentation', fld);
+  const buf = (fld: string) => ins('bufusage') + layout.offsetOf('BufferUsage', fld);
+  const flags = d.readUInt32LE(at('flags'));
+  const instrumented = (flags & PN_FLAGS.INSTRUMENTED) !== 0;
+  const running = instrumented && instr.readUInt8(ins('running')) !== 0;
+  const timed = instrumented && instr.readUInt8(ins('need_timer')) !== 0;
+  const parent = d.readInt32LE(at('parent_id'));
+  return {
+    pid: d.readUInt32LE(at('pid')),
+    queryId: d.readBigUInt64LE(at('query_id')),
+    statementNs: d.readBigUInt64LE(at('stmt_ns')),
+    planNodeId: d.readInt32LE(at('plan_node_id')),
+    parentId: parent < 0 ? null : parent,
+    depth: d.readUInt32LE(at('depth')),
+    nodeType: explainNodeTypeForTag(d.readUInt32LE(at('tag')), layout),
+    subplanRoot: (flags & PN_FLAGS.SUBPLAN_ROOT) !== 0,
+    instrumented,
+    estStartupCost: f64(plan, p('startup_cost')),
+    estTotalCost: f64(plan, p('total_cost')),
+    estRows: f64(plan, p('plan_rows')),
+    estWidth: plan.readInt32LE(p('plan_width')),
+    rows: instrumented ? f64(instr, ins('ntuples')) + (running ? f64(instr, ins('tuplecount')) : 0) : 0,
+    loops: instrumented ? f64(instr, ins('nloops')) + (running ? 1 : 0) : 0,
+    startupMs: timed ? f64(instr, ins('startup')) * 1000 : null,
+    totalMs: timed ? f64(instr, ins('total')) * 1000 : null,
+    nfiltered1: instrumented ? f64(instr, ins('nfiltered1')) : 0,
+    nfiltered2: instrumented ? f64(instr, ins('nfiltered2')) : 0,
+    sharedHit: instrumented ? i64(instr, buf('shared_blks_hit')) : 0n,
+    sharedRead: instrumented ? i64(instr, buf('shared_blks_read')) : 0n,
+    tempRead: instrumented ? i64(instr, buf('temp_blks_read')) : 0n,
+    tempWritten: instrumented ? i64(instr, buf('temp_blks_written')) : 0n,
+    workers: d.readUInt32LE(at('workers')),
+  };
+}
