@@ -48,6 +48,12 @@ export interface CollectConfig {
    * coalesced); ~0.4 µs more per statement (docs/benchmarks.md).
    */
   netRecv: boolean;
+  /**
+   * --plan-nodes: read PostgreSQL's own per-node instrumentation of every
+   * instrumented statement at executor end (plan_nodes table; statements are
+   * instrumented by auto_explain with log_analyze, or EXPLAIN ANALYZE).
+   */
+  planNodes: boolean;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -68,6 +74,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   slowMs: 10,
   phases: false,
   netRecv: false,
+  planNodes: false,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -97,6 +104,7 @@ export interface RawCollectOptions {
   slow?: string;
   phases?: boolean;
   'net-recv'?: boolean;
+  'plan-nodes'?: boolean;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -129,6 +137,7 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     slowMs: optional(pick(flags.slow, 'SLOW'), (v) => (v === '0' ? 0 : parseDuration(v, '--slow'))) ?? DEFAULTS.slowMs,
     phases: flags.phases ?? parseBool(env.PGSCOUT_PHASES, 'PGSCOUT_PHASES') ?? DEFAULTS.phases,
     netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
+    planNodes: flags['plan-nodes'] ?? parseBool(env.PGSCOUT_PLAN_NODES, 'PGSCOUT_PLAN_NODES') ?? DEFAULTS.planNodes,
   };
   const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
   if (explicitTop !== undefined && explicitTop.trim() !== '' && cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {

@@ -22,6 +22,7 @@ export const COLLECT_OPTIONS = {
   slow: { type: 'string' },
   phases: { type: 'boolean' },
   'net-recv': { type: 'boolean' },
+  'plan-nodes': { type: 'boolean' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */

@@ -6,11 +6,13 @@
 import type { TableSpec } from '../dataset/schema.js';
 import type { CollectorRegistration } from './collector.js';
 import { OperatorsCollector } from './operators/collector.js';
+import { PlanNodesCollector } from './plan-nodes/collector.js';
 import { StatementsCollector } from './statements/collector.js';
 
 export const COLLECTORS: readonly CollectorRegistration[] = [
   { name: 'statements', wanted: () => true, create: () => new StatementsCollector() },
   { name: 'operators', wanted: (config) => config.level === 'operator', create: () => new OperatorsCollector() },
+  { name: 'plan-nodes', wanted: (config) => config.planNodes, create: () => new PlanNodesCollector() },
 ];
 
 /** Every table of every collector, one per distinct column list (query_errors shares the columns of queries). */

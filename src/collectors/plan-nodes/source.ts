@@ -51,6 +51,12 @@ export interface PlanNode {
 }
 
 const f64 = (buf: Buffer, off: number) => buf.readDoubleLE(off);
+
+/** An instr_time in seconds: struct timespec up to PostgreSQL 15, int64 nanoseconds from 16 on. */
+function instrTimeSeconds(buf: Buffer, off: number, size: number): number {
+  if (size === 16) return Number(buf.readBigInt64LE(off)) + Number(buf.readBigInt64LE(off + 8)) / 1e9;
+  return Number(buf.readBigInt64LE(off)) / 1e9;
+}
 const i64 = (buf: Buffer, off: number) => buf.readBigInt64LE(off);
 
 export class PlanNodeSource {
@@ -160,8 +166,12 @@ export function decodeNode(d: Buffer, layout: Layout): PlanNode {
     estWidth: plan.readInt32LE(p('plan_width')),
     rows: instrumented ? f64(instr, ins('ntuples')) + (running ? f64(instr, ins('tuplecount')) : 0) : 0,
     loops: instrumented ? f64(instr, ins('nloops')) + (running ? 1 : 0) : 0,
-    startupMs: timed ? f64(instr, ins('startup')) * 1000 : null,
-    totalMs: timed ? f64(instr, ins('total')) * 1000 : null,
+    // A loop still running at executor end has its time in counter/firsttuple, not yet in total/startup
+    // (EXPLAIN folds them in with InstrEndLoop when it prints; so do we).
+    startupMs: timed ? (f64(instr, ins('startup')) + (running ? f64(instr, ins('firsttuple')) : 0)) * 1000 : null,
+    totalMs: timed
+      ? (f64(instr, ins('total')) + (running ? instrTimeSeconds(instr, ins('counter'), layout.field('Instrumentation', 'counter').size) : 0)) * 1000
+      : null,
     nfiltered1: instrumented ? f64(instr, ins('nfiltered1')) : 0,
     nfiltered2: instrumented ? f64(instr, ins('nfiltered2')) : 0,
     sharedHit: instrumented ? i64(instr, buf('shared_blks_hit')) : 0n,

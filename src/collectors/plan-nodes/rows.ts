@@ -1,0 +1,73 @@
+/** Decoded plan nodes → rows of plan_nodes, one statement at a time (exclusive time needs the children). */
+import type { Row } from '../../dataset/schema.js';
+import type { QueryTextCache } from '../../query/text-cache.js';
+import type { MonotonicToWall } from '../../util/clock.js';
+import type { PlanNode } from './source.js';
+
+const ns = (ms: number | null) => (ms === null ? null : BigInt(Math.round(ms * 1e6)));
+const count = (x: number) => BigInt(Math.round(x));
+
+export interface PlanRowContext { clock: MonotonicToWall; texts: QueryTextCache }
+
+/**
+ * Groups nodes by statement (pid, ExecutorEnd time) in arrival order and
+ * numbers the statements per pid. `nextSeq` carries the numbering across drains.
+ */
+export function planNodeRows(nodes: readonly PlanNode[], ctx: PlanRowContext, nextSeq: Map<number, number>): Row[] {
+  const statements = new Map<string, PlanNode[]>();
+  for (const n of nodes) {
+    const key = `${n.pid}:${n.statementNs}`;
+    const list = statements.get(key);
+    if (list) list.push(n);
+    else statements.set(key, [n]);
+  }
+  const rows: Row[] = [];
+  for (const list of statements.values()) {
+    const pid = list[0]!.pid;
+    const seq = nextSeq.get(pid) ?? 0;
+    nextSeq.set(pid, seq + 1);
+    const statementId = (BigInt(pid) << 32n) | BigInt(seq >>> 0);
+    // Children's inclusive time, per parent (subplan roots are children of the node that runs them).
+    const childTotal = new Map<number, number>();
+    for (const n of list) {
+      if (n.parentId !== null && n.totalMs !== null) childTotal.set(n.parentId, (childTotal.get(n.parentId) ?? 0) + n.totalMs);
+    }
+    for (const n of list) rows.push(row(n, statementId, childTotal, ctx));
+  }
+  return rows;
+}
+
+function row(n: PlanNode, statementId: bigint, childTotal: Map<number, number>, ctx: PlanRowContext): Row {
+  const text = n.queryId ? ctx.texts.get(n.queryId) : null;
+  const timed = n.totalMs !== null;
+  return {
+    statement_id: statementId,
+    end_ns: ctx.clock.toWall(n.statementNs),
+    query_id: n.queryId ? BigInt.asIntN(64, n.queryId) : null,
+    fingerprint: text?.fingerprint ?? null,
+    query_text: text?.normalized ?? null,
+    pid: n.pid,
+    plan_node_id: n.planNodeId,
+    parent_node_id: n.parentId,
+    depth: n.depth,
+    is_subplan: n.subplanRoot,
+    node_type: n.nodeType,
+    est_startup_cost: n.estStartupCost,
+    est_total_cost: n.estTotalCost,
+    est_rows: n.estRows,
+    est_width: n.estWidth,
+    rows: count(n.rows),
+    loops: count(n.loops),
+    rows_removed_by_filter: count(n.nfiltered1),
+    rows_removed_by_join_filter: count(n.nfiltered2),
+    timed,
+    startup_ns: ns(n.startupMs),
+    total_ns: ns(n.totalMs),
+    excl_ns: timed ? ns(Math.max(0, n.totalMs! - (childTotal.get(n.planNodeId) ?? 0))) : null,
+    shared_blks_hit: n.sharedHit,
+    shared_blks_read: n.sharedRead,
+    temp_blks_read: n.tempRead,
+    temp_blks_written: n.tempWritten,
+    workers: n.workers,
+  };
+}
