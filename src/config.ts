@@ -54,6 +54,11 @@ export interface CollectConfig {
    * instrumented by auto_explain with log_analyze, or EXPLAIN ANALYZE).
    */
   planNodes: boolean;
+  /**
+   * --setup-instrumentation (with --plan-nodes): load auto_explain for new
+   * sessions via ALTER SYSTEM (instrumenting, never logging), undone at exit.
+   */
+  setupInstrumentation: boolean;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -75,6 +80,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   phases: false,
   netRecv: false,
   planNodes: false,
+  setupInstrumentation: false,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -105,6 +111,7 @@ export interface RawCollectOptions {
   phases?: boolean;
   'net-recv'?: boolean;
   'plan-nodes'?: boolean;
+  'setup-instrumentation'?: boolean;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -138,6 +145,8 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     phases: flags.phases ?? parseBool(env.PGSCOUT_PHASES, 'PGSCOUT_PHASES') ?? DEFAULTS.phases,
     netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
     planNodes: flags['plan-nodes'] ?? parseBool(env.PGSCOUT_PLAN_NODES, 'PGSCOUT_PLAN_NODES') ?? DEFAULTS.planNodes,
+    setupInstrumentation: flags['setup-instrumentation'] ?? parseBool(env.PGSCOUT_SETUP_INSTRUMENTATION, 'PGSCOUT_SETUP_INSTRUMENTATION')
+      ?? DEFAULTS.setupInstrumentation,
   };
   const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
   if (explicitTop !== undefined && explicitTop.trim() !== '' && cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {
@@ -243,6 +252,9 @@ export function validate(cfg: CollectConfig): void {
   }
   if (cfg.phases && !cfg.exact && cfg.level !== 'operator') {
     throw new ConfigError('--phases needs --exact: the default source sees no parse/plan boundaries (it traps nothing per statement)');
+  }
+  if (cfg.setupInstrumentation && !cfg.planNodes) {
+    throw new ConfigError('--setup-instrumentation switches on what --plan-nodes reads: add --plan-nodes');
   }
   if (cfg.netRecv && (cfg.exact || cfg.level === 'operator')) {
     throw new ConfigError('--net-recv is for the default statement source: --exact and --level operator trace socket reads already');

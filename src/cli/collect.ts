@@ -23,6 +23,7 @@ export const COLLECT_OPTIONS = {
   phases: { type: 'boolean' },
   'net-recv': { type: 'boolean' },
   'plan-nodes': { type: 'boolean' },
+  'setup-instrumentation': { type: 'boolean' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */

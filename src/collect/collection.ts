@@ -7,6 +7,7 @@
 import type { CollectConfig } from '../config.js';
 import { discoverTarget, type Target } from '../pg/target.js';
 import { Catalog } from '../pg/catalog.js';
+import { setupInstrumentation, type Instrumentation } from '../pg/instrumentation.js';
 import { initParser } from '../query/normalize.js';
 import { syscallCounter } from '../bpf/map.js';
 import { ParquetTableWriter } from '../dataset/parquet-writer.js';
@@ -50,6 +51,8 @@ export class Collection {
     private readonly catalog: Catalog,
     /** --prometheus / --otlp; null: no metrics code runs at all. */
     readonly metrics: Metrics | null,
+    /** --setup-instrumentation: what to put back at stop. */
+    private readonly instrumentation: Instrumentation | null,
   ) {
     for (const name of writers.keys()) this.rowsAppended.set(name, 0);
   }
@@ -65,8 +68,10 @@ export class Collection {
     const metrics = config.prometheus || config.otlp
       ? await (await import('../metrics/metrics.js')).Metrics.start(config, target) : null;
     const catalog = new Catalog(config.pg);
+    let instrumentation: Instrumentation | null = null;
     const ctx = { config, target, clock: new MonotonicToWall(), catalog, started: new Map<string, Collector>() };
     try {
+      if (config.setupInstrumentation) instrumentation = await setupInstrumentation(config.pg);
       for (const reg of COLLECTORS) {
         if (!reg.wanted(config)) continue;
         const collector = reg.create();
@@ -75,6 +80,7 @@ export class Collection {
       }
     } catch (err) {
       for (const c of [...ctx.started.values()].reverse()) c.close();
+      await instrumentation?.restore().catch((e: Error) => log.error(`restoring the instrumentation settings failed: ${e.message}`));
       await catalog.close();
       await metrics?.shutdown();
       throw err;
@@ -82,7 +88,7 @@ export class Collection {
     const collectors = [...ctx.started.values()];
     const writers = new Map(collectors.flatMap((c) => c.tables).map((table) =>
       [table.name, new ParquetTableWriter({ outDir: config.out, table, host: config.host })]));
-    const c = new Collection(config, target, collectors, writers, catalog, metrics);
+    const c = new Collection(config, target, collectors, writers, catalog, metrics, instrumentation);
     metrics?.attach(c);
     c.timer = setInterval(() => c.tick(), config.intervalMs);
     c.timer.unref();
@@ -151,6 +157,8 @@ export class Collection {
         // The shutdown drain's records reach the final OTLP export.
         this.metrics?.sink.drain({ seconds: null, syscalls: 0 });
         await this.metrics?.shutdown();
+        await this.instrumentation?.restore()
+          .catch((e: Error) => log.error(`restoring the instrumentation settings failed (the next --setup-instrumentation run restores them): ${e.message}`));
         await this.catalog.close();
         // Every file is closed by now: detaching (~0.1 s a uprobe in the kernel)
         // can take its time without risking data; a second signal exits at once.

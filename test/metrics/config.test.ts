@@ -111,3 +111,16 @@ describe('--top-queries', () => {
     expect(configError(() => cfg({ 'top-queries': '10' })).message).toMatch(/give --prometheus <host:port> or --otlp <url>/);
   });
 });
+
+describe('--plan-nodes, --setup-instrumentation, --net-recv', () => {
+  it('are off by default and take env overrides', () => {
+    expect([cfg({}).planNodes, cfg({}).setupInstrumentation, cfg({}).netRecv]).toEqual([false, false, false]);
+    expect(cfg({}, { PGSCOUT_PLAN_NODES: 'on' }).planNodes).toBe(true);
+    expect(cfg({ 'plan-nodes': true, 'setup-instrumentation': true }).setupInstrumentation).toBe(true);
+  });
+
+  it('refuse combinations that cannot work, in one line', () => {
+    expect(configError(() => cfg({ 'setup-instrumentation': true })).message).toMatch(/add --plan-nodes/);
+    expect(configError(() => cfg({ 'net-recv': true, exact: true })).message).toMatch(/--net-recv is for the default statement source/);
+  });
+});
