@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "user_read.h"
+#include "stats.h"
 #include "operators.h"
 #include "statements.h"
 #include "threads.h"
@@ -91,9 +92,7 @@ struct {
 
 static __always_inline void nstat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&node_stats, &idx);
-	if (v)
-		*v += 1;
+	stat_add(&node_stats, idx, 1);
 }
 
 

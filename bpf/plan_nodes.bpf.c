@@ -15,6 +15,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "user_read.h"
+#include "stats.h"
 #include "plan_nodes.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -71,23 +73,7 @@ struct {
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&pn_stats, &idx);
-	if (v)
-		*v += 1;
-}
-
-static __always_inline __u64 rd64(__u64 addr)
-{
-	__u64 v = 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
-
-static __always_inline __u32 rd32(__u64 addr)
-{
-	__u32 v = 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
+	stat_add(&pn_stats, idx, 1);
 }
 
 static __always_inline void push(struct walk *w, __u64 ps, __s32 parent, __u32 depth, __u32 flags)
@@ -118,7 +104,7 @@ static __always_inline void push_array(struct walk *w, __u64 arr, __u32 n, __s32
 	for (__u32 i = 0; i < PN_MAX_CHILDREN; i++) {
 		if (i >= n)
 			break;
-		push(w, rd64(arr + i * 8), parent, depth, 0);
+		push(w, read_u64(arr + i * 8), parent, depth, 0);
 	}
 }
 
@@ -127,8 +113,8 @@ static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 pare
 {
 	if (!list)
 		return;
-	__u32 n = rd32(list + off_list_length);
-	__u64 elems = rd64(list + off_list_elements);
+	__u32 n = read_u32(list + off_list_length);
+	__u64 elems = read_u64(list + off_list_elements);
 	if (n > PN_MAX_CHILDREN) {
 		stat_inc(PN_STAT_CHILDREN_CUT);
 		n = PN_MAX_CHILDREN;
@@ -136,9 +122,9 @@ static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 pare
 	for (__u32 i = 0; i < PN_MAX_CHILDREN; i++) {
 		if (i >= n || !elems)
 			break;
-		__u64 sps = rd64(elems + i * 8);
+		__u64 sps = read_u64(elems + i * 8);
 		if (sps)
-			push(w, rd64(sps + off_sps_planstate), parent, depth, PN_F_SUBPLAN_ROOT);
+			push(w, read_u64(sps + off_sps_planstate), parent, depth, PN_F_SUBPLAN_ROOT);
 	}
 }
 
@@ -164,20 +150,20 @@ static long visit(__u64 index, void *ctx)
 		stat_inc(PN_STAT_RING_FULL);
 		return 0;
 	}
-	__u64 plan = rd64(ps + off_ps_plan);
-	__u64 instr = rd64(ps + off_ps_instrument);
+	__u64 plan = read_u64(ps + off_ps_plan);
+	__u64 instr = read_u64(ps + off_ps_instrument);
 	ev->query_id = w->query_id;
 	ev->stmt_ns = w->stmt_ns;
 	ev->pid = w->pid;
-	ev->tag = rd32(ps);
+	ev->tag = read_u32(ps);
 	ev->parent_id = parent;
 	ev->depth = depth;
 	ev->flags = flags | (instr ? PN_F_INSTRUMENTED : 0);
-	ev->plan_node_id = plan ? (__s32)rd32(plan + off_plan_node_id) : -1;
+	ev->plan_node_id = plan ? (__s32)read_u32(plan + off_plan_node_id) : -1;
 	ev->workers = 0;
-	__u64 wi = rd64(ps + off_ps_worker_instrument);
+	__u64 wi = read_u64(ps + off_ps_worker_instrument);
 	if (wi)
-		ev->workers = rd32(wi);   /* WorkerInstrumentation.num_workers comes first */
+		ev->workers = read_u32(wi);   /* WorkerInstrumentation.num_workers comes first */
 	__u32 n = plan_size;
 	if (n > PN_PLAN_MAX)
 		n = PN_PLAN_MAX;
@@ -194,18 +180,18 @@ static long visit(__u64 index, void *ctx)
 	w->emitted++;
 
 	__u32 d = depth + 1;
-	push_subplans(w, rd64(ps + off_ps_subplan), id, d);
-	push_subplans(w, rd64(ps + off_ps_initplan), id, d);
-	push(w, rd64(ps + off_ps_righttree), id, d, 0);
+	push_subplans(w, read_u64(ps + off_ps_subplan), id, d);
+	push_subplans(w, read_u64(ps + off_ps_initplan), id, d);
+	push(w, read_u64(ps + off_ps_righttree), id, d, 0);
 	if (tag == tag_append)
-		push_array(w, rd64(ps + off_append_plans), rd32(ps + off_append_n), id, d);
+		push_array(w, read_u64(ps + off_append_plans), read_u32(ps + off_append_n), id, d);
 	else if (tag == tag_merge_append)
-		push_array(w, rd64(ps + off_merge_plans), rd32(ps + off_merge_n), id, d);
+		push_array(w, read_u64(ps + off_merge_plans), read_u32(ps + off_merge_n), id, d);
 	else if (tag == tag_bitmap_and || tag == tag_bitmap_or)
-		push_array(w, rd64(ps + off_bitmap_plans), rd32(ps + off_bitmap_n), id, d);
+		push_array(w, read_u64(ps + off_bitmap_plans), read_u32(ps + off_bitmap_n), id, d);
 	else if (tag == tag_subquery_scan)
-		push(w, rd64(ps + off_subquery_subplan), id, d, 0);
-	push(w, rd64(ps + off_ps_lefttree), id, d, 0);
+		push(w, read_u64(ps + off_subquery_subplan), id, d, 0);
+	push(w, read_u64(ps + off_ps_lefttree), id, d, 0);
 	return 0;
 }
 
@@ -216,11 +202,11 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	if (task->real_parent->tgid != target_postmaster)
 		return 0;
 	/* A parallel worker's nodes are summed into the leader's. */
-	if (pwn_addr && (__s32)rd32(pwn_addr) >= 0)
+	if (pwn_addr && (__s32)read_u32(pwn_addr) >= 0)
 		return 0;
 	__u64 qd = (__u64)query_desc;
-	__u64 root = rd64(qd + off_qd_planstate);
-	if (!root || !rd64(root + off_ps_instrument))
+	__u64 root = read_u64(qd + off_qd_planstate);
+	if (!root || !read_u64(root + off_ps_instrument))
 		return 0;   /* not instrumented: nothing to read */
 	__u32 zero = 0;
 	struct walk *w = bpf_map_lookup_elem(&walks, &zero);
@@ -230,8 +216,8 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	w->emitted = 0;
 	w->pid = (__u32)bpf_get_current_pid_tgid();
 	w->stmt_ns = bpf_ktime_get_ns();
-	__u64 pstmt = rd64(qd + off_qd_plannedstmt);
-	w->query_id = pstmt ? rd64(pstmt + off_pstmt_query_id) : 0;
+	__u64 pstmt = read_u64(qd + off_qd_plannedstmt);
+	w->query_id = pstmt ? read_u64(pstmt + off_pstmt_query_id) : 0;
 	push(w, root, -1, 0, 0);
 	bpf_loop(PN_MAX_NODES, visit, NULL, 0);
 	stat_inc(PN_STAT_STATEMENTS);

@@ -15,6 +15,7 @@
 #include <bpf/usdt.bpf.h>
 #include "statements.h"
 #include "stmt_agg.h"
+#include "stats.h"
 
 static void stat_inc(__u32 idx);
 #define PGS_ON_THREAD_FULL() stat_inc(PGS_STAT_THREAD_FULL)
@@ -22,18 +23,8 @@ static void stat_inc(__u32 idx);
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Every execution is summed per (query_id, database) in the kernel
- * (query_stats); only sampled, slow and failed ones reach `finished`. */
-AGG_MAP(stmt_agg0);
-AGG_MAP(stmt_agg1);
-
-/* pgscout's own backends (catalog lookups): not the workload. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u32);
-	__type(value, __u8);
-} own_pids SEC(".maps");
+/* Every execution is summed per (query_id, database) in the kernel maps of
+ * stmt_agg.h (query_stats); only sampled, slow and failed ones reach `finished`. */
 
 /* Set by user space before load (from collectors/layouts/pg<N>.json and the
  * binary's symbol table). Zero disables the feature that needs it. */
@@ -92,9 +83,7 @@ struct {
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&stmt_stats, &idx);
-	if (v)
-		*v += 1;
+	stat_add(&stmt_stats, idx, 1);
 }
 
 static __always_inline void read_task_io(__u64 io[6], __u64 flt[2])

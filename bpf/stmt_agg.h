@@ -1,7 +1,8 @@
 /* Per-query aggregates in per-CPU kernel maps, shared by both statement
  * sources (bpf/stmt_sched.bpf.c, bpf/statements.bpf.c): the structs user
- * space decodes (src/collectors/statements/sched-abi.ts) and the helpers that
- * add one execution. Include after the BPF headers. */
+ * space decodes (src/collectors/statements/sched-abi.ts), the maps both
+ * sources own (aggregates, control block, pgscout's own pids) and the helpers
+ * that add one execution. Include after the BPF headers. */
 #ifndef PGSCOUT_STMT_AGG_H
 #define PGSCOUT_STMT_AGG_H
 
@@ -56,6 +57,16 @@ struct stmt_ctl {
 		__type(key, struct stmt_agg_key); \
 		__type(value, struct stmt_agg); \
 	} name SEC(".maps")
+AGG_MAP(stmt_agg0);
+AGG_MAP(stmt_agg1);
+
+/* pgscout's own backends (catalog lookups): not the workload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} own_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -24,6 +24,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "user_read.h"
+#include "stats.h"
 #include "statements.h"
 #include "stmt_sched.h"
 
@@ -97,16 +98,6 @@ struct {
 	__type(value, struct stmt_thread);
 } sched_threads SEC(".maps");
 
-/* pgscout's own backends (catalog lookups): not the workload. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u32);
-	__type(value, __u8);
-} own_pids SEC(".maps");
-
-AGG_MAP(stmt_agg0);
-AGG_MAP(stmt_agg1);
 
 
 struct {
@@ -136,9 +127,7 @@ struct {
 
 static __always_inline void sstat_inc(__u32 idx, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&sched_stats, &idx);
-	if (v)
-		*v += n;
+	stat_add(&sched_stats, idx, n);
 }
 
 

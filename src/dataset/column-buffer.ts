@@ -189,13 +189,8 @@ export class ColumnBuffer {
    */
   take(): Value[][] {
     const out = this.columns.map((col) => materialize(col, this.rowCount));
-    this.reuse();
+    this.clear();
     return out;
-  }
-
-  /** Drops the buffered rows (after a failed write), keeping the typed arrays. */
-  clear(): void {
-    this.reuse();
   }
 
   /** Gives the typed arrays back to the pool; the buffer is empty and unusable afterwards. */
@@ -206,7 +201,8 @@ export class ColumnBuffer {
     this.capacity = 0;
   }
 
-  private reuse(): void {
+  /** Drops the buffered rows (after a take, or a failed write), keeping the typed arrays. */
+  clear(): void {
     const n = this.rowCount;
     this.columns = this.columns.map((col) => {
       if (Array.isArray(col)) return [];

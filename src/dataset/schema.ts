@@ -16,6 +16,10 @@ export interface ColumnSpec {
   description: string;
 }
 
+/** One column spec, in the order the table files write them. */
+export const column = (name: string, type: ColumnType, nullable: boolean, unit: string, source: string, description: string): ColumnSpec =>
+  ({ name, type, nullable, unit, source, description });
+
 /** Which metrics a table's rows feed (src/metrics/recorder.ts); none when absent. */
 export type RowMetrics = 'statement_stats' | 'operators';
 

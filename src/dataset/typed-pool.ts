@@ -37,7 +37,7 @@ export function release(arr: NumericArray | null | undefined): void {
   pooledBytes += arr.byteLength;
 }
 
-/** Bytes held for reuse (for tests and the memory metric). */
+/** Bytes held for reuse. */
 export function pooled(): number {
   return pooledBytes;
 }

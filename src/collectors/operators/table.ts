@@ -2,11 +2,10 @@
  * The operator table: one row per plan node instance per statement
  * execution, per process (parallel workers get rows of their own).
  */
-import type { ColumnSpec, TableSpec } from '../../dataset/schema.js';
+import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js';
 import { COUNTERS } from '../../bpf/perf.js';
 
-const c = (name: string, type: ColumnSpec['type'], nullable: boolean, unit: string, source: string, description: string): ColumnSpec =>
-  ({ name, type, nullable, unit, source, description });
+const c = column;
 const INIT = 'uretprobe ExecInitNode: Plan fields';
 const CALLS = 'uprobe/uretprobe on the node function (discovered at ExecInitNode)';
 const feat = (name: string, type: ColumnSpec['type'], source: string, description: string) => c(name, type, true, '', `${INIT} ${source}`, `${description}; null for node types without it`);

@@ -102,7 +102,8 @@ export class PlanNodeSource {
       }
       this.obj.load();
       this.stats = this.obj.map('pn_stats');
-      this.ring = new RingBuffer(this.obj.map('plan_nodes'), (d) => this.pending.push(decodeNode(d, layout)));
+      const decode = nodeDecoder(layout);
+      this.ring = new RingBuffer(this.obj.map('plan_nodes'), (d) => this.pending.push(decode(d)));
       this.attachStates = attachSpec(this.obj, spec, target.binaryPath);
     } catch (err) {
       this.close();
@@ -136,48 +137,62 @@ export class PlanNodeSource {
   }
 }
 
-/** A ring record → PlanNode, reading Plan and Instrumentation at the target's offsets. */
-export function decodeNode(d: Buffer, layout: Layout): PlanNode {
-  const e = pnEventLayout.byName;
-  const at = (name: string) => e.get(name)!.offset;
-  const plan = d.subarray(at('plan'), at('plan') + PN_PLAN_MAX);
-  const instr = d.subarray(at('instr'), at('instr') + PN_INSTR_MAX);
+/**
+ * Ring record → PlanNode, reading Plan and Instrumentation at the target's
+ * offsets (resolved once here, not for every node).
+ */
+export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
+  const at = (name: string) => pnEventLayout.byName.get(name)!.offset;
+  const ev = {
+    pid: at('pid'), queryId: at('query_id'), stmtNs: at('stmt_ns'), nodeId: at('plan_node_id'), parent: at('parent_id'),
+    depth: at('depth'), tag: at('tag'), flags: at('flags'), workers: at('workers'), plan: at('plan'), instr: at('instr'),
+  };
   const p = (fld: string) => layout.offsetOf('Plan', fld);
+  const plan = { startup: p('startup_cost'), total: p('total_cost'), rows: p('plan_rows'), width: p('plan_width') };
   const ins = (fld: string) => layout.offsetOf('Instrumentation', fld);
   const buf = (fld: string) => ins('bufusage') + layout.offsetOf('BufferUsage', fld);
-  const flags = d.readUInt32LE(at('flags'));
-  const instrumented = (flags & PN_FLAGS.INSTRUMENTED) !== 0;
-  const running = instrumented && instr.readUInt8(ins('running')) !== 0;
-  const timed = instrumented && instr.readUInt8(ins('need_timer')) !== 0;
-  const parent = d.readInt32LE(at('parent_id'));
-  return {
-    pid: d.readUInt32LE(at('pid')),
-    queryId: d.readBigUInt64LE(at('query_id')),
-    statementNs: d.readBigUInt64LE(at('stmt_ns')),
-    planNodeId: d.readInt32LE(at('plan_node_id')),
-    parentId: parent < 0 ? null : parent,
-    depth: d.readUInt32LE(at('depth')),
-    nodeType: explainNodeTypeForTag(d.readUInt32LE(at('tag')), layout),
-    subplanRoot: (flags & PN_FLAGS.SUBPLAN_ROOT) !== 0,
-    instrumented,
-    estStartupCost: f64(plan, p('startup_cost')),
-    estTotalCost: f64(plan, p('total_cost')),
-    estRows: f64(plan, p('plan_rows')),
-    estWidth: plan.readInt32LE(p('plan_width')),
-    rows: instrumented ? f64(instr, ins('ntuples')) + (running ? f64(instr, ins('tuplecount')) : 0) : 0,
-    loops: instrumented ? f64(instr, ins('nloops')) + (running ? 1 : 0) : 0,
-    // A loop still running at executor end has its time in counter/firsttuple, not yet in total/startup
-    // (EXPLAIN folds them in with InstrEndLoop when it prints; so do we).
-    startupMs: timed ? (f64(instr, ins('startup')) + (running ? f64(instr, ins('firsttuple')) : 0)) * 1000 : null,
-    totalMs: timed
-      ? (f64(instr, ins('total')) + (running ? instrTimeSeconds(instr, ins('counter'), layout.field('Instrumentation', 'counter').size) : 0)) * 1000
-      : null,
-    nfiltered1: instrumented ? f64(instr, ins('nfiltered1')) : 0,
-    nfiltered2: instrumented ? f64(instr, ins('nfiltered2')) : 0,
-    sharedHit: instrumented ? i64(instr, buf('shared_blks_hit')) : 0n,
-    sharedRead: instrumented ? i64(instr, buf('shared_blks_read')) : 0n,
-    tempRead: instrumented ? i64(instr, buf('temp_blks_read')) : 0n,
-    tempWritten: instrumented ? i64(instr, buf('temp_blks_written')) : 0n,
-    workers: d.readUInt32LE(at('workers')),
+  const instr = {
+    running: ins('running'), needTimer: ins('need_timer'), startup: ins('startup'), firsttuple: ins('firsttuple'),
+    total: ins('total'), counter: ins('counter'), counterSize: layout.field('Instrumentation', 'counter').size,
+    ntuples: ins('ntuples'), tuplecount: ins('tuplecount'), nloops: ins('nloops'), nfiltered1: ins('nfiltered1'),
+    nfiltered2: ins('nfiltered2'), hit: buf('shared_blks_hit'), read: buf('shared_blks_read'),
+    tempRead: buf('temp_blks_read'), tempWritten: buf('temp_blks_written'),
+  };
+  return (d) => {
+    const pl = d.subarray(ev.plan, ev.plan + PN_PLAN_MAX);
+    const is = d.subarray(ev.instr, ev.instr + PN_INSTR_MAX);
+    const flags = d.readUInt32LE(ev.flags);
+    const instrumented = (flags & PN_FLAGS.INSTRUMENTED) !== 0;
+    const running = instrumented && is.readUInt8(instr.running) !== 0;
+    const timed = instrumented && is.readUInt8(instr.needTimer) !== 0;
+    const parent = d.readInt32LE(ev.parent);
+    return {
+      pid: d.readUInt32LE(ev.pid),
+      queryId: d.readBigUInt64LE(ev.queryId),
+      statementNs: d.readBigUInt64LE(ev.stmtNs),
+      planNodeId: d.readInt32LE(ev.nodeId),
+      parentId: parent < 0 ? null : parent,
+      depth: d.readUInt32LE(ev.depth),
+      nodeType: explainNodeTypeForTag(d.readUInt32LE(ev.tag), layout),
+      subplanRoot: (flags & PN_FLAGS.SUBPLAN_ROOT) !== 0,
+      instrumented,
+      estStartupCost: f64(pl, plan.startup),
+      estTotalCost: f64(pl, plan.total),
+      estRows: f64(pl, plan.rows),
+      estWidth: pl.readInt32LE(plan.width),
+      rows: instrumented ? f64(is, instr.ntuples) + (running ? f64(is, instr.tuplecount) : 0) : 0,
+      loops: instrumented ? f64(is, instr.nloops) + (running ? 1 : 0) : 0,
+      // A loop still running at executor end has its time in counter/firsttuple, not yet in total/startup
+      // (EXPLAIN folds them in with InstrEndLoop when it prints; so do we).
+      startupMs: timed ? (f64(is, instr.startup) + (running ? f64(is, instr.firsttuple) : 0)) * 1000 : null,
+      totalMs: timed ? (f64(is, instr.total) + (running ? instrTimeSeconds(is, instr.counter, instr.counterSize) : 0)) * 1000 : null,
+      nfiltered1: instrumented ? f64(is, instr.nfiltered1) : 0,
+      nfiltered2: instrumented ? f64(is, instr.nfiltered2) : 0,
+      sharedHit: instrumented ? i64(is, instr.hit) : 0n,
+      sharedRead: instrumented ? i64(is, instr.read) : 0n,
+      tempRead: instrumented ? i64(is, instr.tempRead) : 0n,
+      tempWritten: instrumented ? i64(is, instr.tempWritten) : 0n,
+      workers: d.readUInt32LE(ev.workers),
+    };
   };
 }

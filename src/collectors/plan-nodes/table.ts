@@ -3,10 +3,9 @@
  * from PostgreSQL's own Instrumentation at executor end (what EXPLAIN ANALYZE
  * prints). Parallel workers' counts are in the leader's nodes.
  */
-import type { ColumnSpec, TableSpec } from '../../dataset/schema.js';
+import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js';
 
-const c = (name: string, type: ColumnSpec['type'], nullable: boolean, unit: string, source: string, description: string): ColumnSpec =>
-  ({ name, type, nullable, unit, source, description });
+const c = column;
 const INSTR = 'PlanState.instrument at standard_ExecutorEnd:';
 const PLAN = 'PlanState.plan:';
 

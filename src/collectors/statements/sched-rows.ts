@@ -44,7 +44,6 @@ function addUsage(row: Row, g: StmtSample): void {
   addArrayColumns(row, WAL_FIELDS, arr(g.wal));
 }
 
-export { sampleWeight };
 
 export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
   const start = big(s.start_ns);

@@ -66,8 +66,6 @@ export class SchedStatementSource {
   private pendingSamples: StmtSample[] = [];
   private pendingTexts: StmtTextEvent[] = [];
   readonly attachStates: AttachState[];
-  /** Ends are seen at the ReadyForQuery send (false: at switch-outs, which can miss one in a race). */
-  readonly endAtSend: boolean;
 
   constructor(readonly target: Target, root: string, private readonly opts: SchedOptions) {
     const spec = loadCollectorSpec(root, 'statements-sched');
@@ -103,8 +101,9 @@ export class SchedStatementSource {
       const groups = new Set(opts.netRecv ? ['net-recv'] : []);
       const probes = chooseVariants(this.obj, enabledProbes(spec, groups, (p, on) => this.obj.setAutoload(p, on)));
       // Statement ends at ReadyForQuery when the kernel has the send tracepoint, else at switch-outs.
-      this.endAtSend = probes.some((p) => p.program === 'sock_send');
-      this.obj.setRodata({ end_at_send: this.endAtSend ? 1 : 0 });
+      // (false: at switch-outs, which can miss a statement when the next request comes before a sleep)
+      const endAtSend = probes.some((p) => p.program === 'sock_send');
+      this.obj.setRodata({ end_at_send: endAtSend ? 1 : 0 });
       this.obj.load();
       this.statsMap = this.obj.map('sched_stats');
       this.samplesRing = new RingBuffer(this.obj.map('samples'), (d) => this.pendingSamples.push(decodeSample(d, 0) as StmtSample));

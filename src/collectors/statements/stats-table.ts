@@ -5,13 +5,12 @@
  * source sums in the kernel; --exact sums its (complete) rows in user space.
  * docs/dataset.md is checked against this list by test/dataset/dataset-doc.test.ts.
  */
-import type { ColumnSpec, TableSpec } from '../../dataset/schema.js';
+import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js';
 import { histogramColumn, histogramLowerUs } from '../../dataset/histogram.js';
 import { STMT_NHIST } from './sched-abi.js';
 import { USAGE_COLUMNS } from './tables.js';
 
-const c = (name: string, type: ColumnSpec['type'], nullable: boolean, unit: string, source: string, description: string): ColumnSpec =>
-  ({ name, type, nullable, unit, source, description });
+const c = column;
 const sum = (name: string, unit: string, what: string) => c(name, 'INT64', false, unit, `sum of queries.${name}`, `${what}, summed over the calls`);
 
 export const HISTOGRAM_COLUMNS: readonly ColumnSpec[] = Array.from({ length: STMT_NHIST }, (_, i) => {

@@ -2,10 +2,9 @@
  * The statement table: one row per top-level statement execution.
  * docs/dataset.md is checked against this list by test/dataset/dataset-doc.test.ts.
  */
-import type { ColumnSpec, TableSpec } from '../../dataset/schema.js';
+import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js';
 
-const c = (name: string, type: ColumnSpec['type'], nullable: boolean, unit: string, source: string, description: string): ColumnSpec =>
-  ({ name, type, nullable, unit, source, description });
+const c = column;
 
 const ns = (name: string, source: string, description: string) => c(name, 'INT64', false, 'ns', source, description);
 /** Seen by the exact (trap-based) source only: null in rows of the default source. */

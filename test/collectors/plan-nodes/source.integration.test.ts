@@ -64,7 +64,7 @@ describeBpf('instrumented operator source: PostgreSQL\'s own per-node counts at 
 
   it('reads every node of each EXPLAIN ANALYZE with its rows × loops', () => {
     const statements = [...byStatement.values()].filter((nodes) => nodes.every((n) => n.instrumented));
-    // each EXPLAIN ANALYZE and each auto_explain'd statement (psql's own catalog queries are not instrumented? they are: any extra is fine)
+    // each EXPLAIN ANALYZE and each auto_explain-instrumented statement (psql's own queries may add more)
     expect(statements.length).toBeGreaterThanOrEqual(2 * QUERIES.length);
     for (const want of explained) {
       const wantKeys = want.map(key).sort();

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { HISTOGRAM_BOUNDARIES_S, HISTOGRAM_BUCKETS, histogramColumn, histogramLowerUs } from '../../../src/dataset/histogram.js';
 import { histogramBucket, StatsAggregator } from '../../../src/collectors/statements/stats-aggregator.js';
-import { sampleWeight } from '../../../src/collectors/statements/sched-rows.js';
+import { sampleWeight } from '../../../src/collectors/statements/agg-maps.js';
 import { QUERY_STATS_COLUMNS } from '../../../src/collectors/statements/stats-table.js';
 
 describe('duration histogram', () => {
