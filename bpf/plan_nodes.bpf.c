@@ -18,6 +18,7 @@
 #include "user_read.h"
 #include "stats.h"
 #include "plan_nodes.h"
+#include "own_pids.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,10 +36,22 @@ const volatile __u32 tag_append = ~0u, off_append_plans = 0, off_append_n = 0;
 const volatile __u32 tag_merge_append = ~0u, off_merge_plans = 0, off_merge_n = 0;
 const volatile __u32 tag_bitmap_and = ~0u, tag_bitmap_or = ~0u, off_bitmap_plans = 0, off_bitmap_n = 0;
 const volatile __u32 tag_subquery_scan = ~0u, off_subquery_subplan = 0;
+/* Instrumentation fields summed in the kernel (offsets inside the struct). */
+const volatile __u32 off_in_running = 0, off_in_need_timer = 0, off_in_firsttuple = 0, off_in_tuplecount = 0;
+const volatile __u32 off_in_counter = 0, off_in_startup = 0, off_in_total = 0, off_in_ntuples = 0, off_in_nloops = 0;
+const volatile __u32 off_in_nfiltered1 = 0, off_in_nfiltered2 = 0;
+const volatile __u32 counter_is_timespec = 1;  /* instr_time: struct timespec up to PostgreSQL 15, int64 ns after */
+const volatile __u32 off_in_buf[PN_NBUF] = {};
+const volatile __u32 off_in_wal[PN_NWAL] = {};
+const volatile __u32 off_plan_rows = 0, off_plan_total_cost = 0;
+const volatile __u32 off_qd_totaltime = 0;
 
 const volatile struct pn_event *btf_anchor_event = 0;
 const volatile enum pn_flag btf_anchor_flag = 0;
 const volatile enum pn_stat btf_anchor_stat = 0;
+const volatile struct pn_agg_key *btf_anchor_agg_key = 0;
+const volatile struct pn_agg *btf_anchor_agg = 0;
+const volatile struct pn_ctl *btf_anchor_ctl = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -52,6 +65,31 @@ struct {
 	__type(value, __u64);
 } pn_stats SEC(".maps");
 
+/* Two per-CPU maps written alternately (pn_ctl.gen): user space takes the idle one whole. */
+#define PN_AGG_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH); \
+		__uint(max_entries, 8192); \
+		__type(key, struct pn_agg_key); \
+		__type(value, struct pn_agg); \
+	} name SEC(".maps")
+PN_AGG_MAP(pn_agg0);
+PN_AGG_MAP(pn_agg1);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pn_ctl);
+} pn_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pn_agg);
+} zero_pn_agg SEC(".maps");
+
 struct walk {
 	__u64 ps[PN_STACK];
 	__s32 parent[PN_STACK];
@@ -62,6 +100,11 @@ struct walk {
 	__u64 query_id;
 	__u64 stmt_ns;
 	__u32 pid;
+	__u32 gen;                /* aggregate map of this statement */
+	__u32 keep;               /* the nodes go to the ring as rows */
+	__u32 p32;                /* ... kept with this probability × 2^32 (0: slow) */
+	__u8 plan[PN_PLAN_MAX];   /* the node being read */
+	__u8 instr[PN_INSTR_MAX];
 };
 
 struct {
@@ -128,6 +171,98 @@ static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 pare
 	}
 }
 
+/* floor(d × mul) of a non-negative IEEE double given as its bits (mul < 2^31):
+ * exact for integers below 2^53 at mul 1, 31 significant bits otherwise. BPF
+ * has no floating point, and the Instrumentation counts are doubles. */
+static __always_inline __u64 dbl_scaled(__u64 bits, __u64 mul)
+{
+	__u32 exp = (bits >> 52) & 0x7ff;
+	if ((bits >> 63) || exp == 0 || exp == 0x7ff)
+		return 0;   /* negative, zero/subnormal, inf/NaN */
+	__u64 mant = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+	__s32 e = (__s32)exp - 1075;   /* d = mant × 2^e */
+	if (mul != 1) {
+		mant >>= 22;
+		e += 22;
+		mant *= mul;
+	}
+	if (e >= 0)
+		return e > 10 ? ~0ull : mant << e;
+	if (e <= -64)
+		return 0;
+	return mant >> (-e);
+}
+
+/* A field of the node's copied Instrumentation (0 past the copy). */
+static __always_inline __u64 in64(struct walk *w, __u32 off)
+{
+	if (off > PN_INSTR_MAX - 8)
+		return 0;
+	return *(__u64 *)(w->instr + off);
+}
+
+static __always_inline __u8 in8(struct walk *w, __u32 off)
+{
+	if (off > PN_INSTR_MAX - 1)
+		return 0;
+	return w->instr[off];
+}
+
+static __always_inline __u64 pl64(struct walk *w, __u32 off)
+{
+	if (off > PN_PLAN_MAX - 8)
+		return 0;
+	return *(__u64 *)(w->plan + off);
+}
+
+#define NS 1000000000ull
+
+/* The node's counts added to its aggregate, as EXPLAIN's InstrEndLoop would
+ * fold a loop still running at executor end. */
+static __always_inline void add_node(struct walk *w, struct pn_agg_key *key, __u32 workers)
+{
+	void *map = w->gen ? (void *)&pn_agg1 : (void *)&pn_agg0;
+	struct pn_agg *a = bpf_map_lookup_elem(map, key);
+	if (!a) {
+		__u32 zero = 0;
+		struct pn_agg *z = bpf_map_lookup_elem(&zero_pn_agg, &zero);
+		if (!z)
+			return;
+		bpf_map_update_elem(map, key, z, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(map, key);
+		if (!a) {
+			stat_inc(PN_STAT_AGG_FULL);
+			return;
+		}
+	}
+	bool running = in8(w, off_in_running) != 0;
+	a->calls++;
+	a->rows += dbl_scaled(in64(w, off_in_ntuples), 1) + (running ? dbl_scaled(in64(w, off_in_tuplecount), 1) : 0);
+	a->loops += dbl_scaled(in64(w, off_in_nloops), 1) + (running ? 1 : 0);
+	a->nfiltered1 += dbl_scaled(in64(w, off_in_nfiltered1), 1);
+	a->nfiltered2 += dbl_scaled(in64(w, off_in_nfiltered2), 1);
+	if (in8(w, off_in_need_timer)) {
+		a->timed_calls++;
+		__u64 startup = dbl_scaled(in64(w, off_in_startup), NS);
+		__u64 total = dbl_scaled(in64(w, off_in_total), NS);
+		if (running) {
+			startup += dbl_scaled(in64(w, off_in_firsttuple), NS);
+			total += counter_is_timespec ? in64(w, off_in_counter) * NS + in64(w, off_in_counter + 8) : in64(w, off_in_counter);
+		}
+		a->startup_ns += startup;
+		a->total_ns += total;
+	}
+#pragma unroll
+	for (int i = 0; i < PN_NBUF; i++)
+		a->buf[i] += in64(w, off_in_buf[i]);
+#pragma unroll
+	for (int i = 0; i < PN_NWAL; i++)
+		a->wal[i] += in64(w, off_in_wal[i]);
+	a->est_rows += dbl_scaled(pl64(w, off_plan_rows), 1);
+	a->est_cost_milli += dbl_scaled(pl64(w, off_plan_total_cost), 1000);
+	a->workers += workers;
+}
+
 /* One node per iteration; the walk state lives in the per-CPU `walks` slot
  * (bpf_loop's context must be on the stack, the walk is too big for it). */
 static long visit(__u64 index, void *ctx)
@@ -145,38 +280,50 @@ static long visit(__u64 index, void *ctx)
 	__s32 parent = w->parent[sp];
 	__u32 depth = w->depth[sp], flags = w->flags[sp];
 
-	struct pn_event *ev = bpf_ringbuf_reserve(&plan_nodes, sizeof(*ev), 0);
-	if (!ev) {
-		stat_inc(PN_STAT_RING_FULL);
-		return 0;
-	}
 	__u64 plan = read_u64(ps + off_ps_plan);
 	__u64 instr = read_u64(ps + off_ps_instrument);
-	ev->query_id = w->query_id;
-	ev->stmt_ns = w->stmt_ns;
-	ev->pid = w->pid;
-	ev->tag = read_u32(ps);
-	ev->parent_id = parent;
-	ev->depth = depth;
-	ev->flags = flags | (instr ? PN_F_INSTRUMENTED : 0);
-	ev->plan_node_id = plan ? (__s32)read_u32(plan + off_plan_node_id) : -1;
-	ev->workers = 0;
+	__u32 tag = read_u32(ps);
+	__s32 id = plan ? (__s32)read_u32(plan + off_plan_node_id) : -1;
+	__u32 workers = 0;
 	__u64 wi = read_u64(ps + off_ps_worker_instrument);
 	if (wi)
-		ev->workers = read_u32(wi);   /* WorkerInstrumentation.num_workers comes first */
+		workers = read_u32(wi);   /* WorkerInstrumentation.num_workers comes first */
 	__u32 n = plan_size;
 	if (n > PN_PLAN_MAX)
 		n = PN_PLAN_MAX;
-	if (!plan || n == 0 || bpf_probe_read_user(ev->plan, n, (void *)plan))
-		__builtin_memset(ev->plan, 0, sizeof(ev->plan));
+	if (!plan || n == 0 || bpf_probe_read_user(w->plan, n, (void *)plan))
+		__builtin_memset(w->plan, 0, sizeof(w->plan));
 	n = instr_size;
 	if (n > PN_INSTR_MAX)
 		n = PN_INSTR_MAX;
-	if (!instr || n == 0 || bpf_probe_read_user(ev->instr, n, (void *)instr))
-		__builtin_memset(ev->instr, 0, sizeof(ev->instr));
-	__s32 id = ev->plan_node_id;
-	__u32 tag = ev->tag;
-	bpf_ringbuf_submit(ev, 0);
+	if (!instr || n == 0 || bpf_probe_read_user(w->instr, n, (void *)instr))
+		__builtin_memset(w->instr, 0, sizeof(w->instr));
+
+	if (instr) {
+		struct pn_agg_key key = { .query_id = w->query_id, .plan_node_id = id, .parent_id = parent, .tag = tag,
+					  .flags = flags & PN_F_SUBPLAN_ROOT };
+		add_node(w, &key, workers);
+	}
+	if (w->keep) {
+		struct pn_event *ev = bpf_ringbuf_reserve(&plan_nodes, sizeof(*ev), 0);
+		if (!ev) {
+			stat_inc(PN_STAT_RING_FULL);
+		} else {
+			ev->query_id = w->query_id;
+			ev->stmt_ns = w->stmt_ns;
+			ev->pid = w->pid;
+			ev->tag = tag;
+			ev->parent_id = parent;
+			ev->depth = depth;
+			ev->flags = flags | (instr ? PN_F_INSTRUMENTED : 0);
+			ev->plan_node_id = id;
+			ev->workers = workers;
+			ev->sample_p32 = w->p32;
+			bpf_probe_read_kernel(ev->plan, sizeof(ev->plan), w->plan);
+			bpf_probe_read_kernel(ev->instr, sizeof(ev->instr), w->instr);
+			bpf_ringbuf_submit(ev, 0);
+		}
+	}
 	w->emitted++;
 
 	__u32 d = depth + 1;
@@ -204,6 +351,9 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	/* A parallel worker's nodes are summed into the leader's. */
 	if (pwn_addr && (__s32)read_u32(pwn_addr) >= 0)
 		return 0;
+	__u32 pid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_lookup_elem(&own_pids, &pid))
+		return 0;
 	__u64 qd = (__u64)query_desc;
 	__u64 root = read_u64(qd + off_qd_planstate);
 	if (!root || !read_u64(root + off_ps_instrument))
@@ -214,10 +364,23 @@ int BPF_KPROBE(executor_end, void *query_desc)
 		return 0;
 	w->sp = 0;
 	w->emitted = 0;
-	w->pid = (__u32)bpf_get_current_pid_tgid();
+	w->pid = pid;
 	w->stmt_ns = bpf_ktime_get_ns();
 	__u64 pstmt = read_u64(qd + off_qd_plannedstmt);
 	w->query_id = pstmt ? read_u64(pstmt + off_pstmt_query_id) : 0;
+	struct pn_ctl *ctl = bpf_map_lookup_elem(&pn_ctl, &zero);
+	if (!ctl)
+		return 0;
+	w->gen = ctl->gen;
+	/* Rows: every statement whose executor ran at least slow_ns (the
+	 * executor's own total, kept by auto_explain / pg_stat_statements in
+	 * queryDesc->totaltime), the rest with the budget's probability. */
+	__u64 tt = read_u64(qd + off_qd_totaltime);
+	bool slow = ctl->slow_ns && tt && dbl_scaled(read_u64(tt + off_in_total), NS) >= ctl->slow_ns;
+	w->keep = slow || ctl->sample_p32 == ~0u || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32);
+	w->p32 = slow ? 0 : ctl->sample_p32;
+	if (w->keep)
+		stat_inc(PN_STAT_KEPT);
 	push(w, root, -1, 0, 0);
 	bpf_loop(PN_MAX_NODES, visit, NULL, 0);
 	stat_inc(PN_STAT_STATEMENTS);

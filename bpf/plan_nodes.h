@@ -25,9 +25,48 @@ struct pn_event {
 	__u32 depth;
 	__u32 flags;              /* PN_F_* */
 	__u32 workers;            /* WorkerInstrumentation.num_workers (0: none) */
-	__u32 _pad;
+	__u32 sample_p32;         /* keep probability × 2^32 the statement was kept with (0: kept as slow) */
 	__u8 plan[PN_PLAN_MAX];   /* the Plan's first bytes, decoded with the target's layout */
 	__u8 instr[PN_INSTR_MAX]; /* Instrumentation, raw */
+};
+
+/* Per-node aggregate key: one plan_node_stats row per interval. Plans of one
+ * query_id that differ keep apart as long as node id, type or parent differ. */
+struct pn_agg_key {
+	__u64 query_id;
+	__s32 plan_node_id;
+	__s32 parent_id;
+	__u32 tag;
+	__u32 flags;              /* PN_F_SUBPLAN_ROOT */
+};
+
+#define PN_NBUF 10   /* shared hit/read/dirtied/written, local hit/read/dirtied/written, temp read/written */
+#define PN_NWAL 3    /* records, full-page images, bytes */
+
+/* Sums over every instrumented execution of the interval (integers: BPF has
+ * no floating point; the Instrumentation doubles are converted exactly). */
+struct pn_agg {
+	__u64 calls;              /* statements the node was part of */
+	__u64 timed_calls;        /* of which timed (startup/total below sum these only) */
+	__u64 rows;
+	__u64 loops;
+	__u64 nfiltered1;
+	__u64 nfiltered2;
+	__u64 startup_ns;
+	__u64 total_ns;
+	__u64 buf[PN_NBUF];
+	__u64 wal[PN_NWAL];
+	__u64 est_rows;           /* sum of Plan.plan_rows */
+	__u64 est_cost_milli;     /* sum of Plan.total_cost × 1000 */
+	__u64 workers;            /* sum of parallel workers launched */
+};
+
+/* Control block (array map `pn_ctl`, written by user space every interval):
+ * the same layout as stmt_agg.h's stmt_ctl. */
+struct pn_ctl {
+	__u32 gen;                /* which aggregation map the program writes: 0 or 1 */
+	__u32 sample_p32;         /* keep probability × 2^32 of a statement's node rows */
+	__u64 slow_ns;            /* statements whose executor ran at least this long are always kept */
 };
 
 enum pn_stat {
@@ -36,6 +75,8 @@ enum pn_stat {
 	PN_STAT_STACK_FULL,       /* subtree not read: walk stack full */
 	PN_STAT_CHILDREN_CUT,     /* children beyond PN_MAX_CHILDREN not read */
 	PN_STAT_NODES_CUT,        /* statement with more than PN_MAX_NODES nodes */
+	PN_STAT_AGG_FULL,         /* node not summed: aggregate map full */
+	PN_STAT_KEPT,             /* statements whose nodes went to the ring as rows */
 	PN_STAT_MAX,
 };
 

@@ -60,13 +60,7 @@ struct stmt_ctl {
 AGG_MAP(stmt_agg0);
 AGG_MAP(stmt_agg1);
 
-/* pgscout's own backends (catalog lookups): not the workload. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u32);
-	__type(value, __u8);
-} own_pids SEC(".maps");
+#include "own_pids.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

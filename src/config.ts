@@ -22,10 +22,20 @@ export interface CollectConfig {
   durationMs: number | null;
   host: string;
   level: Level;
-  /** Operator level: fraction of client backends whose operators are probed (1: all, incl. parallel workers). */
+  /**
+   * Operator level: fraction of statements instrumented (auto_explain.sample_rate
+   * under --setup-instrumentation; with the server's own auto_explain, its
+   * sample_rate is in force and this must stay 1).
+   */
   sample: number;
-  /** Operator level with sample < 1: how often the sampled backends rotate. */
+  /** --operator-probes: fraction of client backends whose operators the per-call probes follow; null: no probes. */
+  operatorProbes: number | null;
+  /** --operator-probes below 1: how often the probed backends rotate. */
   sampleRotateMs: number;
+  /** --operator-timing: fraction of the time node timing is on (auto_explain.log_timing, switched in slices). */
+  operatorTiming: number;
+  /** --operator-rows: instrumented statements per second whose nodes become plan_nodes rows; null: every one. */
+  operatorRows: number | null;
   statusLine: boolean;
   /** Prometheus scrape endpoint (--prometheus); null: none. */
   prometheus: ListenAddress | null;
@@ -49,13 +59,7 @@ export interface CollectConfig {
    */
   netRecv: boolean;
   /**
-   * --plan-nodes: read PostgreSQL's own per-node instrumentation of every
-   * instrumented statement at executor end (plan_nodes table; statements are
-   * instrumented by auto_explain with log_analyze, or EXPLAIN ANALYZE).
-   */
-  planNodes: boolean;
-  /**
-   * --setup-instrumentation (with --plan-nodes): load auto_explain for new
+   * --setup-instrumentation (operator level): load auto_explain for new
    * sessions via ALTER SYSTEM (instrumenting, never logging), undone at exit.
    */
   setupInstrumentation: boolean;
@@ -67,7 +71,11 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   host: os.hostname(),
   level: 'statement',
   sample: 1,
+  operatorProbes: null,
   sampleRotateMs: 10_000,
+  // Two clock reads per tuple per node cost 0.81–0.83 of bare on an analytical mix (docs/benchmarks.md): time a tenth.
+  operatorTiming: 0.1,
+  operatorRows: 500,
   statusLine: process.stderr.isTTY === true,
   prometheus: null,
   otlp: null,
@@ -79,7 +87,6 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   slowMs: 10,
   phases: false,
   netRecv: false,
-  planNodes: false,
   setupInstrumentation: false,
 };
 
@@ -110,7 +117,9 @@ export interface RawCollectOptions {
   slow?: string;
   phases?: boolean;
   'net-recv'?: boolean;
-  'plan-nodes'?: boolean;
+  'operator-probes'?: string;
+  'operator-timing'?: string;
+  'operator-rows'?: string;
   'setup-instrumentation'?: boolean;
 }
 
@@ -126,7 +135,14 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     durationMs: duration ? parseDuration(duration, '--duration') : null,
     host: pick(flags.host, 'HOST') ?? DEFAULTS.host,
     level: (pick(flags.level, 'LEVEL') ?? DEFAULTS.level) as Level,
-    sample: parseSample(pick(flags.sample, 'SAMPLE')),
+    sample: optional(pick(flags.sample, 'SAMPLE'), (v) => parseFraction(v, '--sample', 'of statements instrumented', false)) ?? DEFAULTS.sample,
+    operatorProbes: optional(pick(flags['operator-probes'], 'OPERATOR_PROBES'), (v) => parseFraction(v, '--operator-probes', 'of backends probed', false)),
+    operatorTiming: optional(pick(flags['operator-timing'], 'OPERATOR_TIMING'), (v) => parseFraction(v, '--operator-timing', 'of the time node timing is on', true))
+      ?? DEFAULTS.operatorTiming,
+    operatorRows: (() => {
+      const v = pick(flags['operator-rows'], 'OPERATOR_ROWS');
+      return v === undefined || v.trim() === '' ? DEFAULTS.operatorRows : parseRowsRate(v.trim(), '--operator-rows');
+    })(),
     sampleRotateMs: (() => {
       const r = pick(flags['sample-rotate'], 'SAMPLE_ROTATE');
       return r ? parseDuration(r, '--sample-rotate') : DEFAULTS.sampleRotateMs;
@@ -139,12 +155,11 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     exact: flags.exact ?? parseBool(env.PGSCOUT_EXACT, 'PGSCOUT_EXACT') ?? DEFAULTS.exact,
     statementRows: (() => {
       const v = pick(flags['statement-rows'], 'STATEMENT_ROWS');
-      return v === undefined || v.trim() === '' ? DEFAULTS.statementRows : parseStatementRows(v.trim());
+      return v === undefined || v.trim() === '' ? DEFAULTS.statementRows : parseRowsRate(v.trim(), '--statement-rows');
     })(),
     slowMs: optional(pick(flags.slow, 'SLOW'), (v) => (v === '0' ? 0 : parseDuration(v, '--slow'))) ?? DEFAULTS.slowMs,
     phases: flags.phases ?? parseBool(env.PGSCOUT_PHASES, 'PGSCOUT_PHASES') ?? DEFAULTS.phases,
     netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
-    planNodes: flags['plan-nodes'] ?? parseBool(env.PGSCOUT_PLAN_NODES, 'PGSCOUT_PLAN_NODES') ?? DEFAULTS.planNodes,
     setupInstrumentation: flags['setup-instrumentation'] ?? parseBool(env.PGSCOUT_SETUP_INSTRUMENTATION, 'PGSCOUT_SETUP_INSTRUMENTATION')
       ?? DEFAULTS.setupInstrumentation,
   };
@@ -211,11 +226,11 @@ function parseTopQueries(value: string): number {
 }
 
 /** `2000/s`, `2000` (per second) or `all`. */
-function parseStatementRows(value: string): number | null {
+function parseRowsRate(value: string, flag: string): number | null {
   if (value === 'all') return null;
   const m = /^(\d+)(?:\/s)?$/.exec(value);
   if (!m || Number(m[1]) < 1 || Number(m[1]) > 1_000_000) {
-    throw new ConfigError(`--statement-rows '${value}' must be a rate like 2000/s (1 to 1000000 per second) or 'all'`);
+    throw new ConfigError(`${flag} '${value}' must be a rate like 2000/s (1 to 1000000 per second) or 'all'`);
   }
   return Number(m[1]);
 }
@@ -227,11 +242,10 @@ function parseBool(value: string | undefined, name: string): boolean | undefined
   throw new ConfigError(`${name} '${value}' must be true or false`);
 }
 
-function parseSample(value: string | undefined): number {
-  if (value === undefined) return DEFAULTS.sample;
+function parseFraction(value: string, flag: string, what: string, zeroOk: boolean): number {
   const n = Number(value);
-  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n > 0 && n <= 1)) {
-    throw new ConfigError(`--sample '${value}' must be a fraction in (0, 1], e.g. 0.1 for 10% of backends`);
+  if (!/^\d*\.?\d+$/.test(value) || !((zeroOk ? n >= 0 : n > 0) && n <= 1)) {
+    throw new ConfigError(`${flag} '${value}' must be a fraction in ${zeroOk ? '[0' : '(0'}, 1], e.g. 0.1 for 10% ${what}`);
   }
   return n;
 }
@@ -250,14 +264,19 @@ export function validate(cfg: CollectConfig): void {
   if (cfg.otlpIntervalMs < 100 || cfg.otlpIntervalMs > 3_600_000) {
     throw new ConfigError(`--otlp-interval must be between 100ms and 1h, got ${cfg.otlpIntervalMs}ms`);
   }
-  if (cfg.phases && !cfg.exact && cfg.level !== 'operator') {
+  const operatorOnly = ([['--setup-instrumentation', cfg.setupInstrumentation], ['--operator-probes', cfg.operatorProbes !== null]] as const)
+    .find(([, given]) => given);
+  if (operatorOnly && cfg.level !== 'operator') {
+    throw new ConfigError(`${operatorOnly[0]} is part of the operator level: add --level operator`);
+  }
+  if (cfg.level !== 'operator' && cfg.sample !== 1) {
+    throw new ConfigError('--sample is the fraction of statements instrumented at --level operator: add --level operator');
+  }
+  if (cfg.phases && !cfg.exact && cfg.operatorProbes === null) {
     throw new ConfigError('--phases needs --exact: the default source sees no parse/plan boundaries (it traps nothing per statement)');
   }
-  if (cfg.setupInstrumentation && !cfg.planNodes) {
-    throw new ConfigError('--setup-instrumentation switches on what --plan-nodes reads: add --plan-nodes');
-  }
-  if (cfg.netRecv && (cfg.exact || cfg.level === 'operator')) {
-    throw new ConfigError('--net-recv is for the default statement source: --exact and --level operator trace socket reads already');
+  if (cfg.netRecv && (cfg.exact || cfg.operatorProbes !== null)) {
+    throw new ConfigError('--net-recv is for the default statement source: --exact and --operator-probes trace socket reads already');
   }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

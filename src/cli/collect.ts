@@ -22,7 +22,9 @@ export const COLLECT_OPTIONS = {
   slow: { type: 'string' },
   phases: { type: 'boolean' },
   'net-recv': { type: 'boolean' },
-  'plan-nodes': { type: 'boolean' },
+  'operator-probes': { type: 'string' },
+  'operator-timing': { type: 'string' },
+  'operator-rows': { type: 'string' },
   'setup-instrumentation': { type: 'boolean' },
 } as const;
 

@@ -48,8 +48,11 @@ export async function runDemo(args: string[]): Promise<number> {
   try {
     say(`PostgreSQL on port ${cluster.port}; pgbench -i -s 10`);
     await pgbenchInit(cluster, 10);
-    // Operator level: the dataset gets plan-node rows too (statement rows are complete either way).
-    const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '1s', level: 'operator' }));
+    // Operator level: PostgreSQL's own per-node counts of every statement (auto_explain set up on the throwaway
+    // cluster, undone at exit), statement rows complete either way.
+    const collection = await Collection.start(collectConfig({
+      pg: cluster.conninfo, out, interval: '1s', level: 'operator', 'setup-instrumentation': true,
+    }));
     await cluster.psql('SELECT pg_stat_statements_reset()');
     const part = Math.max(2, Math.floor(seconds / 3));
     say(`collecting; pgbench tpcb-like (simple protocol, 2 clients, ${part} s)`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasTable, queryParquet, tableSource } from '../dataset/read-back.js';
 import { ConfigError } from '../util/errors.js';
+import { planNodeSummary } from './plan-node-summary.js';
 
 const ms = (v: unknown) => (Number(v) / 1e6).toFixed(2);
 
@@ -38,6 +39,7 @@ export async function summarize(outDir: string): Promise<string> {
       `${(100 * Number(r.cpu) / Math.max(1, Number(r.total))).toFixed(0).padStart(9)} ${opt(r.rows).padStart(11)} ${opt(r.blks).padStart(11)}  ` +
       `${String(r.text ?? '(text not captured)').replace(/\s+/g, ' ').slice(0, 70)}`),
   ];
+  lines.push(...(await planNodeSummary(outDir)));
   if (hasTable(outDir, 'operators')) lines.push(...(await operatorSummary(outDir)));
   if (hasTable(outDir, 'query_errors')) {
     const [e] = await queryParquet(`SELECT count(*) AS n FROM ${tableSource(outDir, 'query_errors')}`);
@@ -51,7 +53,7 @@ async function operatorSummary(outDir: string): Promise<string[]> {
   const rows = await queryParquet(`SELECT node_type, count(*) AS n, count(DISTINCT exec_id) AS execs, sum(loops) AS loops,
       sum(tuples) AS tuples, sum(excl_ns) AS excl, sum(excl_off_cpu_ns) AS off FROM ${src} GROUP BY 1 ORDER BY excl DESC`);
   return [
-    '  plan nodes by type (operators table):',
+    '  plan nodes by type (operators table, per-call probes):',
     '    node type              nodes   statements        loops         tuples   excl ms  off-CPU %',
     ...rows.map((r) => `    ${String(r.node_type).padEnd(20)} ${String(r.n).padStart(7)} ${String(r.execs).padStart(12)} ` +
       `${String(r.loops).padStart(12)} ${String(r.tuples).padStart(14)} ${ms(r.excl).padStart(9)} ` +

@@ -7,7 +7,7 @@
 import type { CollectConfig } from '../config.js';
 import { discoverTarget, type Target } from '../pg/target.js';
 import { Catalog } from '../pg/catalog.js';
-import { setupInstrumentation, type Instrumentation } from '../pg/instrumentation.js';
+import { requireServerInstrumentation, setupInstrumentation, type Instrumentation } from '../pg/instrumentation.js';
 import { initParser } from '../query/normalize.js';
 import { syscallCounter } from '../bpf/map.js';
 import { ParquetTableWriter } from '../dataset/parquet-writer.js';
@@ -16,6 +16,7 @@ import { COLLECTORS } from '../collectors/registry.js';
 import { MonotonicToWall } from '../util/clock.js';
 import { requireBpfReady } from './preflight.js';
 import { logger } from '../util/log.js';
+import { ConfigError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 const log = logger('collect');
@@ -30,6 +31,23 @@ export interface CollectionSummary {
   rows: Record<string, number>;
   files: string[];
   seconds: number;
+}
+
+/** --level operator on the server's own auto_explain: it decides what is instrumented and timed. */
+async function useServerInstrumentation(config: CollectConfig): Promise<void> {
+  let rate: number;
+  try {
+    rate = await requireServerInstrumentation(config.pg);
+  } catch (err) {
+    if (!(err instanceof ConfigError) || config.operatorProbes === null) throw err;
+    // The per-call probes stand on their own; plan_nodes stays empty and its summary line says why.
+    log.warn(`${err.message.replace(/: add .*/, '')}: plan_nodes stays empty, the --operator-probes rows are collected`);
+    return;
+  }
+  if (config.sample !== 1) {
+    throw new ConfigError(`--sample sets auto_explain.sample_rate, which pgscout changes only with --setup-instrumentation; the server's own (${rate}) is in force: drop --sample or add --setup-instrumentation`);
+  }
+  log.info(`using the server's auto_explain (sample_rate ${rate}; its log_timing decides which statements are timed, --operator-timing applies with --setup-instrumentation only)`);
 }
 
 export class Collection {
@@ -71,7 +89,8 @@ export class Collection {
     let instrumentation: Instrumentation | null = null;
     const ctx = { config, target, clock: new MonotonicToWall(), catalog, started: new Map<string, Collector>() };
     try {
-      if (config.setupInstrumentation) instrumentation = await setupInstrumentation(config.pg);
+      if (config.setupInstrumentation) instrumentation = await setupInstrumentation(config.pg, config.sample, config.operatorTiming);
+      else if (config.level === 'operator') await useServerInstrumentation(config);
       for (const reg of COLLECTORS) {
         if (!reg.wanted(config)) continue;
         const collector = reg.create();

@@ -38,6 +38,8 @@ export interface CollectorStats {
   sampledBackends: number | 'all' | null;
   /** Functions probed at an emulated (fast) or single-stepped (slow) site; null when none are discovered. */
   probeSites: { fast: number; slow: number } | null;
+  /** Client backends with PostgreSQL's instrumentation loaded (auto_explain.so mapped); absent when not asked. */
+  instrumentedBackends?: { instrumented: number; clients: number };
 }
 
 /** What a collector is given when it starts. */

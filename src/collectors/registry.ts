@@ -11,8 +11,8 @@ import { StatementsCollector } from './statements/collector.js';
 
 export const COLLECTORS: readonly CollectorRegistration[] = [
   { name: 'statements', wanted: () => true, create: () => new StatementsCollector() },
-  { name: 'operators', wanted: (config) => config.level === 'operator', create: () => new OperatorsCollector() },
-  { name: 'plan-nodes', wanted: (config) => config.planNodes, create: () => new PlanNodesCollector() },
+  { name: 'operators', wanted: (config) => config.operatorProbes !== null, create: () => new OperatorsCollector() },
+  { name: 'plan-nodes', wanted: (config) => config.level === 'operator', create: () => new PlanNodesCollector() },
 ];
 
 /** Every table of every collector, one per distinct column list (query_errors shares the columns of queries). */

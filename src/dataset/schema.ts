@@ -21,7 +21,7 @@ export const column = (name: string, type: ColumnType, nullable: boolean, unit: 
   ({ name, type, nullable, unit, source, description });
 
 /** Which metrics a table's rows feed (src/metrics/recorder.ts); none when absent. */
-export type RowMetrics = 'statement_stats' | 'operators';
+export type RowMetrics = 'statement_stats' | 'operators' | 'plan_node_stats';
 
 export interface TableSpec {
   /** Directory name under <out>/ (e.g. "queries"). */

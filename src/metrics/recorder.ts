@@ -43,6 +43,9 @@ interface OpSums { attrs: Attributes; tuples: number; loops: number }
 
 export interface RecorderOptions { topQueries: number; durations: DurationHistogram }
 
+/** Per plan_node_stats row, at most this many histogram records of its mean exclusive time. */
+const MAX_MEAN_RECORDS = 1000;
+
 export class MetricsRecorder implements MetricsSink {
   private view: CollectorView | null = null;
   private readonly errorCounts = new Map<string, number>(COLLECTION_ERRORS.map((k) => [k, 0]));
@@ -131,6 +134,7 @@ export class MetricsRecorder implements MetricsSink {
   rows(table: TableSpec, rows: readonly Row[]): void {
     if (table.metrics === 'statement_stats') this.statements(rows);
     else if (table.metrics === 'operators') this.operators(rows);
+    else if (table.metrics === 'plan_node_stats') this.planNodeStats(rows);
   }
 
   /** Per-query aggregates (query_stats rows): exact whether or not executions are sampled. */
@@ -214,6 +218,28 @@ export class MetricsRecorder implements MetricsSink {
     });
   }
 
+  /**
+   * The instrumented source's per-node sums (exact while rows are sampled).
+   * Exclusive time is known as a sum over the timed calls: each counts once
+   * at the mean (bounded per row, so a hot node cannot stall a drain).
+   */
+  private planNodeStats(rows: readonly Row[]): void {
+    this.guard('operator metrics', () => {
+      for (const row of rows) {
+        const type = str(row.node_type) ?? 'unknown';
+        let attrs = this.opAttrs.get(type);
+        if (!attrs) this.opAttrs.set(type, (attrs = { [ATTR.nodeType]: type }));
+        this.opTuples.add(num(row.rows), attrs);
+        this.opLoops.add(num(row.loops), attrs);
+        const timed = num(row.timed_calls);
+        if (timed > 0 && row.excl_ns !== null) {
+          const mean = seconds(row.excl_ns) / timed;
+          for (let i = 0; i < Math.min(timed, MAX_MEAN_RECORDS); i++) this.opDuration.record(mean, attrs);
+        }
+      }
+    });
+  }
+
   drain(sample: DrainSample): void {
     this.guard('drain metrics', () => {
       if (sample.seconds !== null) {
@@ -253,6 +279,9 @@ export class MetricsRecorder implements MetricsSink {
       for (const c of v.collectors()) {
         if (c.sampledBackends !== null) r.observe(c.sampledBackends === 'all' ? this.backends!.get() : c.sampledBackends);
       }
+    });
+    this.observable(METRICS.backendsInstrumented, (r, v) => {
+      for (const c of v.collectors()) if (c.instrumentedBackends) r.observe(c.instrumentedBackends.instrumented);
     });
     this.observable(METRICS.operatorFunctions, (r, v) => {
       for (const c of v.collectors()) {

@@ -124,6 +124,11 @@ export const METRICS = {
     description: 'Backends whose plan nodes are probed: all of them with --sample 1, the rotating sample otherwise',
     source: 'operator probe targets', when: '--level operator',
   },
+  backendsInstrumented: {
+    name: 'pgscout.backend.instrumented', kind: 'gauge', observable: true, unit: '{backend}', attributes: [],
+    description: 'Client backends that load auto_explain (their statements are instrumented, with --sample); sessions older than --setup-instrumentation are not',
+    source: '/proc/<pid>/maps of client backends', when: '--level operator',
+  },
   operatorDuration: {
     name: 'pgscout.operator.exclusive.duration', kind: 'histogram', observable: false, unit: 's',
     attributes: [ATTR.nodeType], buckets: OPERATOR_BUCKETS,

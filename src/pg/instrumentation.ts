@@ -16,6 +16,7 @@ import type pg from 'pg';
 import { ConfigError } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { connectOwn } from './own-backends.js';
+import { TimingSlices } from './timing-slices.js';
 
 const log = logger('instrumentation');
 
@@ -25,8 +26,15 @@ export function stateFile(dataDir: string, port: number, dir = process.env.PGSCO
   return path.join(dir, 'instrumentation', `${port}-${id}.json`);
 }
 
+export interface InstrumentationOptions {
+  /** auto_explain.log_timing at start (TimingSlices switches it afterwards when the fraction is below 1). */
+  timing: boolean;
+  /** auto_explain.sample_rate: the fraction of statements instrumented. */
+  sampleRate: number;
+}
+
 /** What pgscout sets (session_preload_libraries gets auto_explain added to what it holds). */
-export function wantedSettings(currentPreload: string, timing: boolean): Record<string, string> {
+export function wantedSettings(currentPreload: string, { timing, sampleRate }: InstrumentationOptions): Record<string, string> {
   const libs = currentPreload.split(',').map((s) => s.trim()).filter(Boolean);
   const preload = libs.some((l) => l.replace(/^"|"$/g, '') === 'auto_explain') ? libs : [...libs, 'auto_explain'];
   return {
@@ -34,6 +42,8 @@ export function wantedSettings(currentPreload: string, timing: boolean): Record<
     'auto_explain.log_analyze': 'on',
     'auto_explain.log_buffers': 'on',
     'auto_explain.log_timing': timing ? 'on' : 'off',
+    'auto_explain.log_wal': 'on',
+    'auto_explain.sample_rate': String(sampleRate),
     'auto_explain.log_nested_statements': 'off',
     // ms: never reached, so nothing is ever logged (instrumenting is what we want)
     'auto_explain.log_min_duration': '2147483647',
@@ -50,7 +60,7 @@ async function autoConf(client: pg.Client): Promise<Map<string, string>> {
 const ident = (name: string) => name.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
 const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
-async function apply(client: pg.Client, values: Record<string, string | null>): Promise<void> {
+export async function apply(client: pg.Client, values: Record<string, string | null>): Promise<void> {
   for (const [name, value] of Object.entries(values)) {
     await client.query(value === null ? `ALTER SYSTEM RESET ${ident(name)}` : `ALTER SYSTEM SET ${ident(name)} = ${literal(value)}`);
   }
@@ -75,11 +85,31 @@ async function clusterId(client: pg.Client): Promise<{ dataDir: string; port: nu
 export interface Instrumentation {
   /** What was changed, one entry per setting. */
   readonly changed: string[];
+  /** Node timing in slices (absent for the bare settings). */
+  readonly timing?: TimingSlices;
   /** Puts postgresql.auto.conf back as it was; safe to call twice. */
   restore(): Promise<void>;
 }
 
-export async function setupInstrumentation(conninfo: string, { timing = false } = {}): Promise<Instrumentation> {
+/**
+ * Sets up, and with 0 < `timingFraction` < 1 switches node timing in slices
+ * until restore(). Timing starts on, so the first rows are timed.
+ */
+export async function setupInstrumentation(conninfo: string, sampleRate: number, timingFraction: number): Promise<Instrumentation> {
+  const slices = new TimingSlices(conninfo, timingFraction, timingFraction > 0);
+  const inst = await setupSettings(conninfo, { sampleRate, timing: timingFraction > 0 });
+  slices.start();
+  return {
+    changed: inst.changed,
+    timing: slices,
+    async restore() {
+      await slices.stop();
+      await inst.restore();
+    },
+  };
+}
+
+async function setupSettings(conninfo: string, opts: InstrumentationOptions): Promise<Instrumentation> {
   const client = await connectOwn(conninfo);
   try {
     const su = await client.query<{ s: string }>("SELECT current_setting('is_superuser') AS s");
@@ -96,7 +126,7 @@ export async function setupInstrumentation(conninfo: string, { timing = false } 
     await client.query("LOAD 'auto_explain'");
     const conf = await autoConf(client);
     const preload = (await client.query<{ v: string }>("SELECT current_setting('session_preload_libraries') AS v")).rows[0]!.v;
-    const wanted = wantedSettings(preload, timing);
+    const wanted = wantedSettings(preload, opts);
     const previous = Object.fromEntries(Object.keys(wanted).map((k) => [k, conf.get(k) ?? null]));
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -123,6 +153,28 @@ export async function setupInstrumentation(conninfo: string, { timing = false } 
         }
       },
     };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Without --setup-instrumentation: the server must instrument on its own
+ * (auto_explain loaded for sessions with log_analyze on), or --level operator
+ * would collect nothing. Returns the server's auto_explain sample_rate.
+ */
+export async function requireServerInstrumentation(conninfo: string): Promise<number> {
+  const client = await connectOwn(conninfo);
+  try {
+    // pgscout's own session gets session_preload_libraries / shared_preload_libraries as every other does.
+    const r = await client.query<{ analyze: string | null; rate: string | null }>(
+      "SELECT current_setting('auto_explain.log_analyze', true) AS analyze, current_setting('auto_explain.sample_rate', true) AS rate");
+    if (r.rows[0]?.analyze !== 'on') {
+      throw new ConfigError('--level operator reads PostgreSQL\'s own per-node instrumentation, and this server does not instrument: ' +
+        'add --setup-instrumentation (auto_explain for new sessions via ALTER SYSTEM, undone at exit), or load auto_explain ' +
+        'with auto_explain.log_analyze = on yourself (docs/dataset.md)');
+    }
+    return Number(r.rows[0]?.rate ?? '1');
   } finally {
     await client.end();
   }

@@ -17,7 +17,7 @@ import {
   SCHED_FLAGS, SCHED_STATS, stmtAggKeyLayout, stmtAggLayout, stmtCtlLayout, stmtSampleLayout,
 } from '../../src/collectors/statements/sched-abi.js';
 import { USAGE_SPAN_MAX } from '../../src/collectors/statements/usage-span.js';
-import { PN_FLAGS, PN_STATS, pnEventLayout } from '../../src/collectors/plan-nodes/abi.js';
+import { PN_FLAGS, PN_STATS, pnAggKeyLayout, pnAggLayout, pnCtlLayout, pnEventLayout } from '../../src/collectors/plan-nodes/abi.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 
 const object = (name: string) => new URL(`../../bpf/.output/${name}.bpf.o`, import.meta.url).pathname;
@@ -102,6 +102,9 @@ describe('ABI of stmt_sched.bpf.o (default statement source)', () => {
 describe('ABI of plan_nodes.bpf.o (instrumented operator source)', () => {
   const { structs, enums } = btfTypes('plan_nodes');
   it('pn_event', () => expectMatches(pnEventLayout, structs));
+  it('pn_agg_key', () => expectMatches(pnAggKeyLayout, structs));
+  it('pn_agg', () => expectMatches(pnAggLayout, structs));
+  it('pn_ctl has the layout of stmt_ctl (one control-block writer)', () => expectMatches(pnCtlLayout, structs));
   it('enum pn_flag', () => expect(enumValues(enums, 'pn_flag', 'PN_F_')).toEqual(PN_FLAGS));
   it('enum pn_stat', () => expect(enumValues(enums, 'pn_stat', 'PN_STAT_')).toEqual(slots(PN_STATS)));
 });

@@ -112,15 +112,25 @@ describe('--top-queries', () => {
   });
 });
 
-describe('--plan-nodes, --setup-instrumentation, --net-recv', () => {
-  it('are off by default and take env overrides', () => {
-    expect([cfg({}).planNodes, cfg({}).setupInstrumentation, cfg({}).netRecv]).toEqual([false, false, false]);
-    expect(cfg({}, { PGSCOUT_PLAN_NODES: 'on' }).planNodes).toBe(true);
-    expect(cfg({ 'plan-nodes': true, 'setup-instrumentation': true }).setupInstrumentation).toBe(true);
+describe('operator level: --sample, --operator-probes, --operator-timing, --operator-rows, --setup-instrumentation; --net-recv', () => {
+  it('have defaults and take env overrides', () => {
+    const d = cfg({});
+    expect([d.setupInstrumentation, d.netRecv, d.operatorProbes, d.operatorTiming, d.operatorRows, d.sample]).toEqual([false, false, null, 0.1, 500, 1]);
+    expect(cfg({ level: 'operator' }, { PGSCOUT_OPERATOR_PROBES: '0.5', PGSCOUT_OPERATOR_TIMING: '0', PGSCOUT_OPERATOR_ROWS: 'all' }))
+      .toMatchObject({ operatorProbes: 0.5, operatorTiming: 0, operatorRows: null });
+    expect(cfg({ level: 'operator', 'setup-instrumentation': true, sample: '0.25', 'operator-rows': '2000/s' }))
+      .toMatchObject({ setupInstrumentation: true, sample: 0.25, operatorRows: 2000 });
   });
 
-  it('refuse combinations that cannot work, in one line', () => {
-    expect(configError(() => cfg({ 'setup-instrumentation': true })).message).toMatch(/add --plan-nodes/);
+  it('refuse combinations and values that cannot work, in one line', () => {
+    expect(configError(() => cfg({ 'setup-instrumentation': true })).message).toMatch(/part of the operator level: add --level operator/);
+    expect(configError(() => cfg({ 'operator-probes': '0.1' })).message).toMatch(/part of the operator level: add --level operator/);
+    expect(configError(() => cfg({ sample: '0.5' })).message).toMatch(/fraction of statements instrumented at --level operator/);
+    expect(configError(() => cfg({ level: 'operator', sample: '0' })).message).toMatch(/--sample '0' must be a fraction in \(0, 1\]/);
+    expect(configError(() => cfg({ level: 'operator', 'operator-timing': '1.5' })).message).toMatch(/--operator-timing '1.5' must be a fraction in \[0, 1\]/);
+    expect(configError(() => cfg({ level: 'operator', 'operator-rows': 'many' })).message).toMatch(/--operator-rows 'many' must be a rate/);
     expect(configError(() => cfg({ 'net-recv': true, exact: true })).message).toMatch(/--net-recv is for the default statement source/);
+    expect(configError(() => cfg({ 'net-recv': true, level: 'operator', 'operator-probes': '1' })).message).toMatch(/--net-recv is for the default/);
+    expect(cfg({ 'net-recv': true, level: 'operator' }).netRecv).toBe(true);
   });
 });

@@ -48,7 +48,7 @@ describeBpf('OTLP push from a real collection', () => {
 
       await prepareWorkload(cluster);
       config = collectConfig({
-        pg: cluster.conninfo, out: tmp, interval: '250ms', level: 'operator', sample: '1',
+        pg: cluster.conninfo, out: tmp, interval: '250ms', level: 'operator', 'operator-probes': '1',
         otlp: `http://127.0.0.1:${rxPort}/v1/metrics`, 'otlp-interval': '1s',
         prometheus: `127.0.0.1:${await freePort()}`, 'top-queries': '5',
       }, {});

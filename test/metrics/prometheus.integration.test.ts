@@ -52,7 +52,7 @@ describeBpf('Prometheus scraping pgscout: every dashboard query returns data', (
       await prepareWorkload(cluster);
       pgscoutPort = await freePort();
       collection = await Collection.start(collectConfig({
-        pg: cluster.conninfo, out: path.join(tmp, 'out'), interval: '250ms', level: 'operator', sample: '1',
+        pg: cluster.conninfo, out: path.join(tmp, 'out'), interval: '250ms', level: 'operator', 'operator-probes': '1',
         prometheus: `127.0.0.1:${pgscoutPort}`, // top-queries: the default (20), so every panel has data with default flags
       }, {}));
 

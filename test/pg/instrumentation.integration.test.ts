@@ -17,10 +17,12 @@ import { useCluster } from '../helpers/cluster-fixture.js';
 const AUTO_CONF = "SELECT coalesce(string_agg(name || '=' || setting, ',' ORDER BY name), '') FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'";
 
 it('adds auto_explain to session_preload_libraries, keeping what is there, once', () => {
-  expect(wantedSettings('', false).session_preload_libraries).toBe('auto_explain');
-  expect(wantedSettings('pg_hint_plan', true).session_preload_libraries).toBe('pg_hint_plan, auto_explain');
-  expect(wantedSettings('auto_explain, x', false).session_preload_libraries).toBe('auto_explain, x');
-  expect(wantedSettings('', true)['auto_explain.log_timing']).toBe('on');
+  const opts = (timing: boolean, sampleRate = 1) => ({ timing, sampleRate });
+  expect(wantedSettings('', opts(false)).session_preload_libraries).toBe('auto_explain');
+  expect(wantedSettings('pg_hint_plan', opts(true)).session_preload_libraries).toBe('pg_hint_plan, auto_explain');
+  expect(wantedSettings('auto_explain, x', opts(false)).session_preload_libraries).toBe('auto_explain, x');
+  expect(wantedSettings('', opts(true))['auto_explain.log_timing']).toBe('on');
+  expect(wantedSettings('', opts(false, 0.25))['auto_explain.sample_rate']).toBe('0.25');
 });
 
 describeBpf('--setup-instrumentation', () => {
@@ -35,7 +37,7 @@ describeBpf('--setup-instrumentation', () => {
       await cluster.psql('SELECT pg_reload_conf()');
       before = await cluster.psql(AUTO_CONF);
       const collection = await Collection.start(collectConfig({
-        pg: cluster.conninfo, out, interval: '300ms', 'plan-nodes': true, 'setup-instrumentation': true,
+        pg: cluster.conninfo, out, interval: '300ms', level: 'operator', 'setup-instrumentation': true, 'operator-timing': '1',
       }));
       during = await cluster.psql(AUTO_CONF);
       for (let i = 0; i < 3; i++) await cluster.psql('SELECT bid, count(*) FROM pgbench_accounts GROUP BY bid ORDER BY 1');
@@ -52,6 +54,11 @@ describeBpf('--setup-instrumentation', () => {
         WHERE node_type = 'Seq Scan'`);
     expect(Number(r!.n)).toBeGreaterThanOrEqual(3);
     expect(Number(r!.rows)).toBe(100_000);
+    const [t] = await queryParquet(`SELECT sum(calls) AS calls, sum(timed_calls) AS timed, sum(rows) AS rows
+        FROM ${tableSource(db.out, 'plan_node_stats')} WHERE node_type = 'Seq Scan'`);
+    expect(Number(t!.calls)).toBe(Number(r!.n));
+    expect(Number(t!.timed)).toBe(Number(r!.n));
+    expect(Number(t!.rows)).toBe(100_000 * Number(r!.n));
   });
 
   it('leaves postgresql.auto.conf as it was', () => {
@@ -61,12 +68,12 @@ describeBpf('--setup-instrumentation', () => {
   });
 
   it('undoes what a pgscout that died left behind, at the next setup', async () => {
-    const first = await setupInstrumentation(db.cluster.conninfo);   // never restored: as if killed
+    const first = await setupInstrumentation(db.cluster.conninfo, 1, 1);   // never restored: as if killed
     expect(first.changed.length).toBeGreaterThan(0);
     expect(await db.cluster.psql(AUTO_CONF)).toContain('auto_explain');
     const dir = await db.cluster.psql("SELECT current_setting('data_directory')");
     expect(fs.existsSync(stateFile(dir, db.cluster.port))).toBe(true);
-    const second = await setupInstrumentation(db.cluster.conninfo);
+    const second = await setupInstrumentation(db.cluster.conninfo, 1, 1);
     await second.restore();
     expect(await db.cluster.psql(AUTO_CONF)).toBe(before);
     expect(fs.existsSync(stateFile(dir, db.cluster.port))).toBe(false);
@@ -75,7 +82,31 @@ describeBpf('--setup-instrumentation', () => {
   it('refuses a role that is not superuser, with one line saying what to do', async () => {
     await db.cluster.psql('CREATE ROLE plain LOGIN');
     const plain = db.cluster.conninfo.replace('postgres@', 'plain@');
-    await expect(setupInstrumentation(plain)).rejects.toThrow(/needs a superuser connection/);
+    await expect(setupInstrumentation(plain, 1, 1)).rejects.toThrow(/needs a superuser connection/);
     expect(await db.cluster.psql(AUTO_CONF)).toBe(before);
   });
+
+  it('--level operator on a server that does not instrument: one line saying how, nothing changed', async () => {
+    const cfg = collectConfig({ pg: db.cluster.conninfo, out: `${db.out}-refused`, level: 'operator' });
+    await expect(Collection.start(cfg)).rejects.toThrow(/^--level operator reads PostgreSQL's own per-node instrumentation.*--setup-instrumentation/);
+    expect(await db.cluster.psql(AUTO_CONF)).toBe(before);
+  });
+
+  it('--sample sets auto_explain.sample_rate; --operator-timing switches log_timing in slices and leaves it as it was', async () => {
+    const setting = async () => db.cluster.psql(
+      "SELECT coalesce(string_agg(name || '=' || setting, ',' ORDER BY name), '') FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' AND name IN ('auto_explain.log_timing', 'auto_explain.sample_rate')");
+    const inst = await setupInstrumentation(db.cluster.conninfo, 0.25, 0.5);
+    const seen = new Set<string>();
+    // Slices of a 10 s period: 5 s on, 5 s off.
+    const deadline = Date.now() + 12_000;
+    while (Date.now() < deadline && seen.size < 2) {
+      seen.add(await setting());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await inst.restore();
+    expect([...seen].sort()).toEqual(['auto_explain.log_timing=off,auto_explain.sample_rate=0.25', 'auto_explain.log_timing=on,auto_explain.sample_rate=0.25']);
+    expect(inst.timing!.switches).toBeGreaterThanOrEqual(1);
+    expect(inst.timing!.failures).toBe(0);
+    expect(await db.cluster.psql(AUTO_CONF)).toBe(before);
+  }, 30_000);
 });

@@ -36,7 +36,8 @@ export class OperatorsCollector implements Collector {
     const statements = ctx.started.get('statements');
     if (!statements?.sharedMapFd) throw new Error('the operator collector needs the statement collector started first');
     const { config, target } = ctx;
-    this.sampler = config.sample < 1 ? new BackendSampler(config.pg, config.sample) : null;
+    const fraction = config.operatorProbes ?? 1;
+    this.sampler = fraction < 1 ? new BackendSampler(config.pg, fraction) : null;
     const initialTargets = this.sampler ? await this.sampler.choose() : [-1];
     const source = new OperatorSource((m) => statements.sharedMapFd!(m), target, packageRoot(), { initialTargets });
     this.source = source;

@@ -1,33 +1,41 @@
 /**
- * The plan_nodes collector (--plan-nodes): PostgreSQL's own per-node
- * instrumentation of every instrumented statement, read at executor end
- * (bpf/plan_nodes.bpf.c). Statements are instrumented by whoever asks for it
- * in the server: auto_explain with log_analyze (and log_buffers, log_timing,
- * sample_rate as configured), or EXPLAIN ANALYZE itself.
+ * The instrumented operator source (--level operator): PostgreSQL's own
+ * per-node instrumentation of every instrumented statement, read at executor
+ * end (bpf/plan_nodes.bpf.c). Every execution is summed per node in the
+ * kernel (plan_node_stats); the nodes of a sampled share of statements come
+ * up as rows (plan_nodes), slow ones always. Statements are instrumented by
+ * auto_explain with log_analyze (--setup-instrumentation, or the server's
+ * own), or by EXPLAIN ANALYZE itself.
  */
 import type { BpfObject } from '../../bpf/object.js';
+import { InstrumentedBackendCount } from '../../pg/instrumented-backends.js';
 import { sharedQueryTexts } from '../../query/text-cache.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { Collector, CollectorContext, CollectorStats, TableRows } from '../collector.js';
-import { planNodeRows, type PlanRowContext } from './rows.js';
+import { nodeStatsRows, type StatsRowContext } from './aggregates.js';
+import { planNodeRows } from './rows.js';
 import { PlanNodeSource } from './source.js';
-import { PLAN_NODES_TABLE } from './table.js';
+import { PLAN_NODES_TABLE, PLAN_NODE_STATS_TABLE } from './table.js';
 
 export class PlanNodesCollector implements Collector {
   readonly name = 'plan-nodes';
-  readonly tables = [PLAN_NODES_TABLE];
+  readonly tables = [PLAN_NODE_STATS_TABLE, PLAN_NODES_TABLE];
   private source: PlanNodeSource | null = null;
-  private ctx: PlanRowContext | null = null;
+  private ctx: StatsRowContext | null = null;
+  private instrumented: InstrumentedBackendCount | null = null;
   private readonly nextSeq = new Map<number, number>();
   private drains = 0;
   private nodes = 0;
+  private aggregates = 0;
 
   async start(ctx: CollectorContext): Promise<void> {
-    this.source = new PlanNodeSource(ctx.target, packageRoot());
-    this.ctx = { clock: ctx.clock, texts: sharedQueryTexts };
+    const { config, target } = ctx;
+    this.source = new PlanNodeSource(target, packageRoot(), { rowsPerSecond: config.operatorRows, slowNs: config.slowMs * 1e6 });
+    this.ctx = { clock: ctx.clock, texts: sharedQueryTexts, layout: this.source.layout };
+    this.instrumented = new InstrumentedBackendCount(target.postmasterPid);
   }
 
-  private get running(): { source: PlanNodeSource; ctx: PlanRowContext } {
+  private get running(): { source: PlanNodeSource; ctx: StatsRowContext } {
     if (!this.source || !this.ctx) throw new Error('plan-nodes collector not started');
     return { source: this.source, ctx: this.ctx };
   }
@@ -35,9 +43,14 @@ export class PlanNodesCollector implements Collector {
   async drain(): Promise<TableRows[]> {
     const { source, ctx } = this.running;
     const nodes = source.drain();
+    const aggregates = await source.drainAggregates();
     this.drains++;
     this.nodes += nodes.length;
-    return [{ table: PLAN_NODES_TABLE, rows: planNodeRows(nodes, ctx, this.nextSeq) }];
+    this.aggregates += aggregates.aggregates.length;
+    return [
+      { table: PLAN_NODE_STATS_TABLE, rows: nodeStatsRows(aggregates, ctx) },
+      { table: PLAN_NODES_TABLE, rows: planNodeRows(nodes, ctx, this.nextSeq) },
+    ];
   }
 
   finish(): Promise<TableRows[]> {
@@ -46,28 +59,35 @@ export class PlanNodesCollector implements Collector {
 
   stats(): CollectorStats {
     const k = this.source ? this.source.readStats() : ({} as Record<string, bigint>);
+    const drop = (reason: string, count: bigint | undefined, map = 'plan_nodes') => ({ map, reason, count: Number(count ?? 0n) });
     return {
       drains: this.drains,
       maps: [],
       drops: [
-        { map: 'plan_nodes', reason: 'ring_buffer_full', count: Number(k.ring_full ?? 0n) },
-        { map: 'plan_nodes', reason: 'walk_stack_full', count: Number(k.stack_full ?? 0n) },
-        { map: 'plan_nodes', reason: 'node_limit', count: Number(k.nodes_cut ?? 0n) },
-        { map: 'plan_nodes', reason: 'children_limit', count: Number(k.children_cut ?? 0n) },
+        drop('ring_buffer_full', k.ring_full),
+        drop('walk_stack_full', k.stack_full),
+        drop('node_limit', k.nodes_cut),
+        drop('children_limit', k.children_cut),
+        drop('aggregate_map_full', k.agg_full, 'pn_agg'),
       ],
       probes: this.source?.attachStates ?? [],
       errors: {},
       kernel: { ...k },
       sampledBackends: null,
       probeSites: null,
+      instrumentedBackends: this.instrumented?.get(),
     };
   }
 
   summarize(stats: CollectorStats, rows: Readonly<Record<string, number>>): string {
     const lost = stats.drops.reduce((a, d) => a + d.count, 0);
-    return `plan_nodes: ${rows[PLAN_NODES_TABLE.name] ?? 0} node rows of ${stats.kernel.statements ?? 0n} instrumented statements` +
+    const ib = stats.instrumentedBackends;
+    return `plan nodes: ${stats.kernel.statements ?? 0n} instrumented statements summed per node ` +
+      `(${rows[PLAN_NODE_STATS_TABLE.name] ?? 0} plan_node_stats rows), ${stats.kernel.kept ?? 0n} kept as ` +
+      `${rows[PLAN_NODES_TABLE.name] ?? 0} plan_nodes rows` +
+      (ib ? `; ${ib.instrumented} of ${ib.clients} client backends instrumented` : '') +
       (lost ? `; ${lost} nodes or subtrees not read (${stats.drops.filter((d) => d.count).map((d) => `${d.reason} ${d.count}`).join(', ')})` : '') +
-      (stats.kernel.statements === 0n ? ' (no statement was instrumented: load auto_explain with log_analyze, see docs/dataset.md)' : '');
+      (stats.kernel.statements === 0n ? ' (no statement was instrumented: --setup-instrumentation, or load auto_explain with log_analyze; docs/dataset.md)' : '');
   }
 
   objects(): BpfObject[] {

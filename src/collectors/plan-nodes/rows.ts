@@ -2,6 +2,7 @@
 import type { Row } from '../../dataset/schema.js';
 import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
+import { PN_BUF_FIELDS, PN_WAL_FIELDS } from './abi.js';
 import type { PlanNode } from './source.js';
 
 const ns = (ms: number | null) => (ms === null ? null : BigInt(Math.round(ms * 1e6)));
@@ -64,10 +65,9 @@ function row(n: PlanNode, statementId: bigint, childTotal: Map<number, number>, 
     startup_ns: ns(n.startupMs),
     total_ns: ns(n.totalMs),
     excl_ns: timed ? ns(Math.max(0, n.totalMs! - (childTotal.get(n.planNodeId) ?? 0))) : null,
-    shared_blks_hit: n.sharedHit,
-    shared_blks_read: n.sharedRead,
-    temp_blks_read: n.tempRead,
-    temp_blks_written: n.tempWritten,
+    ...Object.fromEntries(PN_BUF_FIELDS.map((f, i) => [f, n.buf[i]!])),
+    ...Object.fromEntries(PN_WAL_FIELDS.map((f, i) => [f, n.wal[i]!])),
     workers: n.workers,
+    sample_weight: n.sampleWeight,
   };
 }

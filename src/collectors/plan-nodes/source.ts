@@ -16,7 +16,10 @@ import { loadLayout, type Layout } from '../../pg/layouts.js';
 import type { Target } from '../../pg/target.js';
 import { NotSupportedError } from '../../util/errors.js';
 import { explainNodeTypeForTag } from '../operators/node-types.js';
-import { PN_FLAGS, PN_INSTR_MAX, PN_PLAN_MAX, PN_STATS, pnEventLayout, type PnStatName } from './abi.js';
+import { AggregateMaps, sampleWeight, sizeAggregateMaps, type AggregateDrain, type RowBudget } from '../statements/agg-maps.js';
+import { PN_BUF_FIELDS, PN_FLAGS, PN_INSTR_MAX, PN_PLAN_MAX, PN_STATS, PN_WAL_FIELDS, pnEventLayout, type PnStatName } from './abi.js';
+import { OwnPidsMap } from '../statements/own-pids-map.js';
+import { PN_AGG_MAPS, type NodeAggregate } from './aggregates.js';
 
 /** One node of one instrumented statement, as EXPLAIN ANALYZE would count it. */
 export interface PlanNode {
@@ -43,11 +46,12 @@ export interface PlanNode {
   totalMs: number | null;
   nfiltered1: number;
   nfiltered2: number;
-  sharedHit: bigint;
-  sharedRead: bigint;
-  tempRead: bigint;
-  tempWritten: bigint;
+  /** BufferUsage in PN_BUF_FIELDS order, WalUsage in PN_WAL_FIELDS order (children included). */
+  buf: bigint[];
+  wal: bigint[];
   workers: number;
+  /** 1 / the probability the statement was kept with. */
+  sampleWeight: number;
 }
 
 const f64 = (buf: Buffer, off: number) => buf.readDoubleLE(off);
@@ -65,10 +69,15 @@ export class PlanNodeSource {
   private readonly stats: BpfMap;
   private readonly ncpus = fn.num_possible_cpus() as number;
   private pending: PlanNode[] = [];
+  private readonly aggs: AggregateMaps<NodeAggregate>;
+  private readonly ownPids: OwnPidsMap;
   readonly attachStates: AttachState[];
+  readonly layout: Layout;
 
-  constructor(readonly target: Target, root: string) {
+  /** `budget`: instrumented statements per second whose nodes become rows, and the always-kept slow threshold. */
+  constructor(readonly target: Target, root: string, budget: RowBudget) {
     const layout = loadLayout(target.major);
+    this.layout = layout;
     const spec = loadCollectorSpec(root, 'plan-nodes');
     const off = (s: string, fld: string) => layout.offsetOf(s, fld);
     const instrSize = layout.sizeOf('Instrumentation');
@@ -96,12 +105,18 @@ export class PlanNodeSource {
         tag_bitmap_and: layout.nodeTag('BitmapAndState'), tag_bitmap_or: layout.nodeTag('BitmapOrState'),
         off_bitmap_plans: off('BitmapAndState', 'bitmapplans'), off_bitmap_n: off('BitmapAndState', 'nplans'),
         tag_subquery_scan: layout.nodeTag('SubqueryScanState'), off_subquery_subplan: off('SubqueryScanState', 'subplan'),
+        ...instrumentationOffsets(layout),
+        off_plan_rows: off('Plan', 'plan_rows'), off_plan_total_cost: off('Plan', 'total_cost'),
+        off_qd_totaltime: off('QueryDesc', 'totaltime'),
       });
       if (off('BitmapOrState', 'bitmapplans') !== off('BitmapAndState', 'bitmapplans') || off('BitmapOrState', 'nplans') !== off('BitmapAndState', 'nplans')) {
         throw new NotSupportedError('BitmapOr layout', 'BitmapAndState and BitmapOrState differ in this PostgreSQL');
       }
+      sizeAggregateMaps(this.obj, this.ncpus, PN_AGG_MAPS);
       this.obj.load();
       this.stats = this.obj.map('pn_stats');
+      this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
+      this.aggs = new AggregateMaps(this.obj, this.ncpus, budget, () => this.readStats().statements, PN_AGG_MAPS);
       const decode = nodeDecoder(layout);
       this.ring = new RingBuffer(this.obj.map('plan_nodes'), (d) => this.pending.push(decode(d)));
       this.attachStates = attachSpec(this.obj, spec, target.binaryPath);
@@ -123,6 +138,11 @@ export class PlanNodeSource {
     return out;
   }
 
+  /** Flips the aggregate maps and takes the interval's per-node sums. */
+  drainAggregates(): Promise<AggregateDrain<NodeAggregate>> {
+    return this.aggs.flipAndDrain();
+  }
+
   readStats(): Record<PnStatName, bigint> {
     return this.stats.readPerCpuSlots(PN_STATS, this.ncpus);
   }
@@ -132,9 +152,27 @@ export class PlanNodeSource {
   }
 
   close(): void {
+    this.aggs?.close();
+    this.ownPids?.close();
     this.ring?.close();
     this.obj.close();
   }
+}
+
+const u32s = (values: number[]) => Buffer.from(new Uint32Array(values).buffer);
+
+/** Where the program finds the Instrumentation fields it sums (bpf/plan_nodes.bpf.c rodata). */
+function instrumentationOffsets(layout: Layout): Record<string, number | Buffer> {
+  const ins = (fld: string) => layout.offsetOf('Instrumentation', fld);
+  return {
+    off_in_running: ins('running'), off_in_need_timer: ins('need_timer'), off_in_firsttuple: ins('firsttuple'),
+    off_in_tuplecount: ins('tuplecount'), off_in_counter: ins('counter'), off_in_startup: ins('startup'),
+    off_in_total: ins('total'), off_in_ntuples: ins('ntuples'), off_in_nloops: ins('nloops'),
+    off_in_nfiltered1: ins('nfiltered1'), off_in_nfiltered2: ins('nfiltered2'),
+    counter_is_timespec: layout.field('Instrumentation', 'counter').size === 16 ? 1 : 0,
+    off_in_buf: u32s(PN_BUF_FIELDS.map((f) => ins('bufusage') + layout.offsetOf('BufferUsage', f))),
+    off_in_wal: u32s(PN_WAL_FIELDS.map((f) => ins('walusage') + layout.offsetOf('WalUsage', f))),
+  };
 }
 
 /**
@@ -146,17 +184,18 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
   const ev = {
     pid: at('pid'), queryId: at('query_id'), stmtNs: at('stmt_ns'), nodeId: at('plan_node_id'), parent: at('parent_id'),
     depth: at('depth'), tag: at('tag'), flags: at('flags'), workers: at('workers'), plan: at('plan'), instr: at('instr'),
+    p32: at('sample_p32'),
   };
   const p = (fld: string) => layout.offsetOf('Plan', fld);
   const plan = { startup: p('startup_cost'), total: p('total_cost'), rows: p('plan_rows'), width: p('plan_width') };
   const ins = (fld: string) => layout.offsetOf('Instrumentation', fld);
-  const buf = (fld: string) => ins('bufusage') + layout.offsetOf('BufferUsage', fld);
+  const bufOffsets = PN_BUF_FIELDS.map((f) => ins('bufusage') + layout.offsetOf('BufferUsage', f));
+  const walOffsets = PN_WAL_FIELDS.map((f) => ins('walusage') + layout.offsetOf('WalUsage', f));
   const instr = {
     running: ins('running'), needTimer: ins('need_timer'), startup: ins('startup'), firsttuple: ins('firsttuple'),
     total: ins('total'), counter: ins('counter'), counterSize: layout.field('Instrumentation', 'counter').size,
     ntuples: ins('ntuples'), tuplecount: ins('tuplecount'), nloops: ins('nloops'), nfiltered1: ins('nfiltered1'),
-    nfiltered2: ins('nfiltered2'), hit: buf('shared_blks_hit'), read: buf('shared_blks_read'),
-    tempRead: buf('temp_blks_read'), tempWritten: buf('temp_blks_written'),
+    nfiltered2: ins('nfiltered2'),
   };
   return (d) => {
     const pl = d.subarray(ev.plan, ev.plan + PN_PLAN_MAX);
@@ -188,11 +227,10 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
       totalMs: timed ? (f64(is, instr.total) + (running ? instrTimeSeconds(is, instr.counter, instr.counterSize) : 0)) * 1000 : null,
       nfiltered1: instrumented ? f64(is, instr.nfiltered1) : 0,
       nfiltered2: instrumented ? f64(is, instr.nfiltered2) : 0,
-      sharedHit: instrumented ? i64(is, instr.hit) : 0n,
-      sharedRead: instrumented ? i64(is, instr.read) : 0n,
-      tempRead: instrumented ? i64(is, instr.tempRead) : 0n,
-      tempWritten: instrumented ? i64(is, instr.tempWritten) : 0n,
+      buf: bufOffsets.map((o) => (instrumented ? i64(is, o) : 0n)),
+      wal: walOffsets.map((o) => (instrumented ? i64(is, o) : 0n)),
       workers: d.readUInt32LE(ev.workers),
+      sampleWeight: sampleWeight(d.readUInt32LE(ev.p32)),
     };
   };
 }

@@ -4,10 +4,22 @@
  * prints). Parallel workers' counts are in the leader's nodes.
  */
 import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js';
+import { PN_BUF_FIELDS, PN_WAL_FIELDS } from './abi.js';
 
 const c = column;
 const INSTR = 'PlanState.instrument at standard_ExecutorEnd:';
 const PLAN = 'PlanState.plan:';
+
+const BUF_WHAT: Record<(typeof PN_BUF_FIELDS)[number], string> = {
+  shared_blks_hit: 'Shared buffer hits', shared_blks_read: 'Shared blocks read', shared_blks_dirtied: 'Shared blocks dirtied',
+  shared_blks_written: 'Shared blocks written', local_blks_hit: 'Local buffer hits', local_blks_read: 'Local blocks read',
+  local_blks_dirtied: 'Local blocks dirtied', local_blks_written: 'Local blocks written',
+  temp_blks_read: 'Temporary blocks read', temp_blks_written: 'Temporary blocks written',
+};
+const WAL_WHAT: Record<(typeof PN_WAL_FIELDS)[number], [string, string]> = {
+  wal_records: ['records', 'WAL records generated'], wal_fpi: ['pages', 'WAL full-page images generated'],
+  wal_bytes: ['bytes', 'WAL bytes generated'],
+};
 
 export const PLAN_NODE_COLUMNS: readonly ColumnSpec[] = [
   c('statement_id', 'INT64', false, '', 'pid << 32 | per-process count of instrumented statements', 'The instrumented statement this node belongs to (unique within a run)'),
@@ -33,11 +45,47 @@ export const PLAN_NODE_COLUMNS: readonly ColumnSpec[] = [
   c('startup_ns', 'INT64', true, 'ns', `${INSTR} startup`, 'Time to the first row, summed over loops (EXPLAIN: actual startup time × loops); null when not timed'),
   c('total_ns', 'INT64', true, 'ns', `${INSTR} total`, 'Time in the node, children included, summed over loops; null when not timed'),
   c('excl_ns', 'INT64', true, 'ns', 'total_ns minus the children\'s total_ns (computed by pgscout)', 'Time in the node itself; null when not timed'),
-  c('shared_blks_hit', 'INT64', false, 'blocks', `${INSTR} bufusage`, 'Shared buffer hits in the node and its children (EXPLAIN BUFFERS; 0 without log_buffers)'),
-  c('shared_blks_read', 'INT64', false, 'blocks', `${INSTR} bufusage`, 'Shared blocks read, children included'),
-  c('temp_blks_read', 'INT64', false, 'blocks', `${INSTR} bufusage`, 'Temporary blocks read, children included'),
-  c('temp_blks_written', 'INT64', false, 'blocks', `${INSTR} bufusage`, 'Temporary blocks written, children included'),
+  ...usageColumns('', 'children included'),
   c('workers', 'INT32', false, 'count', 'PlanState.worker_instrument->num_workers', 'Parallel workers whose counts are summed into this node (0: none)'),
+  c('sample_weight', 'DOUBLE', false, '', '1 / the probability the statement was kept with (bpf/plan_nodes.bpf.c)', 'How many instrumented executions this statement stands for (1: kept because slow, or every statement kept); plan_node_stats has the exact sums'),
 ];
 
+/** Buffer and WAL usage of a node (EXPLAIN BUFFERS / WAL; 0 when auto_explain.log_buffers / log_wal is off). */
+function usageColumns(prefix: string, scope: string): ColumnSpec[] {
+  return [
+    ...PN_BUF_FIELDS.map((f) => c(f, 'INT64', false, 'blocks', `${INSTR} bufusage.${f}`, `${prefix}${BUF_WHAT[f]} (${scope})`)),
+    ...PN_WAL_FIELDS.map((f) => c(f, 'INT64', false, WAL_WHAT[f][0], `${INSTR} walusage.${f}`, `${prefix}${WAL_WHAT[f][1]} (${scope})`)),
+  ];
+}
+
 export const PLAN_NODES_TABLE: TableSpec = { name: 'plan_nodes', columns: PLAN_NODE_COLUMNS };
+
+const SUM = 'summed over the interval\'s instrumented executions in the kernel:';
+
+/** plan_node_stats: per (interval, query_id, plan node), every instrumented execution summed — exact while rows are sampled. */
+export const PLAN_NODE_STATS_COLUMNS: readonly ColumnSpec[] = [
+  c('interval_start', 'INT64', false, 'ns since Unix epoch', 'drain interval', 'Start of the interval these executions ended in'),
+  c('interval_end', 'INT64', false, 'ns since Unix epoch', 'drain interval', 'End of the interval (exclusive)'),
+  c('query_id', 'INT64', true, '', 'QueryDesc.plannedstmt->queryId', "PostgreSQL's queryid (joins query_stats and plan_nodes); null when 0"),
+  c('fingerprint', 'STRING', true, '', 'libpg-query fingerprint', 'Parse-tree fingerprint; null when the text was not seen'),
+  c('query_text', 'STRING', true, '', 'normalized by libpg-query', 'Normalized statement text (no literals); null when not seen'),
+  c('plan_node_id', 'INT32', false, '', `${PLAN} plan_node_id`, 'Plan node id'),
+  c('parent_node_id', 'INT32', true, '', 'the walk from queryDesc->planstate', 'plan_node_id of the parent; null for the root (plans of one query_id are summed together where node id, type and parent agree)'),
+  c('is_subplan', 'BOOLEAN', false, '', 'PlanState.initPlan / subPlan lists', 'Root of an InitPlan/SubPlan tree'),
+  c('node_type', 'STRING', false, '', 'PlanState NodeTag, EXPLAIN spelling', "EXPLAIN's Node Type"),
+  c('calls', 'INT64', false, 'calls', `${SUM} count`, 'Instrumented executions this node was part of'),
+  c('timed_calls', 'INT64', false, 'calls', `${SUM} need_timer`, 'Of those, executions with node timing (auto_explain.log_timing in force)'),
+  c('rows', 'INT64', false, 'rows', `${SUM} ntuples (+ tuplecount of a loop still running)`, 'Rows returned, all loops of all calls'),
+  c('loops', 'INT64', false, 'count', `${SUM} nloops`, 'Loops, all calls'),
+  c('rows_removed_by_filter', 'INT64', false, 'rows', `${SUM} nfiltered1`, 'Rows removed by the filter'),
+  c('rows_removed_by_join_filter', 'INT64', false, 'rows', `${SUM} nfiltered2`, 'Rows removed by the join filter (scans: index recheck)'),
+  c('startup_ns', 'INT64', true, 'ns', `${SUM} startup (timed calls)`, 'Time to first row, summed over the timed calls; null when none was timed'),
+  c('total_ns', 'INT64', true, 'ns', `${SUM} total (timed calls)`, 'Inclusive time summed over the timed calls; null when none was timed'),
+  c('excl_ns', 'INT64', true, 'ns', 'total_ns minus the children\'s total_ns (computed by pgscout)', 'Exclusive time summed over the timed calls; null when none was timed'),
+  ...usageColumns('', 'children included, summed over calls'),
+  c('est_rows', 'INT64', false, 'rows', `${SUM} Plan.plan_rows`, 'Planner row estimates (per loop) summed over calls: est_rows / calls is the mean estimate'),
+  c('est_total_cost', 'DOUBLE', false, '', `${SUM} Plan.total_cost (milli-units)`, 'Planner total costs summed over calls'),
+  c('workers', 'INT64', false, 'count', `${SUM} worker_instrument->num_workers`, 'Parallel workers launched for this node, summed over calls'),
+];
+
+export const PLAN_NODE_STATS_TABLE: TableSpec = { name: 'plan_node_stats', columns: PLAN_NODE_STATS_COLUMNS, metrics: 'plan_node_stats' };

@@ -11,13 +11,43 @@
  */
 import type { BpfMap } from '../../bpf/map.js';
 import type { BpfObject } from '../../bpf/object.js';
+import type { StructLayout } from '../../bpf/struct-layout.js';
 import { stmtAggKeyLayout, stmtAggLayout, stmtCtlLayout } from './sched-abi.js';
 import { aggEntries, sumCopies, type Agg } from './sched-agg.js';
 
 export interface StmtAggregate { queryId: bigint; dbid: number; userid: number; agg: Agg }
 
-export interface AggregateDrain {
-  aggregates: StmtAggregate[];
+/** Which maps make one flipped pair, and how one drained key and its per-CPU values decode. */
+export interface AggregateMapSpec<T> {
+  ctl: string;
+  maps: readonly [string, string];
+  /** gen (u32), sample_p32 (u32), slow_ns (u64), as struct stmt_ctl. */
+  ctlLayout: StructLayout;
+  keySize: number;
+  valueSize: number;
+  decode(keys: Buffer, keyOffset: number, values: Buffer, valuesOffset: number, ncpus: number): T;
+}
+
+/** The statement sources' pair (bpf/stmt_agg.h). */
+export const STMT_AGG_MAPS: AggregateMapSpec<StmtAggregate> = {
+  ctl: 'stmt_ctl',
+  maps: ['stmt_agg0', 'stmt_agg1'],
+  ctlLayout: stmtCtlLayout,
+  keySize: stmtAggKeyLayout.size,
+  valueSize: stmtAggLayout.size,
+  decode(keys, kb, values, vb, ncpus) {
+    const k = stmtAggKeyLayout.byName;
+    return {
+      queryId: keys.readBigUInt64LE(kb + k.get('query_id')!.offset),
+      dbid: keys.readUInt32LE(kb + k.get('dbid')!.offset),
+      userid: keys.readUInt32LE(kb + k.get('userid')!.offset),
+      agg: sumCopies(values, vb, ncpus),
+    };
+  },
+};
+
+export interface AggregateDrain<T = StmtAggregate> {
+  aggregates: T[];
   /** CLOCK_MONOTONIC ns of the previous flip and of this one: the interval the aggregates cover. */
   intervalStartNs: bigint;
   intervalEndNs: bigint;
@@ -56,11 +86,11 @@ export function sampleWeight(p32: number): number {
 }
 
 /** Call before load: bounds both maps' kernel memory by the CPU count. */
-export function sizeAggregateMaps(obj: BpfObject, ncpus: number): void {
-  for (const map of ['stmt_agg0', 'stmt_agg1']) obj.setMaxEntries(map, aggEntries(ncpus));
+export function sizeAggregateMaps(obj: BpfObject, ncpus: number, spec: AggregateMapSpec<unknown> = STMT_AGG_MAPS): void {
+  for (const map of spec.maps) obj.setMaxEntries(map, aggEntries(ncpus, spec.valueSize));
 }
 
-export class AggregateMaps {
+export class AggregateMaps<T = StmtAggregate> {
   private readonly ctl: BpfMap;
   private readonly maps: [BpfMap, BpfMap];
   private gen = 0;
@@ -73,9 +103,9 @@ export class AggregateMaps {
 
   /** `statements` reads the kernel's count of executions so far (the rate the budget is spread over). */
   constructor(obj: BpfObject, private readonly ncpus: number, private readonly budget: RowBudget,
-    private readonly statements: () => bigint) {
-    this.ctl = obj.map('stmt_ctl');
-    this.maps = [obj.map('stmt_agg0'), obj.map('stmt_agg1')];
+    private readonly statements: () => bigint, private readonly spec: AggregateMapSpec<T> = STMT_AGG_MAPS as unknown as AggregateMapSpec<T>) {
+    this.ctl = obj.map(spec.ctl);
+    this.maps = [obj.map(spec.maps[0]), obj.map(spec.maps[1])];
     this.keepP32 = KEEP_ALL;
     this.writeCtl();
     if (budget.rowsPerSecond !== null) {
@@ -94,8 +124,8 @@ export class AggregateMaps {
   }
 
   private writeCtl(): void {
-    const v = Buffer.alloc(stmtCtlLayout.size);
-    const f = stmtCtlLayout.byName;
+    const v = Buffer.alloc(this.spec.ctlLayout.size);
+    const f = this.spec.ctlLayout.byName;
     v.writeUInt32LE(this.gen, f.get('gen')!.offset);
     v.writeUInt32LE(this.keepP32, f.get('sample_p32')!.offset);
     v.writeBigUInt64LE(BigInt(this.budget.slowNs), f.get('slow_ns')!.offset);
@@ -129,25 +159,18 @@ export class AggregateMaps {
   }
 
   /** Flips the maps and takes the one the programs wrote until now. */
-  async flipAndDrain(): Promise<AggregateDrain> {
+  async flipAndDrain(): Promise<AggregateDrain<T>> {
     const old = this.gen;
     this.gen ^= 1;
     const flipNs = process.hrtime.bigint();
     this.writeCtl();
     await new Promise((resolve) => setTimeout(resolve, FLIP_GRACE_MS));
     // Per-CPU map: each key carries one copy per possible CPU, summed here.
-    const stride = stmtAggLayout.size * this.ncpus;
+    const stride = this.spec.valueSize * this.ncpus;
     const batch = this.maps[old]!.drain(4096, stride);
-    const aggregates: StmtAggregate[] = [];
-    const k = stmtAggKeyLayout.byName;
+    const aggregates: T[] = [];
     for (let i = 0; i < batch.count; i++) {
-      const kb = i * stmtAggKeyLayout.size;
-      aggregates.push({
-        queryId: batch.keys.readBigUInt64LE(kb + k.get('query_id')!.offset),
-        dbid: batch.keys.readUInt32LE(kb + k.get('dbid')!.offset),
-        userid: batch.keys.readUInt32LE(kb + k.get('userid')!.offset),
-        agg: sumCopies(batch.values, i * stride, this.ncpus),
-      });
+      aggregates.push(this.spec.decode(batch.keys, i * this.spec.keySize, batch.values, i * stride, this.ncpus));
     }
     const out = { aggregates, intervalStartNs: this.lastFlipNs, intervalEndNs: flipNs };
     this.lastFlipNs = flipNs;

@@ -28,11 +28,12 @@ export class StatementsCollector implements Collector {
 
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
-    if (config.exact || config.level === 'operator') {
+    const probes = config.operatorProbes !== null;
+    if (config.exact || probes) {
       // Operator rows take the statement's query id while it runs: only the full probe set has it then.
-      // At operator level every execution keeps its row: operator rows join to it by exec_id.
-      const budget = { rowsPerSecond: config.level === 'operator' ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
-      const source = new StatementSource(target, packageRoot(), { phases: config.phases || config.level === 'operator', budget });
+      // With operator probes every execution keeps its row: operator rows join to it by exec_id.
+      const budget = { rowsPerSecond: probes ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
+      const source = new StatementSource(target, packageRoot(), { phases: config.phases || probes, budget });
       this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {

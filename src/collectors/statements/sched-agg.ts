@@ -40,8 +40,8 @@ export function sumCopies(buf: Buffer, base: number, ncpus: number): Agg {
 const AGG_MAP_BYTES = 32 << 20;
 
 /** Distinct (query, db, user) keys per interval that fit the memory bound; overflow is counted as agg_full. */
-export function aggEntries(ncpus: number): number {
-  const fit = Math.floor(AGG_MAP_BYTES / (stmtAggLayout.size * Math.max(1, ncpus)));
+export function aggEntries(ncpus: number, valueSize = stmtAggLayout.size): number {
+  const fit = Math.floor(AGG_MAP_BYTES / (valueSize * Math.max(1, ncpus)));
   return Math.max(1024, Math.min(16384, fit));
 }
 

@@ -26,7 +26,7 @@ describeBpf('operator rows equal EXPLAIN ANALYZE, node by node', () => {
     outPrefix: 'pgscout-ops-',
     setup: async (cluster, out) => {
       await setupSchema((sql) => cluster.psql(sql));
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '250ms', level: 'operator', sample: '1' }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '250ms', level: 'operator', 'operator-probes': '1' }));
       const client = new pg.Client(toClientConfig(cluster.conninfo));
       await client.connect();
       const pid = (client as unknown as { processID: number }).processID;

@@ -45,7 +45,7 @@ describeBpf('operator sampling: zero cost on unsampled backends', () => {
       for (const c of clients) await c.connect();
       pids = await Promise.all(clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p as number));
       collection = await Collection.start(collectConfig({
-        pg: cluster.conninfo, out, interval: '200ms', level: 'operator', sample: '0.5', 'sample-rotate': '1h',
+        pg: cluster.conninfo, out, interval: '200ms', level: 'operator', 'operator-probes': '0.5', 'sample-rotate': '1h',
       }));
       for (let i = 0; i < 5; i++) for (const c of clients) await c.query(QUERY);
       await new Promise((r) => setTimeout(r, 300));

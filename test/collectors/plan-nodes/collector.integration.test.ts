@@ -1,5 +1,5 @@
 /**
- * collect --plan-nodes end to end: a cluster whose sessions load auto_explain
+ * collect --level operator end to end (the server's own auto_explain): a cluster whose sessions load auto_explain
  * (log_analyze, log_buffers, log_timing, never logging), a few analytical
  * statements, the plan_nodes table read back with DuckDB: every statement's
  * nodes carry EXPLAIN ANALYZE's rows × loops, the tree is whole, and the
@@ -27,7 +27,7 @@ function flatten(n: ExplainNode, out: string[] = []): string[] {
   return out;
 }
 
-describeBpf('collect --plan-nodes: PostgreSQL\'s per-node instrumentation in the dataset', () => {
+describeBpf('collect --level operator: PostgreSQL\'s per-node instrumentation in the dataset', () => {
   const explained: string[][] = [];
   const db = useCluster({
     outPrefix: 'pgscout-plan-nodes-collect-',
@@ -41,7 +41,7 @@ describeBpf('collect --plan-nodes: PostgreSQL\'s per-node instrumentation in the
       for (const q of QUERIES) {
         explained.push(flatten((JSON.parse(await cluster.psql(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${q}`)) as { Plan: ExplainNode }[])[0]!.Plan).sort());
       }
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', 'plan-nodes': true }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', level: 'operator' }));
       for (let i = 0; i < 2; i++) for (const q of QUERIES) await cluster.psql(q);
       await new Promise((r) => setTimeout(r, 400));
       await collection.stop();
@@ -78,5 +78,20 @@ describeBpf('collect --plan-nodes: PostgreSQL\'s per-node instrumentation in the
       for (const n of nodes) expect(Number(n.excl_ns)).toBeLessThanOrEqual(Number(n.total_ns));
       expect(nodes.some((n) => Number(n.shared_blks_hit) > 0)).toBe(true);
     }
+  });
+
+  it('sums every execution per node in the kernel: plan_node_stats equals the sum of the rows it stands for', async () => {
+    const cols = ['rows', 'loops', 'rows_removed_by_filter', 'shared_blks_hit', 'shared_blks_read', 'temp_blks_written', 'wal_records'];
+    const sum = (t: string, extra: string) => queryParquet(`SELECT query_id, plan_node_id, node_type, ${extra}
+        ${cols.map((c) => `, sum(${c})::BIGINT AS ${c}`).join('')}, sum(total_ns)::BIGINT AS total_ns
+        FROM ${tableSource(db.out, t)} WHERE query_id IS NOT NULL GROUP BY ALL ORDER BY ALL`);
+    const stats = await sum('plan_node_stats', 'sum(calls)::BIGINT AS n');
+    const rows = await sum('plan_nodes', 'count(*)::BIGINT AS n');
+    expect(stats.length).toBeGreaterThanOrEqual(QUERIES.length * 3);
+    expect(stats.map((r) => ({ ...r, total_ns: null }))).toEqual(rows.map((r) => ({ ...r, total_ns: null })));
+    // Times: the kernel converts PostgreSQL's double seconds with 31 significant bits; user space with a double.
+    stats.forEach((r, i) => expect(Math.abs(Number(r.total_ns) - Number(rows[i]!.total_ns))).toBeLessThanOrEqual(Math.max(16, Number(r.total_ns) * 1e-8)));
+    const [w] = await queryParquet(`SELECT min(sample_weight) AS lo, max(sample_weight) AS hi FROM ${tableSource(db.out, 'plan_nodes')}`);
+    expect([w!.lo, w!.hi]).toEqual([1, 1]);
   });
 });

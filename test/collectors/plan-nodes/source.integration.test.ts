@@ -46,7 +46,7 @@ describeBpf('instrumented operator source: PostgreSQL\'s own per-node counts at 
     setup: async (cluster) => {
       await pgbenchInit(cluster, 1);
       await cluster.psql('VACUUM ANALYZE');
-      source = new PlanNodeSource(await discoverTarget(cluster.conninfo), packageRoot());
+      source = new PlanNodeSource(await discoverTarget(cluster.conninfo), packageRoot(), { rowsPerSecond: null, slowNs: 0 });
       for (const q of QUERIES) {
         const json = await cluster.psql(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${q}`);
         explained.push(flatten((JSON.parse(json) as { Plan: ExplainNode }[])[0]!.Plan));
@@ -85,7 +85,7 @@ describeBpf('instrumented operator source: PostgreSQL\'s own per-node counts at 
         expect(roots).toHaveLength(1);
         const ids = new Set(nodes.map((n) => n.planNodeId));
         for (const n of nodes) if (n.parentId !== null) expect(ids.has(n.parentId)).toBe(true);
-        expect(nodes.some((n) => n.sharedHit + n.sharedRead > 0n)).toBe(true);
+        expect(nodes.some((n) => n.buf[0]! + n.buf[1]! > 0n)).toBe(true);
       }
     }
   });
