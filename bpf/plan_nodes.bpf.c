@@ -152,7 +152,7 @@ static __always_inline void push_array(struct walk *w, __u64 arr, __u32 n, __s32
 }
 
 /* initPlan / subPlan: a List of SubPlanState, each with its own tree. */
-static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 parent, __u32 depth)
+static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 parent, __u32 depth, __u32 flags)
 {
 	if (!list)
 		return;
@@ -167,7 +167,7 @@ static __always_inline void push_subplans(struct walk *w, __u64 list, __s32 pare
 			break;
 		__u64 sps = read_u64(elems + i * 8);
 		if (sps)
-			push(w, read_u64(sps + off_sps_planstate), parent, depth, PN_F_SUBPLAN_ROOT);
+			push(w, read_u64(sps + off_sps_planstate), parent, depth, flags);
 	}
 }
 
@@ -301,7 +301,7 @@ static long visit(__u64 index, void *ctx)
 
 	if (instr) {
 		struct pn_agg_key key = { .query_id = w->query_id, .plan_node_id = id, .parent_id = parent, .tag = tag,
-					  .flags = flags & PN_F_SUBPLAN_ROOT };
+					  .flags = flags & (PN_F_SUBPLAN_ROOT | PN_F_INITPLAN) };
 		add_node(w, &key, workers);
 	}
 	if (w->keep) {
@@ -327,8 +327,8 @@ static long visit(__u64 index, void *ctx)
 	w->emitted++;
 
 	__u32 d = depth + 1;
-	push_subplans(w, read_u64(ps + off_ps_subplan), id, d);
-	push_subplans(w, read_u64(ps + off_ps_initplan), id, d);
+	push_subplans(w, read_u64(ps + off_ps_subplan), id, d, PN_F_SUBPLAN_ROOT);
+	push_subplans(w, read_u64(ps + off_ps_initplan), id, d, PN_F_SUBPLAN_ROOT | PN_F_INITPLAN);
 	push(w, read_u64(ps + off_ps_righttree), id, d, 0);
 	if (tag == tag_append)
 		push_array(w, read_u64(ps + off_append_plans), read_u32(ps + off_append_n), id, d);

@@ -12,6 +12,7 @@
 enum pn_flag {
 	PN_F_INSTRUMENTED = 1u << 0,  /* the node has an Instrumentation */
 	PN_F_SUBPLAN_ROOT = 1u << 1,  /* root of an initPlan/subPlan tree */
+	PN_F_INITPLAN = 1u << 2,      /* ... from an initPlan list (CTEs too): runs inside whichever node needs it first */
 };
 
 /* One plan node of an instrumented statement (ring buffer `plan_nodes`). */
@@ -37,7 +38,7 @@ struct pn_agg_key {
 	__s32 plan_node_id;
 	__s32 parent_id;
 	__u32 tag;
-	__u32 flags;              /* PN_F_SUBPLAN_ROOT */
+	__u32 flags;              /* PN_F_SUBPLAN_ROOT, PN_F_INITPLAN */
 };
 
 #define PN_NBUF 10   /* shared hit/read/dirtied/written, local hit/read/dirtied/written, temp read/written */

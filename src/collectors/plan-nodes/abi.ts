@@ -37,7 +37,7 @@ export const pnAggLayout = layoutStruct('pn_agg', [
 export const pnCtlLayout = layoutStruct('pn_ctl', [u32('gen'), u32('sample_p32'), u64('slow_ns')]);
 
 /** enum pn_flag */
-export const PN_FLAGS = { INSTRUMENTED: 1 << 0, SUBPLAN_ROOT: 1 << 1 } as const;
+export const PN_FLAGS = { INSTRUMENTED: 1 << 0, SUBPLAN_ROOT: 1 << 1, INITPLAN: 1 << 2 } as const;
 
 /** enum pn_stat, in slot order. */
 export const PN_STATS = ['statements', 'ring_full', 'stack_full', 'children_cut', 'nodes_cut', 'agg_full', 'kept'] as const;

@@ -2,7 +2,7 @@
  * Per-node aggregates summed in the kernel (bpf/plan_nodes.bpf.c, pn_agg0/1):
  * every instrumented execution of an interval, whether or not its nodes were
  * kept as rows. Decoded here, and turned into plan_node_stats rows with the
- * exclusive time computed from the children's sums.
+ * exclusive time computed from the children's sums (exclusive.ts).
  */
 import type { Row } from '../../dataset/schema.js';
 import type { Layout } from '../../pg/layouts.js';
@@ -10,6 +10,7 @@ import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { AggregateDrain, AggregateMapSpec } from '../statements/agg-maps.js';
 import { explainNodeTypeForTag } from '../operators/node-types.js';
+import { innerTime } from './exclusive.js';
 import { PN_BUF_FIELDS, PN_FLAGS, PN_NBUF, PN_NWAL, PN_WAL_FIELDS, pnAggKeyLayout, pnAggLayout, pnCtlLayout } from './abi.js';
 
 export interface NodeAggregate {
@@ -18,6 +19,8 @@ export interface NodeAggregate {
   parentId: number | null;
   tag: number;
   subplanRoot: boolean;
+  /** An InitPlan's root (CTEs too): timed inside the node that needed it first. */
+  initPlanRoot: boolean;
   calls: bigint;
   timedCalls: bigint;
   rows: bigint;
@@ -66,6 +69,7 @@ export const PN_AGG_MAPS: AggregateMapSpec<NodeAggregate> = {
       parentId: parent < 0 ? null : parent,
       tag: keys.readUInt32LE(k('tag')),
       subplanRoot: (keys.readUInt32LE(k('flags')) & PN_FLAGS.SUBPLAN_ROOT) !== 0,
+      initPlanRoot: (keys.readUInt32LE(k('flags')) & PN_FLAGS.INITPLAN) !== 0,
       calls: v.calls!, timedCalls: v.timed_calls!, rows: v.rows!, loops: v.loops!, nfiltered1: v.nfiltered1!,
       nfiltered2: v.nfiltered2!, startupNs: v.startup_ns!, totalNs: v.total_ns!, buf: v.buf, wal: v.wal,
       estRows: v.est_rows!, estCostMilli: v.est_cost_milli!, workers: v.workers!,
@@ -81,18 +85,27 @@ export interface StatsRowContext { clock: MonotonicToWall; texts: QueryTextCache
  * timed executions only; null when none was timed.
  */
 export function nodeStatsRows(drain: AggregateDrain<NodeAggregate>, ctx: StatsRowContext): Row[] {
-  const childTotal = new Map<string, bigint>();
+  // Per query: the same rule as for one statement, over the sums of its timed calls.
+  const byQuery = new Map<bigint, NodeAggregate[]>();
   for (const a of drain.aggregates) {
-    if (a.parentId === null || a.timedCalls === 0n) continue;
-    const key = `${a.queryId}:${a.parentId}`;
-    childTotal.set(key, (childTotal.get(key) ?? 0n) + a.totalNs);
+    const list = byQuery.get(a.queryId);
+    if (list) list.push(a);
+    else byQuery.set(a.queryId, [a]);
+  }
+  const inner = new Map<NodeAggregate, number>();
+  for (const list of byQuery.values()) {
+    const times = innerTime(list.map((a) => ({
+      id: a.planNodeId, parentId: a.parentId, initPlanRoot: a.initPlanRoot,
+      total: a.timedCalls > 0n ? Number(a.totalNs) : null,
+    })));
+    for (const a of list) inner.set(a, times.get(a.planNodeId) ?? 0);
   }
   const start = ctx.clock.toWall(drain.intervalStartNs);
   const end = ctx.clock.toWall(drain.intervalEndNs);
   return drain.aggregates.map((a) => {
     const text = a.queryId ? ctx.texts.get(a.queryId) : null;
     const timed = a.timedCalls > 0n;
-    const excl = a.totalNs - (childTotal.get(`${a.queryId}:${a.planNodeId}`) ?? 0n);
+    const excl = Number(a.totalNs) - inner.get(a)!;
     const row: Row = {
       interval_start: start,
       interval_end: end,
@@ -111,7 +124,7 @@ export function nodeStatsRows(drain: AggregateDrain<NodeAggregate>, ctx: StatsRo
       rows_removed_by_join_filter: a.nfiltered2,
       startup_ns: timed ? a.startupNs : null,
       total_ns: timed ? a.totalNs : null,
-      excl_ns: timed ? (excl > 0n ? excl : 0n) : null,
+      excl_ns: timed ? BigInt(Math.max(0, Math.round(excl))) : null,
       est_rows: a.estRows,
       est_total_cost: Number(a.estCostMilli) / 1000,
       workers: a.workers,

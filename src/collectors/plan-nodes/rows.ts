@@ -3,6 +3,7 @@ import type { Row } from '../../dataset/schema.js';
 import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import { PN_BUF_FIELDS, PN_WAL_FIELDS } from './abi.js';
+import { innerTime } from './exclusive.js';
 import type { PlanNode } from './source.js';
 
 const ns = (ms: number | null) => (ms === null ? null : BigInt(Math.round(ms * 1e6)));
@@ -28,11 +29,7 @@ export function planNodeRows(nodes: readonly PlanNode[], ctx: PlanRowContext, ne
     const seq = nextSeq.get(pid) ?? 0;
     nextSeq.set(pid, seq + 1);
     const statementId = (BigInt(pid) << 32n) | BigInt(seq >>> 0);
-    // Children's inclusive time, per parent (subplan roots are children of the node that runs them).
-    const childTotal = new Map<number, number>();
-    for (const n of list) {
-      if (n.parentId !== null && n.totalMs !== null) childTotal.set(n.parentId, (childTotal.get(n.parentId) ?? 0) + n.totalMs);
-    }
+    const childTotal = innerTime(list.map((n) => ({ id: n.planNodeId, parentId: n.parentId, initPlanRoot: n.initPlanRoot, total: n.totalMs })));
     for (const n of list) rows.push(row(n, statementId, childTotal, ctx));
   }
   return rows;

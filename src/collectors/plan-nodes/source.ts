@@ -32,6 +32,8 @@ export interface PlanNode {
   depth: number;
   nodeType: string;
   subplanRoot: boolean;
+  /** Root of an InitPlan (CTEs too): its time is inside the node that needed it first. */
+  initPlanRoot: boolean;
   instrumented: boolean;
   estStartupCost: number;
   estTotalCost: number;
@@ -214,6 +216,7 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
       depth: d.readUInt32LE(ev.depth),
       nodeType: explainNodeTypeForTag(d.readUInt32LE(ev.tag), layout),
       subplanRoot: (flags & PN_FLAGS.SUBPLAN_ROOT) !== 0,
+      initPlanRoot: (flags & PN_FLAGS.INITPLAN) !== 0,
       instrumented,
       estStartupCost: f64(pl, plan.startup),
       estTotalCost: f64(pl, plan.total),
