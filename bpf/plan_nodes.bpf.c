@@ -31,6 +31,8 @@ const volatile __u32 off_list_length = 0, off_list_elements = 0, off_sps_plansta
 const volatile __u32 off_plan_node_id = 0;
 const volatile __u32 instr_size = 8;          /* sizeof(Instrumentation), at most PN_INSTR_MAX */
 const volatile __u32 plan_size = 8;           /* the Plan header bytes to copy, at most PN_PLAN_MAX */
+const volatile __u32 hdr_size = 8;            /* the PlanState header bytes to copy, at most PN_HDR_MAX */
+const volatile __u32 qd_size = 8;             /* the QueryDesc bytes to copy, at most PN_QD_MAX */
 /* Node tags and offsets of the states with children outside lefttree/righttree. */
 const volatile __u32 tag_append = ~0u, off_append_plans = 0, off_append_n = 0;
 const volatile __u32 tag_merge_append = ~0u, off_merge_plans = 0, off_merge_n = 0;
@@ -103,8 +105,10 @@ struct walk {
 	__u32 gen;                /* aggregate map of this statement */
 	__u32 keep;               /* the nodes go to the ring as rows */
 	__u32 p32;                /* ... kept with this probability × 2^32 (0: slow) */
-	__u8 plan[PN_PLAN_MAX];   /* the node being read */
-	__u8 instr[PN_INSTR_MAX];
+	__u8 hdr[PN_HDR_MAX];     /* the node being read: its PlanState header, */
+	__u8 plan[PN_PLAN_MAX];   /* Plan header, */
+	__u8 instr[PN_INSTR_MAX]; /* and Instrumentation */
+	__u8 qd[PN_QD_MAX];       /* the QueryDesc */
 };
 
 struct {
@@ -208,6 +212,27 @@ static __always_inline __u8 in8(struct walk *w, __u32 off)
 	return w->instr[off];
 }
 
+static __always_inline __u64 hdr64(struct walk *w, __u32 off)
+{
+	if (off > PN_HDR_MAX - 8)
+		return 0;
+	return *(__u64 *)(w->hdr + off);
+}
+
+static __always_inline __u64 qd64(struct walk *w, __u32 off)
+{
+	if (off > PN_QD_MAX - 8)
+		return 0;
+	return *(__u64 *)(w->qd + off);
+}
+
+static __always_inline __u32 pl32(struct walk *w, __u32 off)
+{
+	if (off > PN_PLAN_MAX - 4)
+		return 0;
+	return *(__u32 *)(w->plan + off);
+}
+
 static __always_inline __u64 pl64(struct walk *w, __u32 off)
 {
 	if (off > PN_PLAN_MAX - 8)
@@ -280,19 +305,25 @@ static long visit(__u64 index, void *ctx)
 	__s32 parent = w->parent[sp];
 	__u32 depth = w->depth[sp], flags = w->flags[sp];
 
-	__u64 plan = read_u64(ps + off_ps_plan);
-	__u64 instr = read_u64(ps + off_ps_instrument);
-	__u32 tag = read_u32(ps);
-	__s32 id = plan ? (__s32)read_u32(plan + off_plan_node_id) : -1;
+	/* One read for the PlanState's pointers, one for the Plan header, one for the Instrumentation. */
+	__u32 n = hdr_size;
+	if (n > PN_HDR_MAX)
+		n = PN_HDR_MAX;
+	if (n == 0 || bpf_probe_read_user(w->hdr, n, (void *)ps))
+		return 0;
+	__u64 plan = hdr64(w, off_ps_plan);
+	__u64 instr = hdr64(w, off_ps_instrument);
+	__u32 tag = *(__u32 *)w->hdr;
 	__u32 workers = 0;
-	__u64 wi = read_u64(ps + off_ps_worker_instrument);
+	__u64 wi = hdr64(w, off_ps_worker_instrument);
 	if (wi)
 		workers = read_u32(wi);   /* WorkerInstrumentation.num_workers comes first */
-	__u32 n = plan_size;
+	n = plan_size;
 	if (n > PN_PLAN_MAX)
 		n = PN_PLAN_MAX;
 	if (!plan || n == 0 || bpf_probe_read_user(w->plan, n, (void *)plan))
 		__builtin_memset(w->plan, 0, sizeof(w->plan));
+	__s32 id = plan ? (__s32)pl32(w, off_plan_node_id) : -1;
 	n = instr_size;
 	if (n > PN_INSTR_MAX)
 		n = PN_INSTR_MAX;
@@ -327,9 +358,10 @@ static long visit(__u64 index, void *ctx)
 	w->emitted++;
 
 	__u32 d = depth + 1;
-	push_subplans(w, read_u64(ps + off_ps_subplan), id, d, PN_F_SUBPLAN_ROOT);
-	push_subplans(w, read_u64(ps + off_ps_initplan), id, d, PN_F_SUBPLAN_ROOT | PN_F_INITPLAN);
-	push(w, read_u64(ps + off_ps_righttree), id, d, 0);
+	push_subplans(w, hdr64(w, off_ps_subplan), id, d, PN_F_SUBPLAN_ROOT);
+	push_subplans(w, hdr64(w, off_ps_initplan), id, d, PN_F_SUBPLAN_ROOT | PN_F_INITPLAN);
+	__u64 left = hdr64(w, off_ps_lefttree);
+	push(w, hdr64(w, off_ps_righttree), id, d, 0);
 	if (tag == tag_append)
 		push_array(w, read_u64(ps + off_append_plans), read_u32(ps + off_append_n), id, d);
 	else if (tag == tag_merge_append)
@@ -338,7 +370,7 @@ static long visit(__u64 index, void *ctx)
 		push_array(w, read_u64(ps + off_bitmap_plans), read_u32(ps + off_bitmap_n), id, d);
 	else if (tag == tag_subquery_scan)
 		push(w, read_u64(ps + off_subquery_subplan), id, d, 0);
-	push(w, read_u64(ps + off_ps_lefttree), id, d, 0);
+	push(w, left, id, d, 0);
 	return 0;
 }
 
@@ -354,19 +386,23 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	__u32 pid = (__u32)bpf_get_current_pid_tgid();
 	if (bpf_map_lookup_elem(&own_pids, &pid))
 		return 0;
-	__u64 qd = (__u64)query_desc;
-	__u64 root = read_u64(qd + off_qd_planstate);
-	if (!root || !read_u64(root + off_ps_instrument))
-		return 0;   /* not instrumented: nothing to read */
 	__u32 zero = 0;
 	struct walk *w = bpf_map_lookup_elem(&walks, &zero);
 	if (!w)
 		return 0;
+	__u32 n = qd_size;
+	if (n > PN_QD_MAX)
+		n = PN_QD_MAX;
+	if (n == 0 || bpf_probe_read_user(w->qd, n, query_desc))
+		return 0;
+	__u64 root = qd64(w, off_qd_planstate);
+	if (!root || !read_u64(root + off_ps_instrument))
+		return 0;   /* not instrumented: nothing to read */
 	w->sp = 0;
 	w->emitted = 0;
 	w->pid = pid;
 	w->stmt_ns = bpf_ktime_get_ns();
-	__u64 pstmt = read_u64(qd + off_qd_plannedstmt);
+	__u64 pstmt = qd64(w, off_qd_plannedstmt);
 	w->query_id = pstmt ? read_u64(pstmt + off_pstmt_query_id) : 0;
 	struct pn_ctl *ctl = bpf_map_lookup_elem(&pn_ctl, &zero);
 	if (!ctl)
@@ -375,7 +411,7 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	/* Rows: every statement whose executor ran at least slow_ns (the
 	 * executor's own total, kept by auto_explain / pg_stat_statements in
 	 * queryDesc->totaltime), the rest with the budget's probability. */
-	__u64 tt = read_u64(qd + off_qd_totaltime);
+	__u64 tt = qd64(w, off_qd_totaltime);
 	bool slow = ctl->slow_ns && tt && dbl_scaled(read_u64(tt + off_in_total), NS) >= ctl->slow_ns;
 	w->keep = slow || ctl->sample_p32 == ~0u || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32);
 	w->p32 = slow ? 0 : ctl->sample_p32;

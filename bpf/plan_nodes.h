@@ -4,6 +4,8 @@
 #define PGSCOUT_PLAN_NODES_H
 
 #define PN_PLAN_MAX 64        /* Plan header bytes copied (type .. plan_node_id) */
+#define PN_HDR_MAX 128        /* PlanState header bytes copied (type .. subPlan) */
+#define PN_QD_MAX 128         /* QueryDesc bytes copied (.. totaltime) */
 #define PN_INSTR_MAX 512      /* sizeof(Instrumentation) must fit (448 in PostgreSQL 15) */
 #define PN_STACK 64           /* pending nodes of one walk */
 #define PN_MAX_NODES 512      /* nodes read per statement */

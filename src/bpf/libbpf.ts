@@ -48,6 +48,7 @@ export const fn = {
   ),
   link_destroy: lib.func('int bpf_link__destroy(void *link)'),
   map_update_elem: lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
+  map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, void *key)'),
   map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
   map_lookup_and_delete_batch: lib.func(
     'int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',

@@ -34,6 +34,15 @@ export class BpfMap {
     if (ret < 0) throw bpfError(`update of map ${this.name}`, -ret);
   }
 
+  /** Removes the key; false when it was not there. */
+  delete(key: Buffer): boolean {
+    syscallCounter.add('map_delete_elem');
+    const ret = fn.map_delete_elem(this.fd, key) as number;
+    if (ret === -os.constants.errno.ENOENT) return false;
+    if (ret < 0) throw bpfError(`delete from map ${this.name}`, -ret);
+    return true;
+  }
+
   lookup(key: Buffer, valueSize = this.valueSize): Buffer {
     syscallCounter.add('map_lookup_elem');
     const value = Buffer.alloc(valueSize);

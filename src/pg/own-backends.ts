@@ -7,13 +7,22 @@ import pg from 'pg';
 import { toClientConfig } from './target.js';
 
 export const ownBackends = new Set<number>();
+/** Own backends that ended lately: their last records may still be drained (bounded: oldest out first). */
+const endedLately = new Set<number>();
+const ENDED_KEPT = 256;
+
+/** Was this backend pgscout's own (live, or ended lately)? For filtering drained records. */
+export function isOwnBackend(pid: number): boolean {
+  return ownBackends.has(pid) || endedLately.has(pid);
+}
 
 const listeners = new Set<(pid: number) => void>();
 
 /**
  * Called with every own backend pid as soon as its connection is up, before
  * it runs a statement (the default statement source excludes them in the
- * kernel). Returns the unsubscribe function.
+ * kernel), and again when it has ended (the pid is out of ownBackends by then,
+ * and may come back as a workload backend). Returns the unsubscribe function.
  */
 export function onOwnBackend(listener: (pid: number) => void): () => void {
   listeners.add(listener);
@@ -29,6 +38,13 @@ export async function connectOwn(conninfo: string, settings: Record<string, stri
   if (pid) {
     ownBackends.add(pid);
     for (const l of listeners) l(pid);
+    // Short-lived connections (timing slices, setup) would otherwise fill the kernel's own_pids map.
+    client.once('end', () => {
+      ownBackends.delete(pid);
+      endedLately.add(pid);
+      if (endedLately.size > ENDED_KEPT) endedLately.delete(endedLately.values().next().value!);
+      for (const l of listeners) l(pid);
+    });
   }
   return client;
 }

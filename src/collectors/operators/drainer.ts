@@ -1,6 +1,6 @@
 /** Finished plan-node records → rows of `operators`. */
 import type { Catalog } from '../../pg/catalog.js';
-import { ownBackends } from '../../pg/own-backends.js';
+import { isOwnBackend } from '../../pg/own-backends.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { TableRows } from '../collector.js';
 import type { NodeStatName } from './abi.js';
@@ -26,7 +26,7 @@ export class OperatorDrainer {
 
   async drainOnce(): Promise<TableRows[]> {
     const recs = this.source.drain();
-    const complete = recs.filter((r) => isComplete(r) && !ownBackends.has(r.leader_pid));
+    const complete = recs.filter((r) => isComplete(r) && !isOwnBackend(r.leader_pid));
     await this.catalog.relations.resolve(relationOids(complete, this.ctx.features));
     const rows = complete.map((r) => operatorRow(r, this.ctx));
     this.stats.nodesDrained += recs.length;

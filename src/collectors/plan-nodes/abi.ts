@@ -3,6 +3,8 @@ import { layoutStruct, type FieldDef } from '../../bpf/struct-layout.js';
 
 export const PN_PLAN_MAX = 64;
 export const PN_INSTR_MAX = 512;
+export const PN_HDR_MAX = 128;
+export const PN_QD_MAX = 128;
 export const PN_NBUF = 10;
 export const PN_NWAL = 3;
 

@@ -17,7 +17,7 @@ import type { Target } from '../../pg/target.js';
 import { NotSupportedError } from '../../util/errors.js';
 import { explainNodeTypeForTag } from '../operators/node-types.js';
 import { AggregateMaps, sampleWeight, sizeAggregateMaps, type AggregateDrain, type RowBudget } from '../statements/agg-maps.js';
-import { PN_BUF_FIELDS, PN_FLAGS, PN_INSTR_MAX, PN_PLAN_MAX, PN_STATS, PN_WAL_FIELDS, pnEventLayout, type PnStatName } from './abi.js';
+import { PN_BUF_FIELDS, PN_FLAGS, PN_HDR_MAX, PN_INSTR_MAX, PN_PLAN_MAX, PN_QD_MAX, PN_STATS, PN_WAL_FIELDS, pnEventLayout, type PnStatName } from './abi.js';
 import { OwnPidsMap } from '../statements/own-pids-map.js';
 import { PN_AGG_MAPS, type NodeAggregate } from './aggregates.js';
 
@@ -101,6 +101,8 @@ export class PlanNodeSource {
         off_sps_planstate: off('SubPlanState', 'planstate'),
         off_plan_node_id: off('Plan', 'plan_node_id'),
         instr_size: instrSize, plan_size: planHeader,
+        hdr_size: headerSize(layout, 'PlanState', ['plan', 'instrument', 'worker_instrument', 'lefttree', 'righttree', 'initPlan', 'subPlan'], PN_HDR_MAX),
+        qd_size: headerSize(layout, 'QueryDesc', ['planstate', 'plannedstmt', 'totaltime'], PN_QD_MAX),
         tag_append: layout.nodeTag('AppendState'), off_append_plans: off('AppendState', 'appendplans'), off_append_n: off('AppendState', 'as_nplans'),
         tag_merge_append: layout.nodeTag('MergeAppendState'), off_merge_plans: off('MergeAppendState', 'mergeplans'),
         off_merge_n: off('MergeAppendState', 'ms_nplans'),
@@ -162,6 +164,13 @@ export class PlanNodeSource {
 }
 
 const u32s = (values: number[]) => Buffer.from(new Uint32Array(values).buffer);
+
+/** Bytes from the start of `struct` that hold every pointer field named (read in one go by the program). */
+function headerSize(layout: Layout, struct: string, fields: string[], max: number): number {
+  const size = Math.max(...fields.map((f) => layout.offsetOf(struct, f) + 8));
+  if (size > max) throw new NotSupportedError(`${struct} header copy`, `${struct}'s fields reach ${size} bytes here; the program copies at most ${max}`);
+  return size;
+}
 
 /** Where the program finds the Instrumentation fields it sums (bpf/plan_nodes.bpf.c rodata). */
 function instrumentationOffsets(layout: Layout): Record<string, number | Buffer> {

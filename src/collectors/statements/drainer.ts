@@ -7,7 +7,7 @@
  */
 import type { Row } from '../../dataset/schema.js';
 import type { Catalog } from '../../pg/catalog.js';
-import { ownBackends } from '../../pg/own-backends.js';
+import { isOwnBackend } from '../../pg/own-backends.js';
 import { sharedQueryTexts } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { TableRows } from '../collector.js';
@@ -39,7 +39,7 @@ export class StatementDrainer {
 
   private async rows(all: StmtRecord[]): Promise<TableRows[]> {
     // pgscout's own catalog lookups and warm-up are not the workload (the kernel leaves out those it knows).
-    const records = all.filter((r) => !ownBackends.has(r.pid));
+    const records = all.filter((r) => !isOwnBackend(r.pid));
     await this.catalog.databases.resolve(records.map((r) => r.dbid));
     const ok: Row[] = [];
     const failed: Row[] = [];
@@ -70,7 +70,7 @@ export class StatementDrainer {
   async finish(): Promise<TableRows[]> {
     const drained = await this.drainOnce();
     const start = process.hrtime.bigint();
-    const closing = this.source.takeClosing().filter((r) => !ownBackends.has(r.pid));
+    const closing = this.source.takeClosing().filter((r) => !isOwnBackend(r.pid));
     const rows = await this.rows(closing);
     const aggregator = new StatsAggregator();
     for (const t of rows) for (const row of t.rows) (t.table === QUERY_ERRORS_TABLE ? aggregator.addError(row) : aggregator.add(row));

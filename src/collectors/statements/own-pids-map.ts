@@ -16,11 +16,19 @@ export class OwnPidsMap {
   }
 
   sync(): void {
+    const key = (pid: number) => {
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(pid);
+      return k;
+    };
+    for (const pid of this.synced) {
+      if (ownBackends.has(pid)) continue;
+      this.map.delete(key(pid));
+      this.synced.delete(pid);
+    }
     for (const pid of ownBackends) {
       if (this.synced.has(pid)) continue;
-      const key = Buffer.alloc(4);
-      key.writeUInt32LE(pid);
-      this.map.update(key, Buffer.from([1]));
+      this.map.update(key(pid), Buffer.from([1]));
       this.synced.add(pid);
     }
   }
