@@ -11,6 +11,8 @@
  *   op-timing-0     ... --operator-timing 0
  *   op-sample-0.1   ... --sample 0.1 (auto_explain instruments a tenth of the statements)
  *   op-probes-0.1   ... --operator-probes 0.1 (plus the per-call probes on a tenth of the backends)
+ *   statement       `collect` at statement level (default source), no auto_explain: what op adds to
+ *   ee-floor        an empty uprobe program at standard_ExecutorEnd, nothing else: the trap op adds
  *
  *   node bench/operators.mjs [--seconds 10] [--rounds 3] [--scale 10] [--workloads analytical,select]
  *                            [--configs bare,auto_explain,op,...] [--no-profile]
@@ -27,7 +29,13 @@ import path from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
 import { ANALYTICAL_QUERIES, pgbench } from '../dist/demo/workload.js';
 import { setupInstrumentation } from '../dist/pg/instrumentation.js';
-import { enabled, flag, fmt, log, median, pgbenchData, run, startCollecting } from './lib/harness.mjs';
+import { attachSpec } from '../dist/bpf/attacher.js';
+import { discoverTarget } from '../dist/pg/target.js';
+import { packageRoot } from '../dist/util/package-root.js';
+import { closeObject, enabled, flag, fmt, loadObject, log, median, pgbenchData, run, startCollecting } from './lib/harness.mjs';
+
+/** Any empty uprobe program of bpf/empty.bpf.c, at the reader's probe point. */
+const EE_FLOOR_SPEC = { name: 'ee-floor', object: 'empty.bpf.o', probes: [{ kind: 'uprobe', func: flag('floor-func', 'standard_ExecutorEnd'), program: 'executor_run' }] };
 
 const SECONDS = Number(flag('seconds', '10'));
 const ROUNDS = Number(flag('rounds', '3'));
@@ -43,6 +51,8 @@ const CONFIGS = {
   'op-timing-0': { ...OP, 'operator-timing': '0' },
   'op-sample-0.1': { ...OP, sample: '0.1' },
   'op-probes-0.1': { ...OP, 'operator-probes': '0.1' },
+  statement: {},
+  'ee-floor': 'ee-floor',
 };
 const NAMES = flag('configs', Object.keys(CONFIGS).join(',')).split(',');
 
@@ -50,6 +60,15 @@ const NAMES = flag('configs', Object.keys(CONFIGS).join(',')).split(',');
 async function runConfig(cluster, name, args, { profile = false } = {}) {
   const cfg = CONFIGS[name];
   if (cfg === null) return { tps: (await pgbench(cluster, args)).tps };
+  if (cfg === 'ee-floor') {
+    const target = await discoverTarget(cluster.conninfo);
+    const obj = loadObject(path.join(packageRoot(), 'bpf/.output/empty.bpf.o'), (o) => attachSpec(o, EE_FLOOR_SPEC, target.binaryPath));
+    try {
+      return { tps: (await pgbench(cluster, args)).tps };
+    } finally {
+      closeObject(obj);
+    }
+  }
   if (cfg === 'auto_explain') {
     const inst = await setupInstrumentation(cluster.conninfo, 1, 0);
     try {

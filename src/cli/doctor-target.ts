@@ -10,6 +10,10 @@ import { OperatorSource } from '../collectors/operators/source.js';
 import { closeAll, type Link } from '../bpf/link.js';
 import { warmupNodeFunctions } from '../collectors/operators/warmup.js';
 import type { Target } from '../pg/target.js';
+import { PlanNodeSource } from '../collectors/plan-nodes/source.js';
+import { countInstrumentedBackends } from '../pg/instrumented-backends.js';
+import { requireServerInstrumentation } from '../pg/instrumentation.js';
+import { ConfigError } from '../util/errors.js';
 
 export async function targetChecks(conninfo: string, canLoad: boolean): Promise<Check[]> {
   const checks: Check[] = [];
@@ -35,13 +39,16 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
   checks.push(qidOk
     ? { name: 'compute_query_id', status: 'pass', detail: qid }
     : { name: 'compute_query_id', status: 'warn', detail: `${qid}: query_id will be null`, fix: "ALTER SYSTEM SET compute_query_id = 'on'; SELECT pg_reload_conf();" });
+  checks.push(await instrumentationCheck(conninfo, target));
   if (canLoad) {
     checks.push(defaultSourceCheck(target));
+    checks.push(planNodesCheck(target));
     let source: StatementSource | null = null;
     try {
       source = new StatementSource(target, packageRoot());
       const n = source.attachStates.filter((s) => s.attached).length;
       checks.push({ name: 'load + attach', status: 'pass', detail: `statements collector (--exact, all probes): ${n}/${source.attachStates.length} probes attached and detached` });
+      // --operator-probes: the per-call probes.
       checks.push(...(await operatorChecks(source, target)));
     } catch (err) {
       checks.push({ name: 'load + attach', status: 'fail', detail: (err as Error).message });
@@ -50,6 +57,36 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
     }
   }
   return checks;
+}
+
+/** --level operator reads what the server instruments: is auto_explain on, and in how many sessions? */
+async function instrumentationCheck(conninfo: string, target: Target): Promise<Check> {
+  const { instrumented, clients } = countInstrumentedBackends(target.postmasterPid);
+  const sessions = `${instrumented} of ${clients} client backends load auto_explain`;
+  try {
+    const rate = await requireServerInstrumentation(conninfo);
+    return { name: 'operator instrumentation', status: 'pass', detail: `auto_explain with log_analyze, sample_rate ${rate}; ${sessions}` };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) return { name: 'operator instrumentation', status: 'warn', detail: (err as Error).message };
+    return {
+      name: 'operator instrumentation', status: 'warn', detail: `the server does not instrument statements (${sessions})`,
+      fix: '--level operator needs --setup-instrumentation (auto_explain for new sessions, undone at exit) or auto_explain with log_analyze = on',
+    };
+  }
+}
+
+/** The instrumented operator source: its ExecutorEnd reader loads and attaches. */
+function planNodesCheck(target: Target): Check {
+  let source: PlanNodeSource | null = null;
+  try {
+    source = new PlanNodeSource(target, packageRoot(), { rowsPerSecond: null, slowNs: 0 });
+    const n = source.attachStates.filter((s) => s.attached).length;
+    return { name: 'operator level', status: 'pass', detail: `plan-node reader at standard_ExecutorEnd: ${n}/${source.attachStates.length} probes attached and detached` };
+  } catch (err) {
+    return { name: 'operator level', status: 'fail', detail: (err as Error).message };
+  } finally {
+    source?.close();
+  }
 }
 
 /** The default statement source: tracepoints only, no trap per statement. */

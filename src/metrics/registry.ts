@@ -121,8 +121,8 @@ export const METRICS = {
   },
   backendsSampled: {
     name: 'pgscout.backend.sampled', kind: 'gauge', observable: true, unit: '{backend}', attributes: [],
-    description: 'Backends whose plan nodes are probed: all of them with --sample 1, the rotating sample otherwise',
-    source: 'operator probe targets', when: '--level operator',
+    description: 'Backends whose plan nodes are probed: all of them with --operator-probes 1, the rotating sample otherwise',
+    source: 'operator probe targets', when: '--operator-probes',
   },
   backendsInstrumented: {
     name: 'pgscout.backend.instrumented', kind: 'gauge', observable: true, unit: '{backend}', attributes: [],
@@ -133,16 +133,16 @@ export const METRICS = {
     name: 'pgscout.operator.exclusive.duration', kind: 'histogram', observable: false, unit: 's',
     attributes: [ATTR.nodeType], buckets: OPERATOR_BUCKETS,
     description: 'Exclusive time of executed plan node instances (children excluded)',
-    source: 'operators.excl_ns (rows with loops > 0)', when: '--level operator',
+    source: 'plan_node_stats.excl_ns / timed_calls (each timed call at the mean), operators.excl_ns (rows with loops > 0)', when: '--level operator',
   },
   operatorTuples: {
     name: 'pgscout.operator.tuples', kind: 'counter', observable: false, unit: '{tuple}', attributes: [ATTR.nodeType],
-    description: 'Tuples produced by plan nodes, as EXPLAIN ANALYZE counts them', source: 'operators.tuples',
+    description: 'Tuples produced by plan nodes, as EXPLAIN ANALYZE counts them', source: 'plan_node_stats.rows, operators.tuples',
     when: '--level operator',
   },
   operatorLoops: {
     name: 'pgscout.operator.loops', kind: 'counter', observable: false, unit: '{loop}', attributes: [ATTR.nodeType],
-    description: 'Loops (rescans) of plan nodes', source: 'operators.loops', when: '--level operator',
+    description: 'Loops (rescans) of plan nodes', source: 'plan_node_stats.loops, operators.loops', when: '--level operator',
   },
   operatorFunctions: {
     name: 'pgscout.operator.functions', kind: 'gauge', observable: true, unit: '{function}', attributes: [ATTR.probeSite],

@@ -3,6 +3,7 @@
  * DuckDB. Aggregates only: every value here is a sum, count or quantile of
  * columns already in the dataset, or the dataset's own (normalized) text.
  */
+import { planNodeTypes, type PlanNodeTypeStats } from './plan-node-data.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hasTable, queryParquet, tableSource } from '../dataset/read-back.js';
@@ -75,8 +76,10 @@ export interface ReportData {
   overview: Overview;
   latency: Latency;
   top: FingerprintStats[];
-  /** null when the dataset has no operators table (collected without --level operator). */
+  /** null when the dataset has no operators table (collected without --operator-probes). */
   nodeTypes: NodeTypeStats[] | null;
+  /** null when the dataset has no plan_node_stats (collected without --level operator). */
+  planNodeTypes: PlanNodeTypeStats[] | null;
 }
 
 /** True when dir holds at least one completed (not hidden) Parquet file. */
@@ -167,5 +170,6 @@ export async function loadReportData(outDir: string): Promise<ReportData> {
     latency: await latency(src),
     top: await topFingerprints(src),
     nodeTypes: await nodeTypes(outDir),
+    planNodeTypes: await planNodeTypes(outDir),
   };
 }

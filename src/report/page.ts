@@ -8,7 +8,8 @@ import { attrs, escapeHtml, fmtCount, fmtNs, fmtPct, shorten } from './format.js
 import { emptyChart, hbarChart, latencyHistogram, type Series } from './svg.js';
 import { STYLE } from './style.js';
 
-export const NO_OPERATORS = 'no operator data: collect with --level operator';
+export const NO_OPERATORS = 'no per-call operator data: collect with --level operator --operator-probes';
+export const NO_PLAN_NODES = 'no operator data: collect with --level operator';
 
 const SERIES: Series[] = [
   { key: 'on-cpu', label: 'on-CPU', color: '#3b6fb6' },
@@ -44,6 +45,29 @@ function nodeTypeChart(d: ReportData): string {
       data: { 'data-on-cpu': n.onCpuNs, 'data-off-cpu': n.offCpuNs, 'data-runq': n.runqNs, 'data-nodes': n.nodes },
     })),
   });
+}
+
+const qerr = (v: number | null) => (v === null ? '—' : v.toFixed(2));
+
+/** Operator level: buffers, exclusive time and the planner's row-estimate error per node type. */
+function planNodeTable(d: ReportData): string {
+  const title = 'Plan nodes by type: buffers, time and row estimates';
+  if (d.planNodeTypes === null) return emptyChart('plan-node-types', title, NO_PLAN_NODES);
+  if (d.planNodeTypes.length === 0) return emptyChart('plan-node-types', title, 'no statement was instrumented (see docs/dataset.md, operator level)');
+  const rows = d.planNodeTypes.map((t) => `<tr${attrs({ 'data-node-type': t.nodeType, 'data-calls': t.calls, 'data-shared-hit': t.sharedHit, 'data-qerror-median': t.qerrorMedian ?? '' })}>
+<td>${escapeHtml(t.nodeType)}</td><td class="num">${fmtCount(t.calls)}</td><td class="num">${fmtCount(t.rows)}</td><td class="num">${fmtCount(t.loops)}</td>
+<td class="num">${fmtCount(t.sharedHit)}</td><td class="num">${fmtCount(t.sharedRead)}</td><td class="num">${fmtCount(t.tempBlocks)}</td>
+<td class="num">${t.exclNs === null ? '—' : fmtNs(t.exclNs)}</td><td class="num">${fmtCount(t.timedCalls)}</td>
+<td class="num">${qerr(t.qerrorMedian)}</td><td class="num">${qerr(t.qerrorP90)}</td></tr>`).join('\n');
+  return `<figure class="chart table"${attrs({ 'data-chart': 'plan-node-types', 'data-rows': d.planNodeTypes.length })}>
+<figcaption><h2>${title}</h2><p>PostgreSQL's own per-node counts of every instrumented execution (plan_node_stats), by node type: shared buffers hit and read (children included, as EXPLAIN BUFFERS), exclusive time over the timed calls, and the rows q-error — max(estimate / actual, actual / estimate) per loop — over the sampled executions (plan_nodes, weighted).</p></figcaption>
+<table>
+<thead><tr><th>node type</th><th>calls</th><th>rows</th><th>loops</th><th>shared hit</th><th>shared read</th><th>temp blocks</th><th>exclusive time</th><th>timed calls</th><th>q-error median</th><th>q-error p90</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</figure>`;
 }
 
 function latencyChart(d: ReportData): string {
@@ -164,6 +188,7 @@ export function renderReport(d: ReportData): string {
 <body>
 ${header(d)}
 <main>
+${planNodeTable(d)}
 ${nodeTypeChart(d)}
 ${latencyChart(d)}
 ${cpuChart(d)}

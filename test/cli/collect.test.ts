@@ -19,6 +19,10 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
     expect(r.stdout).toMatch(/PASS\s+load \+ attach\s+statements collector \(--exact, all probes\): (\d+)\/\1 probes/);
     expect(r.stdout).toMatch(/(PASS|WARN)\s+perf counter cycles/);
     expect(r.stdout).toMatch(/PASS\s+operator probes\s+\d+ per-node executor functions discovered/);
+    expect(r.stdout).toMatch(/PASS\s+operator level\s+plan-node reader at standard_ExecutorEnd: 1\/1 probes/);
+    // The test cluster does not load auto_explain: said, with the flag that fixes it.
+    expect(r.stdout).toMatch(/WARN\s+operator instrumentation\s+the server does not instrument statements \(0 of \d+ client backends load auto_explain\)/);
+    expect(r.stdout).toContain('--setup-instrumentation');
     expect(r.code).toBe(0);
   });
 

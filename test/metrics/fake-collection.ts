@@ -56,6 +56,7 @@ export function fakeCollection(): FakeCollection {
     kernel: { nodes_done: 5n, drop_full: 0n, fn_events: 9n, stack_overflow: 0n, unprobed: 1n },
     sampledBackends: 'all',
     probeSites: { fast: 8, slow: 1 },
+    instrumentedBackends: { instrumented: 3, clients: 4 },
   };
   return {
     target: { postmasterPid: process.pid },

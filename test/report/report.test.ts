@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParquetTableWriter } from '../../src/dataset/parquet-writer.js';
 import type { Row, TableSpec } from '../../src/dataset/schema.js';
 import { OPERATORS_TABLE } from '../../src/collectors/operators/table.js';
+import { PLAN_NODES_TABLE, PLAN_NODE_STATS_TABLE } from '../../src/collectors/plan-nodes/table.js';
 import { QUERIES_TABLE } from '../../src/collectors/statements/tables.js';
 import { BUCKETS_PER_DECADE } from '../../src/report/data.js';
 import { runCli } from '../helpers/cli.js';
@@ -91,6 +92,34 @@ function operatorRows(): Row[] {
   }));
 }
 
+/** Operator level: per-node sums and sampled executions with known q-errors. */
+const PLAN_TYPES = [
+  // node type, calls, shared hit, shared read, excl ns
+  ['Seq Scan', 40n, 9000n, 700n, 5_000_000n],
+  ['Hash Join', 40n, 9500n, 700n, 2_000_000n],
+  ['Index Scan', 300n, 1200n, 0n, null],
+] as const;
+
+function planNodeStatsRows(): Row[] {
+  return PLAN_TYPES.flatMap(([nodeType, calls, hit, read, excl], k) => [0, 1].map((half) => row(PLAN_NODE_STATS_TABLE, {
+    interval_start: T0 + BigInt(half) * 1_000_000_000n, interval_end: T0 + BigInt(half + 1) * 1_000_000_000n,
+    query_id: 77n, plan_node_id: k, node_type: nodeType, calls: calls / 2n, rows: calls * 5n, loops: calls / 2n,
+    shared_blks_hit: hit / 2n, shared_blks_read: read / 2n, excl_ns: excl === null ? null : excl / 2n,
+    timed_calls: excl === null ? 0n : calls / 4n,
+  })));
+}
+
+/**
+ * Seq Scan: q-errors 1 (weight 3) and 10 (weight 1) → weighted median 1, p90 10;
+ * Hash Join: 4 (est 40, actual 10) and 2 (est 5, actual 10 per loop over 2 loops), weights 1 → median 2, p90 4.
+ */
+function planNodeRows(): Row[] {
+  const n = (nodeType: string, est: number, rows: bigint, loops: bigint, w: number) =>
+    row(PLAN_NODES_TABLE, { node_type: nodeType, est_rows: est, rows, loops, sample_weight: w, statement_id: 1n, pid: 4242 });
+  return [n('Seq Scan', 10, 10n, 1n, 3), n('Seq Scan', 100, 10n, 1n, 1), n('Hash Join', 40, 10n, 1n, 1), n('Hash Join', 5, 20n, 2n, 1),
+    n('Index Scan', 1, 0n, 0n, 1)];
+}
+
 async function write(outDir: string, table: TableSpec, rows: Row[]): Promise<void> {
   const w = new ParquetTableWriter({ outDir, table, host: 'db1', maxFileRows: 40 }); // several files
   await w.append(rows);
@@ -153,6 +182,8 @@ beforeAll(async () => {
   stmtOnly = path.join(tmp, 'statements-only');
   await write(full, QUERIES_TABLE, queryRows());
   await write(full, OPERATORS_TABLE, operatorRows());
+  await write(full, PLAN_NODE_STATS_TABLE, planNodeStatsRows());
+  await write(full, PLAN_NODES_TABLE, planNodeRows());
   await write(stmtOnly, QUERIES_TABLE, queryRows());
 });
 
@@ -182,11 +213,20 @@ describe('pgscout report', () => {
 
     const dom = runChromium(['--dump-dom', pathToFileURL(out).href]);
     expect(dom).toMatch(/<body[^>]*data-rendered="true"/); // the page's measuring script ran after layout
-    for (const name of ['node-types', 'latency', 'cpu', 'top-fingerprints']) {
+    for (const name of ['plan-node-types', 'node-types', 'latency', 'cpu', 'top-fingerprints']) {
       const { figure } = chart(dom, name);
       expect(Number(figure.attrs['data-rendered-width']), name).toBeGreaterThan(500);
       expect(Number(figure.attrs['data-rendered-height']), name).toBeGreaterThan(100);
     }
+
+    // (0) operator level: per node type, exact sums (ordered by buffers touched) and the weighted rows q-error
+    const pn = chart(dom, 'plan-node-types');
+    const pnRows = tags(pn.html).filter((t) => t.name === 'tr' && 'data-node-type' in t.attrs).map((t) => t.attrs);
+    expect(pnRows.map((r) => [r['data-node-type'], r['data-calls'], r['data-shared-hit'], r['data-qerror-median']])).toEqual([
+      ['Hash Join', '40', '9500', '2'], ['Seq Scan', '40', '9000', '1'], ['Index Scan', '300', '1200', ''],
+    ]);
+    expect(pn.figure.attrs['data-rendered-rows']).toBe('3');
+    expect(pn.html).toMatch(/<td>Seq Scan<\/td>(<td class="num">[^<]*<\/td>\s*){9}<td class="num">10\.00<\/td>/);
 
     // (a) exclusive time by node type: one bar per type, largest first, exact sums, on/off-CPU split drawn
     const byType = new Map<string, { on: bigint; off: bigint; runq: bigint }>();
@@ -285,7 +325,8 @@ describe('pgscout report', () => {
     const html = fs.readFileSync(path.join(stmtOnly, 'report.html'), 'utf8');
     const nt = chart(html, 'node-types');
     expect(nt.figure.attrs).toMatchObject({ 'data-empty': 'true', 'data-bars': '0' });
-    expect(nt.html).toContain('no operator data: collect with --level operator');
+    expect(nt.html).toContain('no per-call operator data: collect with --level operator --operator-probes');
+    expect(chart(html, 'plan-node-types').html).toContain('no operator data: collect with --level operator');
     expect(bars(chart(html, 'cpu').html)).toHaveLength(11);
   });
 
