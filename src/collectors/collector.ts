@@ -40,6 +40,8 @@ export interface CollectorStats {
   probeSites: { fast: number; slow: number } | null;
   /** Client backends with PostgreSQL's instrumentation loaded (auto_explain.so mapped); absent when not asked. */
   instrumentedBackends?: { instrumented: number; clients: number };
+  /** The most of them seen at once during the run. */
+  instrumentedPeak?: { instrumented: number; clients: number };
 }
 
 /** What a collector is given when it starts. */

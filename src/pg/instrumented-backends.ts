@@ -50,6 +50,8 @@ export function countInstrumentedBackends(postmasterPid: number): InstrumentedBa
 export class InstrumentedBackendCount {
   private at = -Infinity;
   private value: InstrumentedBackends = { instrumented: 0, clients: 0 };
+  /** The most instrumented client backends seen at once (the summary's figure: at exit the clients are often gone). */
+  peak: InstrumentedBackends = { instrumented: 0, clients: 0 };
 
   constructor(private readonly postmasterPid: number, private readonly maxAgeMs = 5000) {}
 
@@ -58,6 +60,9 @@ export class InstrumentedBackendCount {
     if (now - this.at > this.maxAgeMs) {
       try {
         this.value = countInstrumentedBackends(this.postmasterPid);
+        if (this.value.instrumented > this.peak.instrumented || (this.value.instrumented === this.peak.instrumented && this.value.clients > this.peak.clients)) {
+          this.peak = this.value;
+        }
       } catch {
         // /proc unreadable for a moment: keep the last count
       }

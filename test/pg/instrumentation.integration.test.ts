@@ -11,6 +11,9 @@ import { queryParquet, tableSource } from '../../src/dataset/read-back.js';
 import { pgbenchInit } from '../../src/demo/workload.js';
 import fs from 'node:fs';
 import { setupInstrumentation, stateFile, wantedSettings } from '../../src/pg/instrumentation.js';
+import pg from 'pg';
+import { countInstrumentedBackends } from '../../src/pg/instrumented-backends.js';
+import { discoverTarget, toClientConfig } from '../../src/pg/target.js';
 import { describeBpf } from '../helpers/bpf-env.js';
 import { useCluster } from '../helpers/cluster-fixture.js';
 
@@ -84,6 +87,29 @@ describeBpf('--setup-instrumentation', () => {
     const plain = db.cluster.conninfo.replace('postgres@', 'plain@');
     await expect(setupInstrumentation(plain, 1, 1)).rejects.toThrow(/needs a superuser connection/);
     expect(await db.cluster.psql(AUTO_CONF)).toBe(before);
+  });
+
+  it('counts the client backends that load auto_explain: sessions from after the setup only', async () => {
+    const connect = async () => {
+      const c = new pg.Client(toClientConfig(db.cluster.conninfo));
+      await c.connect();
+      return c;
+    };
+    const target = await discoverTarget(db.cluster.conninfo);
+    const before = await connect();
+    const inst = await setupInstrumentation(db.cluster.conninfo, 1, 1);
+    const after = await connect();
+    try {
+      await before.query('SELECT 1');
+      await after.query('SELECT 1');
+      const n = countInstrumentedBackends(target.postmasterPid);
+      expect(n.instrumented).toBe(1);
+      expect(n.clients).toBeGreaterThanOrEqual(2);
+    } finally {
+      await before.end();
+      await after.end();
+      await inst.restore();
+    }
   });
 
   it('--level operator on a server that does not instrument: one line saying how, nothing changed', async () => {

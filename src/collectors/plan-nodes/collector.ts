@@ -44,6 +44,7 @@ export class PlanNodesCollector implements Collector {
     const { source, ctx } = this.running;
     const nodes = source.drain();
     const aggregates = await source.drainAggregates();
+    this.instrumented?.get();   // refreshed at most every 5 s: the summary reports the peak
     this.drains++;
     this.nodes += nodes.length;
     this.aggregates += aggregates.aggregates.length;
@@ -76,16 +77,17 @@ export class PlanNodesCollector implements Collector {
       sampledBackends: null,
       probeSites: null,
       instrumentedBackends: this.instrumented?.get(),
+      instrumentedPeak: this.instrumented?.peak,
     };
   }
 
   summarize(stats: CollectorStats, rows: Readonly<Record<string, number>>): string {
     const lost = stats.drops.reduce((a, d) => a + d.count, 0);
-    const ib = stats.instrumentedBackends;
+    const ib = stats.instrumentedPeak;
     return `plan nodes: ${stats.kernel.statements ?? 0n} instrumented statements summed per node ` +
       `(${rows[PLAN_NODE_STATS_TABLE.name] ?? 0} plan_node_stats rows), ${stats.kernel.kept ?? 0n} kept as ` +
       `${rows[PLAN_NODES_TABLE.name] ?? 0} plan_nodes rows` +
-      (ib ? `; ${ib.instrumented} of ${ib.clients} client backends instrumented` : '') +
+      (ib ? `; up to ${ib.instrumented} client backends instrumented at once (of ${ib.clients})` : '') +
       (lost ? `; ${lost} nodes or subtrees not read (${stats.drops.filter((d) => d.count).map((d) => `${d.reason} ${d.count}`).join(', ')})` : '') +
       (stats.kernel.statements === 0n ? ' (no statement was instrumented: --setup-instrumentation, or load auto_explain with log_analyze; docs/dataset.md)' : '');
   }
