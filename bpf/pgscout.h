@@ -20,5 +20,6 @@ enum pgs_counter {
 /* PostgreSQL's per-backend usage counters, read as arrays of int64 */
 #define STMT_NBUF 10      /* BufferUsage: shared hit/read/dirtied/written, local ×4, temp read/written */
 #define STMT_NWAL 3       /* WalUsage: records, fpi, bytes */
+#define STMT_NTASK 10     /* task: nvcsw, nivcsw, minflt, majflt, read_bytes, write_bytes, rchar, wchar, syscr, syscw */
 
 #endif

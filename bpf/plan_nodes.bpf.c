@@ -19,6 +19,8 @@
 #include "stats.h"
 #include "plan_nodes.h"
 #include "own_pids.h"
+#include "pgscout.h"
+#include "sched_thread.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -104,6 +106,8 @@ struct walk {
 	__u32 pid;
 	__u32 gen;                /* aggregate map of this statement */
 	__u32 keep;               /* the nodes go to the ring as rows */
+	__u32 exec_seq;           /* the backend's statement number (sched_threads), when has_seq */
+	__u32 has_seq;
 	__u32 p32;                /* ... kept with this probability × 2^32 (0: slow) */
 	__u8 hdr[PN_HDR_MAX];     /* the node being read: its PlanState header, */
 	__u8 plan[PN_PLAN_MAX];   /* Plan header, */
@@ -350,6 +354,9 @@ static long visit(__u64 index, void *ctx)
 			ev->plan_node_id = id;
 			ev->workers = workers;
 			ev->sample_p32 = w->p32;
+			ev->exec_seq = w->exec_seq;
+			if (w->has_seq)
+				ev->flags |= PN_F_EXEC_SEQ;
 			bpf_probe_read_kernel(ev->plan, sizeof(ev->plan), w->plan);
 			bpf_probe_read_kernel(ev->instr, sizeof(ev->instr), w->instr);
 			bpf_ringbuf_submit(ev, 0);
@@ -408,6 +415,11 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	if (!ctl)
 		return 0;
 	w->gen = ctl->gen;
+	/* The default statement source's statement number: joins queries.exec_id (a nested statement
+	 * reads its top-level statement's, which is still running). */
+	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, task, 0, 0);
+	w->has_seq = th != 0;
+	w->exec_seq = th ? th->seq : 0;
 	/* Rows: every statement whose executor ran at least slow_ns (the
 	 * executor's own total, kept by auto_explain / pg_stat_statements in
 	 * queryDesc->totaltime), the rest with the budget's probability. */

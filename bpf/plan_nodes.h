@@ -15,6 +15,7 @@ enum pn_flag {
 	PN_F_INSTRUMENTED = 1u << 0,  /* the node has an Instrumentation */
 	PN_F_SUBPLAN_ROOT = 1u << 1,  /* root of an initPlan/subPlan tree */
 	PN_F_INITPLAN = 1u << 2,      /* ... from an initPlan list (CTEs too): runs inside whichever node needs it first */
+	PN_F_EXEC_SEQ = 1u << 3,      /* exec_seq is the default statement source's statement number */
 };
 
 /* One plan node of an instrumented statement (ring buffer `plan_nodes`). */
@@ -29,6 +30,8 @@ struct pn_event {
 	__u32 flags;              /* PN_F_* */
 	__u32 workers;            /* WorkerInstrumentation.num_workers (0: none) */
 	__u32 sample_p32;         /* keep probability × 2^32 the statement was kept with (0: kept as slow) */
+	__u32 exec_seq;           /* with PN_F_EXEC_SEQ: queries.exec_id = pid << 32 | exec_seq */
+	__u32 _pad;
 	__u8 plan[PN_PLAN_MAX];   /* the Plan's first bytes, decoded with the target's layout */
 	__u8 instr[PN_INSTR_MAX]; /* Instrumentation, raw */
 };

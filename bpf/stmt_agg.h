@@ -8,7 +8,6 @@
 
 #include "pgscout.h"
 
-#define STMT_NTASK 10     /* task: nvcsw, nivcsw, minflt, majflt, read_bytes, write_bytes, rchar, wchar, syscr, syscw */
 #define STMT_NHIST 24     /* duration buckets: [2^i, 2^(i+1)) µs, bucket 0 from 0, the last open-ended */
 
 /* Aggregation key: one query_stats row per interval. */

@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "statements.h"
 #include "stmt_sched.h"
+#include "sched_thread.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -65,38 +66,7 @@ const volatile struct stmt_ctl *btf_anchor_ctl = 0;
 const volatile enum pgs_sched_flag btf_anchor_sched_flag = 0;
 const volatile enum pgs_sched_stat btf_anchor_sched_stat = 0;
 
-struct stmt_thread {
-	__u64 be;              /* PgBackendStatus * of the backend */
-	__u64 proc;            /* its PGPROC * (MyProc), once set */
-	__u64 last_act;        /* activity start of the last statement counted */
-	__u64 win_start;       /* start of the current statement window; 0: none */
-	__u64 oncpu_since;     /* 0 while off-CPU */
-	__u64 off_since;
-	__u64 on_cpu;
-	__u64 off_cpu;
-	__u64 runq;
-	__u64 net_recv;
-	__u64 net_send;
-	__u64 task[STMT_NTASK];   /* values at the last statement end */
-	__u64 buf[STMT_NBUF];
-	__u64 wal[STMT_NWAL];
-	__u32 lxid;
-	__u32 seq;
-	__u32 preempted;
-	__u32 ignored;         /* not a client backend, or one of pgscout's own */
-	__u32 partial;         /* the open window began before we saw the backend */
-	__u32 win_pending;     /* the window opened at a statement end: a sleep before the next request restarts it */
-};
-
-/* Task-local: found from the task itself (a pointer check for every task
- * that is not a backend, where a tid-keyed hash paid a lookup on every
- * context switch and socket operation of the machine), freed with the task. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct stmt_thread);
-} sched_threads SEC(".maps");
+/* struct stmt_thread and the task storage `sched_threads`: bpf/sched_thread.h (the plan-node reader shares it). */
 
 
 

@@ -30,7 +30,9 @@ export class PlanNodesCollector implements Collector {
 
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
-    this.source = new PlanNodeSource(target, packageRoot(), { rowsPerSecond: config.operatorRows, slowNs: config.slowMs * 1e6 });
+    const statements = ctx.started.get('statements');
+    const schedThreads = statements?.sharedMapFd && config.operatorProbes === null && !config.exact ? statements.sharedMapFd('sched_threads') : null;
+    this.source = new PlanNodeSource(target, packageRoot(), { rowsPerSecond: config.operatorRows, slowNs: config.slowMs * 1e6 }, schedThreads);
     this.ctx = { clock: ctx.clock, texts: sharedQueryTexts, layout: this.source.layout };
     this.instrumented = new InstrumentedBackendCount(target.postmasterPid);
   }

@@ -4,6 +4,7 @@ import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import { PN_BUF_FIELDS, PN_WAL_FIELDS } from './abi.js';
 import { innerTime } from './exclusive.js';
+import { execId } from '../statements/rows.js';
 import type { PlanNode } from './source.js';
 
 const ns = (ms: number | null) => (ms === null ? null : BigInt(Math.round(ms * 1e6)));
@@ -40,6 +41,7 @@ function row(n: PlanNode, statementId: bigint, childTotal: Map<number, number>, 
   const timed = n.totalMs !== null;
   return {
     statement_id: statementId,
+    exec_id: n.execSeq === null ? null : execId(n.pid, n.execSeq),
     end_ns: ctx.clock.toWall(n.statementNs),
     query_id: n.queryId ? BigInt.asIntN(64, n.queryId) : null,
     fingerprint: text?.fingerprint ?? null,

@@ -54,6 +54,8 @@ export interface PlanNode {
   workers: number;
   /** 1 / the probability the statement was kept with. */
   sampleWeight: number;
+  /** The default statement source's number of this statement in its backend (queries.exec_id); null when not known. */
+  execSeq: number | null;
 }
 
 const f64 = (buf: Buffer, off: number) => buf.readDoubleLE(off);
@@ -77,7 +79,8 @@ export class PlanNodeSource {
   readonly layout: Layout;
 
   /** `budget`: instrumented statements per second whose nodes become rows, and the always-kept slow threshold. */
-  constructor(readonly target: Target, root: string, budget: RowBudget) {
+  /** `schedThreadsFd`: the default statement source's task storage (exec_id); without it exec_id stays null. */
+  constructor(readonly target: Target, root: string, budget: RowBudget, schedThreadsFd: number | null = null) {
     const layout = loadLayout(target.major);
     this.layout = layout;
     const spec = loadCollectorSpec(root, 'plan-nodes');
@@ -117,6 +120,7 @@ export class PlanNodeSource {
         throw new NotSupportedError('BitmapOr layout', 'BitmapAndState and BitmapOrState differ in this PostgreSQL');
       }
       sizeAggregateMaps(this.obj, this.ncpus, PN_AGG_MAPS);
+      if (schedThreadsFd !== null) this.obj.reuseMap('sched_threads', schedThreadsFd);
       this.obj.load();
       this.stats = this.obj.map('pn_stats');
       this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
@@ -195,7 +199,7 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
   const ev = {
     pid: at('pid'), queryId: at('query_id'), stmtNs: at('stmt_ns'), nodeId: at('plan_node_id'), parent: at('parent_id'),
     depth: at('depth'), tag: at('tag'), flags: at('flags'), workers: at('workers'), plan: at('plan'), instr: at('instr'),
-    p32: at('sample_p32'),
+    p32: at('sample_p32'), seq: at('exec_seq'),
   };
   const p = (fld: string) => layout.offsetOf('Plan', fld);
   const plan = { startup: p('startup_cost'), total: p('total_cost'), rows: p('plan_rows'), width: p('plan_width') };
@@ -243,6 +247,7 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
       wal: walOffsets.map((o) => (instrumented ? i64(is, o) : 0n)),
       workers: d.readUInt32LE(ev.workers),
       sampleWeight: sampleWeight(d.readUInt32LE(ev.p32)),
+      execSeq: (flags & PN_FLAGS.EXEC_SEQ) !== 0 ? d.readUInt32LE(ev.seq) : null,
     };
   };
 }

@@ -23,6 +23,7 @@ const WAL_WHAT: Record<(typeof PN_WAL_FIELDS)[number], [string, string]> = {
 
 export const PLAN_NODE_COLUMNS: readonly ColumnSpec[] = [
   c('statement_id', 'INT64', false, '', 'pid << 32 | per-process count of instrumented statements', 'The instrumented statement this node belongs to (unique within a run)'),
+  c('exec_id', 'INT64', true, '', 'pid << 32 | the default statement source\'s statement number (its task storage, read at ExecutorEnd)', 'Joins queries.exec_id (when that execution was sampled too); a nested statement carries its top-level statement\'s; null with --operator-probes (the exact source numbers statements itself) or before the backend was first seen'),
   c('end_ns', 'INT64', false, 'ns since Unix epoch', 'bpf_ktime_get_ns at standard_ExecutorEnd', 'When the statement\'s executor ended'),
   c('query_id', 'INT64', true, '', 'QueryDesc.plannedstmt->queryId', "PostgreSQL's queryid (joins query_stats); null when 0"),
   c('fingerprint', 'STRING', true, '', 'libpg-query fingerprint (text seen by the statement collector)', 'Parse-tree fingerprint of the statement; null when its text was not seen'),

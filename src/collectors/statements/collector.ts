@@ -109,10 +109,9 @@ export class StatementsCollector implements Collector {
       `${droppedCount(stats, 'stmt_agg')} statements (aggregate map full)`;
   }
 
+  /** A map of the running source, for a collector that reads it too (the operator probes, the plan-node reader). */
   sharedMapFd(name: string): number {
-    const m = this.running;
-    if (m.kind !== 'exact') throw new Error('the operator collector needs the exact statement source (--exact)');
-    return m.source.mapFd(name);
+    return this.running.source.mapFd(name);
   }
 
   objects(): BpfObject[] {

@@ -123,6 +123,11 @@ export class SchedStatementSource {
     return this.opts.netRecv;
   }
 
+  /** A map the plan-node reader shares (sched_threads: the statement numbers behind exec_id). */
+  mapFd(name: string): number {
+    return this.obj.map(name).fd;
+  }
+
   get object(): BpfObject {
     return this.obj;
   }

@@ -94,4 +94,14 @@ describeBpf('collect --level operator: PostgreSQL\'s per-node instrumentation in
     const [w] = await queryParquet(`SELECT min(sample_weight) AS lo, max(sample_weight) AS hi FROM ${tableSource(db.out, 'plan_nodes')}`);
     expect([w!.lo, w!.hi]).toEqual([1, 1]);
   });
+
+  it('joins queries by exec_id: each statement\'s nodes name the execution the statement source sampled', async () => {
+    const [r] = await queryParquet(`WITH p AS (SELECT DISTINCT statement_id, exec_id, query_id FROM ${tableSource(db.out, 'plan_nodes')})
+      SELECT count(*) AS n, count(p.exec_id) AS with_id, count(q.exec_id) AS joined, count(DISTINCT p.exec_id) AS distinct_ids
+      FROM p LEFT JOIN ${tableSource(db.out, 'queries')} q ON q.exec_id = p.exec_id AND q.query_id = p.query_id`);
+    expect(Number(r!.n)).toBeGreaterThanOrEqual(QUERIES.length * 2);
+    expect(Number(r!.with_id)).toBe(Number(r!.n));
+    expect(Number(r!.joined)).toBe(Number(r!.n));
+    expect(Number(r!.distinct_ids)).toBe(Number(r!.n));
+  });
 });

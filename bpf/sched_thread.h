@@ -1,0 +1,42 @@
+/* The default statement source's per-backend state (bpf/stmt_sched.bpf.c),
+ * in task storage. The plan-node reader (bpf/plan_nodes.bpf.c) shares the map
+ * (user space hands it the fd before load) to read `seq`: the number of the
+ * statement the backend is running, which makes the exec_id of `queries`.
+ * Include after the BPF headers and pgscout.h. */
+#ifndef PGSCOUT_SCHED_THREAD_H
+#define PGSCOUT_SCHED_THREAD_H
+
+struct stmt_thread {
+	__u64 be;              /* PgBackendStatus * of the backend */
+	__u64 proc;            /* its PGPROC * (MyProc), once set */
+	__u64 last_act;        /* activity start of the last statement counted */
+	__u64 win_start;       /* start of the current statement window; 0: none */
+	__u64 oncpu_since;     /* 0 while off-CPU */
+	__u64 off_since;
+	__u64 on_cpu;
+	__u64 off_cpu;
+	__u64 runq;
+	__u64 net_recv;
+	__u64 net_send;
+	__u64 task[STMT_NTASK];   /* values at the last statement end */
+	__u64 buf[STMT_NBUF];
+	__u64 wal[STMT_NWAL];
+	__u32 lxid;
+	__u32 seq;
+	__u32 preempted;
+	__u32 ignored;         /* not a client backend, or one of pgscout's own */
+	__u32 partial;         /* the open window began before we saw the backend */
+	__u32 win_pending;     /* the window opened at a statement end: a sleep before the next request restarts it */
+};
+
+/* Task-local: found from the task itself (a pointer check for every task
+ * that is not a backend, where a tid-keyed hash paid a lookup on every
+ * context switch and socket operation of the machine), freed with the task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct stmt_thread);
+} sched_threads SEC(".maps");
+
+#endif
