@@ -201,48 +201,10 @@ static __always_inline __u64 dbl_scaled(__u64 bits, __u64 mul)
 	return mant >> (-e);
 }
 
-/* A field of the node's copied Instrumentation (0 past the copy). */
-static __always_inline __u64 in64(struct walk *w, __u32 off)
-{
-	if (off > PN_INSTR_MAX - 8)
-		return 0;
-	return *(__u64 *)(w->instr + off);
-}
-
-static __always_inline __u8 in8(struct walk *w, __u32 off)
-{
-	if (off > PN_INSTR_MAX - 1)
-		return 0;
-	return w->instr[off];
-}
-
-static __always_inline __u64 hdr64(struct walk *w, __u32 off)
-{
-	if (off > PN_HDR_MAX - 8)
-		return 0;
-	return *(__u64 *)(w->hdr + off);
-}
-
-static __always_inline __u64 qd64(struct walk *w, __u32 off)
-{
-	if (off > PN_QD_MAX - 8)
-		return 0;
-	return *(__u64 *)(w->qd + off);
-}
-
-static __always_inline __u32 pl32(struct walk *w, __u32 off)
-{
-	if (off > PN_PLAN_MAX - 4)
-		return 0;
-	return *(__u32 *)(w->plan + off);
-}
-
-static __always_inline __u64 pl64(struct walk *w, __u32 off)
-{
-	if (off > PN_PLAN_MAX - 8)
-		return 0;
-	return *(__u64 *)(w->plan + off);
-}
+/* A `type` field at `off` of one of the walk's copies (`arr`: w->instr, w->hdr,
+ * w->plan, w->qd); 0 past the copy. The bound keeps the verifier's offset in range. */
+#define COPIED(type, arr, off) \
+	((off) > sizeof(arr) - sizeof(type) ? (type)0 : *(type *)((arr) + (off)))
 
 #define NS 1000000000ull
 
@@ -264,31 +226,31 @@ static __always_inline void add_node(struct walk *w, struct pn_agg_key *key, __u
 			return;
 		}
 	}
-	bool running = in8(w, off_in_running) != 0;
+	bool running = COPIED(__u8, w->instr, off_in_running) != 0;
 	a->calls++;
-	a->rows += dbl_scaled(in64(w, off_in_ntuples), 1) + (running ? dbl_scaled(in64(w, off_in_tuplecount), 1) : 0);
-	a->loops += dbl_scaled(in64(w, off_in_nloops), 1) + (running ? 1 : 0);
-	a->nfiltered1 += dbl_scaled(in64(w, off_in_nfiltered1), 1);
-	a->nfiltered2 += dbl_scaled(in64(w, off_in_nfiltered2), 1);
-	if (in8(w, off_in_need_timer)) {
+	a->rows += dbl_scaled(COPIED(__u64, w->instr, off_in_ntuples), 1) + (running ? dbl_scaled(COPIED(__u64, w->instr, off_in_tuplecount), 1) : 0);
+	a->loops += dbl_scaled(COPIED(__u64, w->instr, off_in_nloops), 1) + (running ? 1 : 0);
+	a->nfiltered1 += dbl_scaled(COPIED(__u64, w->instr, off_in_nfiltered1), 1);
+	a->nfiltered2 += dbl_scaled(COPIED(__u64, w->instr, off_in_nfiltered2), 1);
+	if (COPIED(__u8, w->instr, off_in_need_timer)) {
 		a->timed_calls++;
-		__u64 startup = dbl_scaled(in64(w, off_in_startup), NS);
-		__u64 total = dbl_scaled(in64(w, off_in_total), NS);
+		__u64 startup = dbl_scaled(COPIED(__u64, w->instr, off_in_startup), NS);
+		__u64 total = dbl_scaled(COPIED(__u64, w->instr, off_in_total), NS);
 		if (running) {
-			startup += dbl_scaled(in64(w, off_in_firsttuple), NS);
-			total += counter_is_timespec ? in64(w, off_in_counter) * NS + in64(w, off_in_counter + 8) : in64(w, off_in_counter);
+			startup += dbl_scaled(COPIED(__u64, w->instr, off_in_firsttuple), NS);
+			total += counter_is_timespec ? COPIED(__u64, w->instr, off_in_counter) * NS + COPIED(__u64, w->instr, off_in_counter + 8) : COPIED(__u64, w->instr, off_in_counter);
 		}
 		a->startup_ns += startup;
 		a->total_ns += total;
 	}
 #pragma unroll
 	for (int i = 0; i < PN_NBUF; i++)
-		a->buf[i] += in64(w, off_in_buf[i]);
+		a->buf[i] += COPIED(__u64, w->instr, off_in_buf[i]);
 #pragma unroll
 	for (int i = 0; i < PN_NWAL; i++)
-		a->wal[i] += in64(w, off_in_wal[i]);
-	a->est_rows += dbl_scaled(pl64(w, off_plan_rows), 1);
-	a->est_cost_milli += dbl_scaled(pl64(w, off_plan_total_cost), 1000);
+		a->wal[i] += COPIED(__u64, w->instr, off_in_wal[i]);
+	a->est_rows += dbl_scaled(COPIED(__u64, w->plan, off_plan_rows), 1);
+	a->est_cost_milli += dbl_scaled(COPIED(__u64, w->plan, off_plan_total_cost), 1000);
 	a->workers += workers;
 }
 
@@ -315,11 +277,11 @@ static long visit(__u64 index, void *ctx)
 		n = PN_HDR_MAX;
 	if (n == 0 || bpf_probe_read_user(w->hdr, n, (void *)ps))
 		return 0;
-	__u64 plan = hdr64(w, off_ps_plan);
-	__u64 instr = hdr64(w, off_ps_instrument);
+	__u64 plan = COPIED(__u64, w->hdr, off_ps_plan);
+	__u64 instr = COPIED(__u64, w->hdr, off_ps_instrument);
 	__u32 tag = *(__u32 *)w->hdr;
 	__u32 workers = 0;
-	__u64 wi = hdr64(w, off_ps_worker_instrument);
+	__u64 wi = COPIED(__u64, w->hdr, off_ps_worker_instrument);
 	if (wi)
 		workers = read_u32(wi);   /* WorkerInstrumentation.num_workers comes first */
 	n = plan_size;
@@ -327,7 +289,7 @@ static long visit(__u64 index, void *ctx)
 		n = PN_PLAN_MAX;
 	if (!plan || n == 0 || bpf_probe_read_user(w->plan, n, (void *)plan))
 		__builtin_memset(w->plan, 0, sizeof(w->plan));
-	__s32 id = plan ? (__s32)pl32(w, off_plan_node_id) : -1;
+	__s32 id = plan ? (__s32)COPIED(__u32, w->plan, off_plan_node_id) : -1;
 	n = instr_size;
 	if (n > PN_INSTR_MAX)
 		n = PN_INSTR_MAX;
@@ -365,10 +327,10 @@ static long visit(__u64 index, void *ctx)
 	w->emitted++;
 
 	__u32 d = depth + 1;
-	push_subplans(w, hdr64(w, off_ps_subplan), id, d, PN_F_SUBPLAN_ROOT);
-	push_subplans(w, hdr64(w, off_ps_initplan), id, d, PN_F_SUBPLAN_ROOT | PN_F_INITPLAN);
-	__u64 left = hdr64(w, off_ps_lefttree);
-	push(w, hdr64(w, off_ps_righttree), id, d, 0);
+	push_subplans(w, COPIED(__u64, w->hdr, off_ps_subplan), id, d, PN_F_SUBPLAN_ROOT);
+	push_subplans(w, COPIED(__u64, w->hdr, off_ps_initplan), id, d, PN_F_SUBPLAN_ROOT | PN_F_INITPLAN);
+	__u64 left = COPIED(__u64, w->hdr, off_ps_lefttree);
+	push(w, COPIED(__u64, w->hdr, off_ps_righttree), id, d, 0);
 	if (tag == tag_append)
 		push_array(w, read_u64(ps + off_append_plans), read_u32(ps + off_append_n), id, d);
 	else if (tag == tag_merge_append)
@@ -402,14 +364,14 @@ int BPF_KPROBE(executor_end, void *query_desc)
 		n = PN_QD_MAX;
 	if (n == 0 || bpf_probe_read_user(w->qd, n, query_desc))
 		return 0;
-	__u64 root = qd64(w, off_qd_planstate);
+	__u64 root = COPIED(__u64, w->qd, off_qd_planstate);
 	if (!root || !read_u64(root + off_ps_instrument))
 		return 0;   /* not instrumented: nothing to read */
 	w->sp = 0;
 	w->emitted = 0;
 	w->pid = pid;
 	w->stmt_ns = bpf_ktime_get_ns();
-	__u64 pstmt = qd64(w, off_qd_plannedstmt);
+	__u64 pstmt = COPIED(__u64, w->qd, off_qd_plannedstmt);
 	w->query_id = pstmt ? read_u64(pstmt + off_pstmt_query_id) : 0;
 	struct pn_ctl *ctl = bpf_map_lookup_elem(&pn_ctl, &zero);
 	if (!ctl)
@@ -423,7 +385,7 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	/* Rows: every statement whose executor ran at least slow_ns (the
 	 * executor's own total, kept by auto_explain / pg_stat_statements in
 	 * queryDesc->totaltime), the rest with the budget's probability. */
-	__u64 tt = qd64(w, off_qd_totaltime);
+	__u64 tt = COPIED(__u64, w->qd, off_qd_totaltime);
 	bool slow = ctl->slow_ns && tt && dbl_scaled(read_u64(tt + off_in_total), NS) >= ctl->slow_ns;
 	w->keep = slow || ctl->sample_p32 == ~0u || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32);
 	w->p32 = slow ? 0 : ctl->sample_p32;

@@ -41,7 +41,7 @@ async function useServerInstrumentation(config: CollectConfig): Promise<void> {
   } catch (err) {
     if (!(err instanceof ConfigError) || config.operatorProbes === null) throw err;
     // The per-call probes stand on their own; plan_nodes stays empty and its summary line says why.
-    log.warn(`${err.message.replace(/: add .*/, '')}: plan_nodes stays empty, the --operator-probes rows are collected`);
+    log.warn('the server does not instrument statements (no auto_explain with log_analyze in its sessions): plan_nodes stays empty, the --operator-probes rows are collected');
     return;
   }
   if (config.sample !== 1) {

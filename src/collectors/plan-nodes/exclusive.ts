@@ -34,7 +34,9 @@ export function innerTime(nodes: readonly TimedNode[]): Map<number, number> {
       continue;
     }
     add(n.parentId, n.total);
-    children.set(n.parentId, [...(children.get(n.parentId) ?? []), n]);
+    const siblings = children.get(n.parentId);
+    if (siblings) siblings.push(n);
+    else children.set(n.parentId, [n]);
   }
   const left = (n: TimedNode) => (n.total ?? 0) - (inner.get(n.id) ?? 0);
   for (const ip of initPlans) {
