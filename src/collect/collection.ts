@@ -181,6 +181,8 @@ export class Collection {
         await this.catalog.close();
         // Every file is closed by now: detaching (~0.1 s a uprobe in the kernel)
         // can take its time without risking data; a second signal exits at once.
+        // (The statement and plan-node sources detached in finish(): their last
+        // drain must see both aggregate maps with nothing writing them.)
         // Stats before detaching: sampled backends are the ones still probed.
         stats = Object.fromEntries(this.collectors.map((c) => [c.name, c.stats()]));
         await Promise.all(this.collectors.map((c) => c.detach()));

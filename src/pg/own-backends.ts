@@ -3,17 +3,24 @@
  * warm-up). Their backends' statements and plan nodes are not the
  * workload's, so the drainers leave them out of the dataset.
  */
+import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { toClientConfig } from './target.js';
 
+/** Own backends whose process still runs (a closed connection stays here until its backend has exited). */
 export const ownBackends = new Set<number>();
-/** Own backends that ended lately: their last records may still be drained (bounded: oldest out first). */
-const endedLately = new Set<number>();
-const ENDED_KEPT = 256;
+/** Own backends that exited lately → when: their last records may still be drained. */
+const endedLately = new Map<number, number>();
+/** Long enough for the next drains; short enough that a reused pid is not taken for ours. */
+const ENDED_KEPT_MS = 10_000;
+/** A backend that outlives its closed connection this long is let go anyway. */
+const EXIT_WAIT_MS = 10_000;
+const REAP_MS = 100;
 
-/** Was this backend pgscout's own (live, or ended lately)? For filtering drained records. */
+/** Was this backend pgscout's own (live, or exited lately)? For filtering drained records. */
 export function isOwnBackend(pid: number): boolean {
-  return ownBackends.has(pid) || endedLately.has(pid);
+  const ended = endedLately.get(pid);
+  return ownBackends.has(pid) || (ended !== undefined && Date.now() - ended < ENDED_KEPT_MS);
 }
 
 const listeners = new Set<(pid: number) => void>();
@@ -39,14 +46,37 @@ export async function connectOwn(conninfo: string, settings: Record<string, stri
     ownBackends.add(pid);
     for (const l of listeners) l(pid);
     // Short-lived connections (timing slices, setup) would otherwise fill the kernel's own_pids map.
-    client.once('end', () => {
-      ownBackends.delete(pid);
-      endedLately.add(pid);
-      if (endedLately.size > ENDED_KEPT) endedLately.delete(endedLately.values().next().value!);
-      for (const l of listeners) l(pid);
-    });
+    client.once('end', () => reapWhenExited(pid));
   }
   return client;
+}
+
+const closing = new Map<number, number>();
+let reaper: NodeJS.Timeout | null = null;
+
+/**
+ * A closed connection's backend still finishes its last statement and exits
+ * after the socket closed: the kernel must keep leaving it out until then, or
+ * that statement would be summed as workload. Let go once /proc has no such
+ * process (no statement can follow; the pid may be reused by a workload backend).
+ */
+function reapWhenExited(pid: number): void {
+  closing.set(pid, Date.now());
+  reaper ??= setInterval(() => {
+    for (const [p, since] of closing) {
+      if (existsSync(`/proc/${p}`) && Date.now() - since < EXIT_WAIT_MS) continue;
+      closing.delete(p);
+      ownBackends.delete(p);
+      endedLately.set(p, Date.now());
+      for (const l of listeners) l(p);
+    }
+    for (const [p, at] of endedLately) if (Date.now() - at >= ENDED_KEPT_MS) endedLately.delete(p);
+    if (closing.size === 0 && reaper) {
+      clearInterval(reaper);
+      reaper = null;
+    }
+  }, REAP_MS);
+  reaper.unref();
 }
 
 /**

@@ -252,7 +252,7 @@ describe('ColumnBuffer', () => {
     expect(cols[0]).toEqual([10n, 11n, 12n]);
     expect(cols[2]).toEqual([7n, null, 7n]);
     expect(cols[6]).toEqual([0.25, 0.25, 0.25]);
-    expect(cols[9]).toEqual(second.map((r) => r.query));
+    expect(cols[9]).toEqual(second.map((r) => (r as Record<string, unknown>).query));
     // what the first take handed over is not changed by the second group
     expect(a[0]!.slice(0, 2)).toEqual([0n, 1n]);
   });

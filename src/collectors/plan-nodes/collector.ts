@@ -42,10 +42,10 @@ export class PlanNodesCollector implements Collector {
     return { source: this.source, ctx: this.ctx };
   }
 
-  async drain(): Promise<TableRows[]> {
+  async drain(final = false): Promise<TableRows[]> {
     const { source, ctx } = this.running;
     const nodes = source.drain();
-    const aggregates = await source.drainAggregates();
+    const aggregates = await source.drainAggregates(final);
     this.instrumented?.get();   // refreshed at most every 5 s: the summary reports the peak
     this.drains++;
     this.nodes += nodes.length;
@@ -56,8 +56,10 @@ export class PlanNodesCollector implements Collector {
     ];
   }
 
-  finish(): Promise<TableRows[]> {
-    return this.drain();
+  /** Detached first: a node summed after the last flip would otherwise be left in the other map. */
+  async finish(): Promise<TableRows[]> {
+    await this.running.source.detach();
+    return this.drain(true);
   }
 
   stats(): CollectorStats {

@@ -146,9 +146,9 @@ export class PlanNodeSource {
     return out;
   }
 
-  /** Flips the aggregate maps and takes the interval's per-node sums. */
-  drainAggregates(): Promise<AggregateDrain<NodeAggregate>> {
-    return this.aggs.flipAndDrain();
+  /** Flips the aggregate maps and takes the interval's per-node sums (`final`: both maps, after detach). */
+  async drainAggregates(final = false): Promise<AggregateDrain<NodeAggregate>> {
+    return final ? this.aggs.drainAll() : this.aggs.flipAndDrain();
   }
 
   readStats(): Record<PnStatName, bigint> {

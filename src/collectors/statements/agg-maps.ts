@@ -177,6 +177,34 @@ export class AggregateMaps<T = StmtAggregate> {
     return out;
   }
 
+  /**
+   * At shutdown, once the programs are detached: both maps whole, one
+   * aggregate per key. A program that read the old `gen` just before the last
+   * flip may have written either map, and nothing writes them any more.
+   */
+  drainAll(): AggregateDrain<T> {
+    this.close();
+    const endNs = process.hrtime.bigint();
+    const { keySize, valueSize } = this.spec;
+    const stride = valueSize * this.ncpus;
+    const byKey = new Map<string, { key: Buffer; copies: Buffer[] }>();
+    for (const map of this.maps) {
+      const batch = map.drain(4096, stride);
+      for (let i = 0; i < batch.count; i++) {
+        const key = Buffer.from(batch.keys.subarray(i * keySize, (i + 1) * keySize));
+        const copies = Buffer.from(batch.values.subarray(i * stride, (i + 1) * stride));
+        const seen = byKey.get(key.toString('hex'));
+        if (seen) seen.copies.push(copies);
+        else byKey.set(key.toString('hex'), { key, copies: [copies] });
+      }
+    }
+    // A key in both maps: its copies side by side are summed like more CPUs' copies.
+    const aggregates = [...byKey.values()].map(({ key, copies }) => this.spec.decode(key, 0, Buffer.concat(copies), 0, this.ncpus * copies.length));
+    const out = { aggregates, intervalStartNs: this.lastFlipNs, intervalEndNs: endNs };
+    this.lastFlipNs = endNs;
+    return out;
+  }
+
   close(): void {
     if (this.firstRate) clearTimeout(this.firstRate);
     if (this.rateTimer) clearInterval(this.rateTimer);

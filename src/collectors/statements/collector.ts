@@ -57,9 +57,12 @@ export class StatementsCollector implements Collector {
     return this.running.drainer.drainOnce();
   }
 
-  finish(): Promise<TableRows[]> {
+  async finish(): Promise<TableRows[]> {
     const m = this.running;
-    return m.kind === 'exact' ? m.drainer.finish() : m.drainer.drainOnce();
+    if (m.kind === 'exact') return m.drainer.finish();
+    // Detached first: a statement summed after the last flip would otherwise stay in the other map.
+    await m.source.detach();
+    return m.drainer.drainOnce(true);
   }
 
   stats(): CollectorStats {

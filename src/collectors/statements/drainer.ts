@@ -48,8 +48,8 @@ export class StatementDrainer {
     return [{ table: QUERIES_TABLE, rows: ok }, { table: QUERY_ERRORS_TABLE, rows: failed }];
   }
 
-  async drainOnce(): Promise<TableRows[]> {
-    const d = await this.source.drain();
+  async drainOnce(final = false): Promise<TableRows[]> {
+    const d = await this.source.drain(final);
     for (const t of d.texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
     this.stats.textsReceived += d.texts.length;
     await this.catalog.databases.resolve(d.aggregates.map((a) => a.dbid));
@@ -64,11 +64,13 @@ export class StatementDrainer {
 
   /**
    * Everything still in the kernel, including statements that ended but were
-   * not yet handed over (read after detach): those were never summed in the
-   * kernel, so they are summed here, as one more query_stats interval.
+   * not yet handed over: those were never summed in the kernel, so they are
+   * summed here, as one more query_stats interval. Detached first, so a
+   * statement a backend finishes meanwhile is in exactly one of the two.
    */
   async finish(): Promise<TableRows[]> {
-    const drained = await this.drainOnce();
+    await this.source.detach();
+    const drained = await this.drainOnce(true);
     const start = process.hrtime.bigint();
     const closing = this.source.takeClosing().filter((r) => !isOwnBackend(r.pid));
     const rows = await this.rows(closing);

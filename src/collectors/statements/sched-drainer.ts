@@ -29,8 +29,9 @@ export class SchedDrainer {
     this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: source.netRecv, source: 'scheduler' };
   }
 
-  async drainOnce(): Promise<TableRows[]> {
-    const d = await this.source.drain();
+  /** `final`: the last drain, after detach. */
+  async drainOnce(final = false): Promise<TableRows[]> {
+    const d = await this.source.drain(final);
     for (const t of d.texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
     const dbids = [...d.aggregates.map((a) => a.dbid), ...d.samples.map((s) => s.dbid as number)];
     const userids = [...d.aggregates.map((a) => a.userid), ...d.samples.map((s) => s.userid as number)];

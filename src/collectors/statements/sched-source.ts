@@ -137,10 +137,11 @@ export class SchedStatementSource {
     return this.aggs.capacity;
   }
 
-  async drain(): Promise<SchedDrain> {
+  /** `final`: after detach, both aggregate maps (nothing writes them any more). */
+  async drain(final = false): Promise<SchedDrain> {
     this.ownPids.sync();
     this.textsRing.consume();
-    const aggregates = await this.aggs.flipAndDrain();
+    const aggregates = final ? this.aggs.drainAll() : await this.aggs.flipAndDrain();
     // Samples after the flip: every sample of the drained interval is in the ring by now.
     this.samplesRing.consume();
     this.textsRing.consume();

@@ -145,11 +145,14 @@ export class StatementSource {
     return this.aggs.capacity;
   }
 
-  /** Texts first: a record's text is always sent before the record finishes. */
-  async drain(): Promise<ExactDrain> {
+  /**
+   * Texts first: a record's text is always sent before the record finishes.
+   * `final`: after detach, both aggregate maps (nothing writes them any more).
+   */
+  async drain(final = false): Promise<ExactDrain> {
     this.ownPids.sync();
     this.ring.consume();
-    const aggregates = await this.aggs.flipAndDrain();
+    const aggregates = final ? this.aggs.drainAll() : await this.aggs.flipAndDrain();
     this.ring.consume();
     const texts = this.pendingTexts;
     this.pendingTexts = [];

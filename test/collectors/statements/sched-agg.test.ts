@@ -1,7 +1,9 @@
 /** The default source's per-CPU aggregates: merging every CPU's copy, and the memory bound on the maps. */
 import { describe, expect, it } from 'vitest';
 import { aggEntries, sumCopies } from '../../../src/collectors/statements/sched-agg.js';
-import { stmtAggLayout } from '../../../src/collectors/statements/sched-abi.js';
+import { stmtAggKeyLayout, stmtAggLayout } from '../../../src/collectors/statements/sched-abi.js';
+import { AggregateMaps, STMT_AGG_MAPS } from '../../../src/collectors/statements/agg-maps.js';
+import type { BpfObject } from '../../../src/bpf/object.js';
 
 function copies(perCpu: Record<string, bigint | bigint[]>[]): Buffer {
   const size = stmtAggLayout.size;
@@ -48,5 +50,39 @@ describe('aggEntries', () => {
     expect(at64 * stmtAggLayout.size * 64).toBeLessThanOrEqual(32 << 20);
     expect(at64).toBeGreaterThanOrEqual(1024);
     expect(aggEntries(4096)).toBe(1024);
+  });
+});
+
+/** A map that hands out fixed entries once (the kernel's lookup-and-delete). */
+function fakeMap(entries: [bigint, Buffer][]) {
+  const keySize = stmtAggKeyLayout.size;
+  return {
+    maxEntries: 16, fd: -1,
+    update: () => undefined,
+    drain() {
+      const keys = Buffer.alloc(keySize * entries.length);
+      entries.forEach(([qid], i) => keys.writeBigUInt64LE(qid, i * keySize + stmtAggKeyLayout.byName.get('query_id')!.offset));
+      const out = { count: entries.length, keys, values: Buffer.concat(entries.map(([, v]) => v)) };
+      entries = [];
+      return out;
+    },
+  };
+}
+
+describe('AggregateMaps.drainAll', () => {
+  it('takes both maps after detach: a key written to each is one aggregate, merged like more CPUs', () => {
+    const maps: Record<string, ReturnType<typeof fakeMap>> = {
+      stmt_ctl: fakeMap([]),
+      stmt_agg0: fakeMap([[7n, copies([{ calls: 2n, total_ns: 30n, min_ns: 10n, max_ns: 20n }, {}])], [8n, copies([{ calls: 1n, min_ns: 5n, max_ns: 5n }, {}])]]),
+      stmt_agg1: fakeMap([[7n, copies([{}, { calls: 1n, total_ns: 4n, min_ns: 4n, max_ns: 4n }])]]),
+    };
+    const obj = { map: (name: string) => maps[name] } as unknown as BpfObject;
+    const aggs = new AggregateMaps(obj, 2, { slowNs: 0, rowsPerSecond: null }, () => 0n, STMT_AGG_MAPS);
+    const drained = aggs.drainAll().aggregates.sort((a, b) => Number(a.queryId - b.queryId));
+    expect(drained.map((d) => [d.queryId, d.agg.calls, d.agg.total_ns, d.agg.min_ns, d.agg.max_ns])).toEqual([
+      [7n, 3n, 34n, 4n, 20n],
+      [8n, 1n, 0n, 5n, 5n],
+    ]);
+    expect(aggs.drainAll().aggregates).toEqual([]);
   });
 });
