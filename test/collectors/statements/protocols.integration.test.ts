@@ -84,13 +84,16 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
 
 describeBpf('--exact samples its queries rows in the kernel; query_stats keeps every call', () => {
   let calls = 0;
+  let seconds = 0;
   const db = useCluster({
     outPrefix: 'pgscout-exact-sample-',
     setup: async (cluster, out) => {
       await pgbenchInit(cluster, 1);
       const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '300ms', exact: true, 'statement-rows': '400/s', slow: '20ms' }));
       await cluster.psql('SELECT pg_stat_statements_reset()');
+      const t0 = performance.now();
       await pgbench(cluster, ['-M', 'extended', '-S', '-c', '2', '-j', '2', '-t', '3000']);
+      seconds = (performance.now() - t0) / 1000;
       for (let i = 0; i < 3; i++) await cluster.psql('SELECT pg_sleep(0.03) AS slow_one');
       await collection.stop();
       calls = Number(await cluster.psql("SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE 'SELECT abalance%'"));
@@ -102,8 +105,11 @@ describeBpf('--exact samples its queries rows in the kernel; query_stats keeps e
     const [stats] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls FROM ${tableSource(db.out, 'query_stats')} WHERE ${where}`);
     expect(Number(stats!.calls)).toBe(calls);
     const [rows] = await queryParquet(`SELECT count(*)::BIGINT AS n, sum(sample_weight) AS w FROM ${tableSource(db.out, 'queries')} WHERE ${where}`);
-    // ~400 rows/s of ~5000 executions/s: a few hundred kept; the weights' spread is ~1/sqrt(kept) (≈ 5 %).
-    expect(Number(rows!.n)).toBeLessThan(calls * 0.6);
+    // ~400 rows/s of the executions, however fast this machine runs them (a busy one runs ~500/s,
+    // an idle one ~5000/s); every execution is kept in the first ~20 ms, before the rate is known.
+    // The weights' spread is ~1/sqrt(kept) (≈ 5 %).
+    expect(Number(rows!.n)).toBeLessThan(calls);
+    expect(Number(rows!.n)).toBeLessThan(400 * seconds * 1.3 + calls / seconds * 0.05);
     expect(Number(rows!.w)).toBeGreaterThan(calls * 0.75);
     expect(Number(rows!.w)).toBeLessThan(calls * 1.25);
     const slow = await readTable(db.out, 'queries', "query_text LIKE 'SELECT pg_sleep%'");
