@@ -49,6 +49,7 @@ const volatile __u32 off_in_buf[PN_NBUF] = {};
 const volatile __u32 off_in_wal[PN_NWAL] = {};
 const volatile __u32 off_plan_rows = 0, off_plan_total_cost = 0;
 const volatile __u32 off_qd_totaltime = 0;
+const volatile __u32 off_wi_instrument = 8;    /* WorkerInstrumentation.instrument[] */
 
 const volatile struct pn_event *btf_anchor_event = 0;
 const volatile enum pn_flag btf_anchor_flag = 0;
@@ -254,6 +255,46 @@ static __always_inline void add_node(struct walk *w, struct pn_agg_key *key, __u
 	a->workers += workers;
 }
 
+/* A kept statement's per-worker detail of one node: worker_instrument holds
+ * each worker's own Instrumentation (the node's already sums them with the
+ * leader's). Read straight into the ring record. */
+static __always_inline void emit_workers(struct walk *w, __u64 wi, __u32 workers, __u32 tag, __s32 id, __s32 parent,
+					 __u32 depth, __u32 flags)
+{
+	__u32 n = instr_size;
+	if (n > PN_INSTR_MAX)
+		n = PN_INSTR_MAX;
+	if (workers > PN_MAX_WORKERS) {
+		stat_inc(PN_STAT_WORKERS_CUT);
+		workers = PN_MAX_WORKERS;
+	}
+	for (__u32 i = 0; i < PN_MAX_WORKERS; i++) {
+		if (i >= workers)
+			break;
+		struct pn_event *ev = bpf_ringbuf_reserve(&plan_nodes, sizeof(*ev), 0);
+		if (!ev) {
+			stat_inc(PN_STAT_RING_FULL);
+			return;
+		}
+		ev->query_id = w->query_id;
+		ev->stmt_ns = w->stmt_ns;
+		ev->pid = w->pid;
+		ev->tag = tag;
+		ev->plan_node_id = id;
+		ev->parent_id = parent;
+		ev->depth = depth;
+		ev->flags = flags | PN_F_WORKER | PN_F_INSTRUMENTED | (w->has_seq ? PN_F_EXEC_SEQ : 0);
+		ev->workers = workers;
+		ev->sample_p32 = w->p32;
+		ev->exec_seq = w->exec_seq;
+		ev->worker = i;
+		bpf_probe_read_kernel(ev->plan, sizeof(ev->plan), w->plan);
+		if (n == 0 || bpf_probe_read_user(ev->instr, n, (void *)(wi + off_wi_instrument + (__u64)i * n)))
+			__builtin_memset(ev->instr, 0, sizeof(ev->instr));
+		bpf_ringbuf_submit(ev, 0);
+	}
+}
+
 /* One node per iteration; the walk state lives in the per-CPU `walks` slot
  * (bpf_loop's context must be on the stack, the walk is too big for it). */
 static long visit(__u64 index, void *ctx)
@@ -324,6 +365,8 @@ static long visit(__u64 index, void *ctx)
 			bpf_ringbuf_submit(ev, 0);
 		}
 	}
+	if (w->keep && wi && workers)
+		emit_workers(w, wi, workers, tag, id, parent, depth, flags);
 	w->emitted++;
 
 	__u32 d = depth + 1;

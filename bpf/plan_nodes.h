@@ -10,12 +10,14 @@
 #define PN_STACK 64           /* pending nodes of one walk */
 #define PN_MAX_NODES 512      /* nodes read per statement */
 #define PN_MAX_CHILDREN 16    /* children read per array/list */
+#define PN_MAX_WORKERS 16     /* per-worker records of one node */
 
 enum pn_flag {
 	PN_F_INSTRUMENTED = 1u << 0,  /* the node has an Instrumentation */
 	PN_F_SUBPLAN_ROOT = 1u << 1,  /* root of an initPlan/subPlan tree */
 	PN_F_INITPLAN = 1u << 2,      /* ... from an initPlan list (CTEs too): runs inside whichever node needs it first */
 	PN_F_EXEC_SEQ = 1u << 3,      /* exec_seq is the default statement source's statement number */
+	PN_F_WORKER = 1u << 4,        /* one parallel worker's share of the node (worker_instrument[worker]) */
 };
 
 /* One plan node of an instrumented statement (ring buffer `plan_nodes`). */
@@ -31,9 +33,9 @@ struct pn_event {
 	__u32 workers;            /* WorkerInstrumentation.num_workers (0: none) */
 	__u32 sample_p32;         /* keep probability × 2^32 the statement was kept with (0: kept as slow) */
 	__u32 exec_seq;           /* with PN_F_EXEC_SEQ: queries.exec_id = pid << 32 | exec_seq */
-	__u32 _pad;
+	__u32 worker;             /* with PN_F_WORKER: ParallelWorkerNumber of that worker */
 	__u8 plan[PN_PLAN_MAX];   /* the Plan's first bytes, decoded with the target's layout */
-	__u8 instr[PN_INSTR_MAX]; /* Instrumentation, raw */
+	__u8 instr[PN_INSTR_MAX]; /* Instrumentation (with PN_F_WORKER: that worker's), raw */
 };
 
 /* Per-node aggregate key: one plan_node_stats row per interval. Plans of one
@@ -83,6 +85,7 @@ enum pn_stat {
 	PN_STAT_NODES_CUT,        /* statement with more than PN_MAX_NODES nodes */
 	PN_STAT_AGG_FULL,         /* node not summed: aggregate map full */
 	PN_STAT_KEPT,             /* statements whose nodes went to the ring as rows */
+	PN_STAT_WORKERS_CUT,      /* per-worker records beyond PN_MAX_WORKERS not read */
 	PN_STAT_MAX,
 };
 

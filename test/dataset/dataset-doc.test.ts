@@ -17,7 +17,7 @@ describe('docs/dataset.md', () => {
   }
 
   it('documents every collector table', () => {
-    expect(documentedTables().map((t) => t.name)).toEqual(['query_stats', 'queries', 'operators', 'plan_node_stats', 'plan_nodes']);
+    expect(documentedTables().map((t) => t.name)).toEqual(['query_stats', 'queries', 'operators', 'plan_node_stats', 'plan_nodes', 'plan_node_workers']);
   });
 
   it('names the columns downstream tools key on', () => {

@@ -15,7 +15,7 @@ const bytes = (name: string, length: number): FieldDef => ({ name, type: { array
 
 export const pnEventLayout = layoutStruct('pn_event', [
   u64('query_id'), u64('stmt_ns'), u32('pid'), u32('tag'), u32('plan_node_id'), u32('parent_id'), u32('depth'),
-  u32('flags'), u32('workers'), u32('sample_p32'), u32('exec_seq'), u32('_pad'), bytes('plan', PN_PLAN_MAX), bytes('instr', PN_INSTR_MAX),
+  u32('flags'), u32('workers'), u32('sample_p32'), u32('exec_seq'), u32('worker'), bytes('plan', PN_PLAN_MAX), bytes('instr', PN_INSTR_MAX),
 ]);
 
 export const pnAggKeyLayout = layoutStruct('pn_agg_key', [
@@ -39,8 +39,8 @@ export const pnAggLayout = layoutStruct('pn_agg', [
 export const pnCtlLayout = layoutStruct('pn_ctl', [u32('gen'), u32('sample_p32'), u64('slow_ns')]);
 
 /** enum pn_flag */
-export const PN_FLAGS = { INSTRUMENTED: 1 << 0, SUBPLAN_ROOT: 1 << 1, INITPLAN: 1 << 2, EXEC_SEQ: 1 << 3 } as const;
+export const PN_FLAGS = { INSTRUMENTED: 1 << 0, SUBPLAN_ROOT: 1 << 1, INITPLAN: 1 << 2, EXEC_SEQ: 1 << 3, WORKER: 1 << 4 } as const;
 
 /** enum pn_stat, in slot order. */
-export const PN_STATS = ['statements', 'ring_full', 'stack_full', 'children_cut', 'nodes_cut', 'agg_full', 'kept'] as const;
+export const PN_STATS = ['statements', 'ring_full', 'stack_full', 'children_cut', 'nodes_cut', 'agg_full', 'kept', 'workers_cut'] as const;
 export type PnStatName = (typeof PN_STATS)[number];

@@ -15,11 +15,11 @@ import type { Collector, CollectorContext, CollectorStats, TableRows } from '../
 import { nodeStatsRows, type StatsRowContext } from './aggregates.js';
 import { planNodeRows } from './rows.js';
 import { PlanNodeSource } from './source.js';
-import { PLAN_NODES_TABLE, PLAN_NODE_STATS_TABLE } from './table.js';
+import { PLAN_NODES_TABLE, PLAN_NODE_STATS_TABLE, PLAN_NODE_WORKERS_TABLE } from './table.js';
 
 export class PlanNodesCollector implements Collector {
   readonly name = 'plan-nodes';
-  readonly tables = [PLAN_NODE_STATS_TABLE, PLAN_NODES_TABLE];
+  readonly tables = [PLAN_NODE_STATS_TABLE, PLAN_NODES_TABLE, PLAN_NODE_WORKERS_TABLE];
   private source: PlanNodeSource | null = null;
   private ctx: StatsRowContext | null = null;
   private instrumented: InstrumentedBackendCount | null = null;
@@ -50,9 +50,11 @@ export class PlanNodesCollector implements Collector {
     this.drains++;
     this.nodes += nodes.length;
     this.aggregates += aggregates.aggregates.length;
+    const rows = planNodeRows(nodes, ctx, this.nextSeq);
     return [
       { table: PLAN_NODE_STATS_TABLE, rows: nodeStatsRows(aggregates, ctx) },
-      { table: PLAN_NODES_TABLE, rows: planNodeRows(nodes, ctx, this.nextSeq) },
+      { table: PLAN_NODES_TABLE, rows: rows.nodes },
+      { table: PLAN_NODE_WORKERS_TABLE, rows: rows.workers },
     ];
   }
 
@@ -73,6 +75,7 @@ export class PlanNodesCollector implements Collector {
         drop('walk_stack_full', k.stack_full),
         drop('node_limit', k.nodes_cut),
         drop('children_limit', k.children_cut),
+        drop('workers_limit', k.workers_cut),
         drop('aggregate_map_full', k.agg_full, 'pn_agg'),
       ],
       probes: this.source?.attachStates ?? [],
@@ -91,6 +94,7 @@ export class PlanNodesCollector implements Collector {
     return `plan nodes: ${stats.kernel.statements ?? 0n} instrumented statements summed per node ` +
       `(${rows[PLAN_NODE_STATS_TABLE.name] ?? 0} plan_node_stats rows), ${stats.kernel.kept ?? 0n} kept as ` +
       `${rows[PLAN_NODES_TABLE.name] ?? 0} plan_nodes rows` +
+      (rows[PLAN_NODE_WORKERS_TABLE.name] ? ` (+${rows[PLAN_NODE_WORKERS_TABLE.name]} plan_node_workers rows)` : '') +
       (ib ? `; up to ${ib.instrumented} client backends instrumented at once (of ${ib.clients})` : '') +
       (lost ? `; ${lost} nodes or subtrees not read (${stats.drops.filter((d) => d.count).map((d) => `${d.reason} ${d.count}`).join(', ')})` : '') +
       (stats.kernel.statements === 0n ? ' (no statement was instrumented: --setup-instrumentation, or load auto_explain with log_analyze; docs/dataset.md)' : '');

@@ -56,6 +56,8 @@ export interface PlanNode {
   sampleWeight: number;
   /** The default statement source's number of this statement in its backend (queries.exec_id); null when not known. */
   execSeq: number | null;
+  /** Set on a parallel worker's share of the node (its worker_instrument entry): that worker's number. */
+  worker: number | null;
 }
 
 const f64 = (buf: Buffer, off: number) => buf.readDoubleLE(off);
@@ -115,6 +117,7 @@ export class PlanNodeSource {
         ...instrumentationOffsets(layout),
         off_plan_rows: off('Plan', 'plan_rows'), off_plan_total_cost: off('Plan', 'total_cost'),
         off_qd_totaltime: off('QueryDesc', 'totaltime'),
+        off_wi_instrument: off('WorkerInstrumentation', 'instrument'),
       });
       if (off('BitmapOrState', 'bitmapplans') !== off('BitmapAndState', 'bitmapplans') || off('BitmapOrState', 'nplans') !== off('BitmapAndState', 'nplans')) {
         throw new NotSupportedError('BitmapOr layout', 'BitmapAndState and BitmapOrState differ in this PostgreSQL');
@@ -199,7 +202,7 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
   const ev = {
     pid: at('pid'), queryId: at('query_id'), stmtNs: at('stmt_ns'), nodeId: at('plan_node_id'), parent: at('parent_id'),
     depth: at('depth'), tag: at('tag'), flags: at('flags'), workers: at('workers'), plan: at('plan'), instr: at('instr'),
-    p32: at('sample_p32'), seq: at('exec_seq'),
+    p32: at('sample_p32'), seq: at('exec_seq'), worker: at('worker'),
   };
   const p = (fld: string) => layout.offsetOf('Plan', fld);
   const plan = { startup: p('startup_cost'), total: p('total_cost'), rows: p('plan_rows'), width: p('plan_width') };
@@ -248,6 +251,7 @@ export function nodeDecoder(layout: Layout): (d: Buffer) => PlanNode {
       workers: d.readUInt32LE(ev.workers),
       sampleWeight: sampleWeight(d.readUInt32LE(ev.p32)),
       execSeq: (flags & PN_FLAGS.EXEC_SEQ) !== 0 ? d.readUInt32LE(ev.seq) : null,
+      worker: (flags & PN_FLAGS.WORKER) !== 0 ? d.readUInt32LE(ev.worker) : null,
     };
   };
 }

@@ -47,7 +47,7 @@ export const PLAN_NODE_COLUMNS: readonly ColumnSpec[] = [
   c('total_ns', 'INT64', true, 'ns', `${INSTR} total`, 'Time in the node, children included, summed over loops; null when not timed'),
   c('excl_ns', 'INT64', true, 'ns', 'total_ns minus the children\'s total_ns (computed by pgscout)', 'Time in the node itself; null when not timed'),
   ...usageColumns('', 'children included'),
-  c('workers', 'INT32', false, 'count', 'PlanState.worker_instrument->num_workers', 'Parallel workers whose counts are summed into this node (0: none)'),
+  c('workers', 'INT32', false, 'count', 'PlanState.worker_instrument->num_workers', 'Parallel workers planned for this node (those that ran are summed into it, and have their own plan_node_workers rows); 0: none'),
   c('sample_weight', 'DOUBLE', false, '', '1 / the probability the statement was kept with (bpf/plan_nodes.bpf.c)', 'How many instrumented executions this statement stands for (1: kept because slow, or every statement kept); plan_node_stats has the exact sums'),
 ];
 
@@ -60,6 +60,33 @@ function usageColumns(prefix: string, scope: string): ColumnSpec[] {
 }
 
 export const PLAN_NODES_TABLE: TableSpec = { name: 'plan_nodes', columns: PLAN_NODE_COLUMNS };
+
+const WORKER = 'PlanState.worker_instrument->instrument[worker] at standard_ExecutorEnd:';
+const byName = new Map(PLAN_NODE_COLUMNS.map((col) => [col.name, col]));
+const same = (...names: string[]) => names.map((n) => byName.get(n)!);
+
+/**
+ * plan_node_workers: each parallel worker's own share of a node of a kept
+ * statement (EXPLAIN ANALYZE VERBOSE's "Worker N:" lines). The node's
+ * plan_nodes row already sums leader and workers; leader = node − Σ workers.
+ */
+export const PLAN_NODE_WORKER_COLUMNS: readonly ColumnSpec[] = [
+  ...same('statement_id', 'exec_id', 'end_ns', 'query_id'),
+  c('pid', 'INT32', false, '', 'bpf_get_current_pid_tgid', 'The leader backend (the worker processes have exited by executor end)'),
+  ...same('plan_node_id', 'node_type'),
+  c('worker', 'INT32', false, '', 'index in worker_instrument (ParallelWorkerNumber)', "EXPLAIN's Worker Number"),
+  c('rows', 'INT64', false, 'rows', `${WORKER} ntuples`, "Rows this worker returned over its loops (EXPLAIN: the worker's actual rows × loops)"),
+  c('loops', 'INT64', false, 'count', `${WORKER} nloops`, "The worker's loops (workers that never ran the node have no row, as in EXPLAIN)"),
+  c('rows_removed_by_filter', 'INT64', false, 'rows', `${WORKER} nfiltered1`, 'Rows this worker removed by the filter'),
+  c('rows_removed_by_join_filter', 'INT64', false, 'rows', `${WORKER} nfiltered2`, 'Rows this worker removed by the join filter'),
+  c('timed', 'BOOLEAN', false, '', `${WORKER} need_timer`, 'Times were measured; the time columns are null otherwise'),
+  c('startup_ns', 'INT64', true, 'ns', `${WORKER} startup`, "The worker's time to its first row, summed over loops; null when not timed"),
+  c('total_ns', 'INT64', true, 'ns', `${WORKER} total`, "The worker's time in the node, children included, summed over loops; null when not timed"),
+  ...usageColumns('This worker\'s ', 'children included'),
+  ...same('sample_weight'),
+];
+
+export const PLAN_NODE_WORKERS_TABLE: TableSpec = { name: 'plan_node_workers', columns: PLAN_NODE_WORKER_COLUMNS };
 
 const SUM = 'summed over the interval\'s instrumented executions in the kernel:';
 
@@ -86,7 +113,7 @@ export const PLAN_NODE_STATS_COLUMNS: readonly ColumnSpec[] = [
   ...usageColumns('', 'children included, summed over calls'),
   c('est_rows', 'INT64', false, 'rows', `${SUM} Plan.plan_rows`, 'Planner row estimates (per loop) summed over calls: est_rows / calls is the mean estimate'),
   c('est_total_cost', 'DOUBLE', false, '', `${SUM} Plan.total_cost (milli-units)`, 'Planner total costs summed over calls'),
-  c('workers', 'INT64', false, 'count', `${SUM} worker_instrument->num_workers`, 'Parallel workers launched for this node, summed over calls'),
+  c('workers', 'INT64', false, 'count', `${SUM} worker_instrument->num_workers`, 'Parallel workers planned for this node, summed over calls'),
 ];
 
 export const PLAN_NODE_STATS_TABLE: TableSpec = { name: 'plan_node_stats', columns: PLAN_NODE_STATS_COLUMNS, metrics: 'plan_node_stats' };

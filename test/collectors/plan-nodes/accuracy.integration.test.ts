@@ -20,7 +20,7 @@ import { explainJson, matchNodes, runRolledBack, tupleBounds, walkExplain, type 
 import { BASE_SETTINGS, CASES, COVERED_NODE_TYPES, setupSchema } from '../operators/suite.js';
 
 type Row = Record<string, unknown>;
-interface Run { name: string; parallel: boolean; explain: ExplainNode; rows: Row[] }
+interface Run { name: string; parallel: boolean; explain: ExplainNode; rows: Row[]; workers: Row[] }
 
 const parallel = (settings: Record<string, string> | undefined) => Number(settings?.max_parallel_workers_per_gather ?? 0) > 0;
 
@@ -50,13 +50,15 @@ describeBpf('instrumented operator rows equal EXPLAIN ANALYZE, node by node (the
       await client.end();
       await collection.stop();
       const rows = await readTable(out, 'plan_nodes', `pid = ${pid}`);
+      const workers = await readTable(out, 'plan_node_workers', `pid = ${pid}`);
       const ids = [...new Set(rows.map((r) => r.statement_id as bigint))].sort((a, b) => (a < b ? -1 : 1));
       expect(ids).toHaveLength(2 * CASES.length);
       CASES.forEach((c, i) => {
         const of = (id: bigint) => rows.filter((r) => r.statement_id === id);
+        const workersOf = (id: bigint) => workers.filter((r) => r.statement_id === id);
         const base = { name: c.name, parallel: parallel(c.settings), explain: explains[i]! };
-        explained.push({ ...base, rows: of(ids[2 * i]!) });
-        plain.push({ ...base, rows: of(ids[2 * i + 1]!) });
+        explained.push({ ...base, rows: of(ids[2 * i]!), workers: workersOf(ids[2 * i]!) });
+        plain.push({ ...base, rows: of(ids[2 * i + 1]!), workers: workersOf(ids[2 * i + 1]!) });
       });
     },
   });
@@ -93,6 +95,35 @@ describeBpf('instrumented operator rows equal EXPLAIN ANALYZE, node by node (the
 
   it('EXPLAIN ANALYZE executions: same tree, rows × loops exact on every node, workers included', () => {
     expect(explained.flatMap((r) => compare(r, { loops: true }))).toEqual([]);
+  });
+
+  it("EXPLAIN ANALYZE executions: each parallel worker's rows × loops per node equal EXPLAIN VERBOSE's Worker lines", () => {
+    const problems: string[] = [];
+    let compared = 0;
+    for (const r of explained) {
+      let matched: Map<number, ExplainNode>;
+      try { matched = matchNodes(shape(r), r.explain); } catch { continue; }   // the tree test reports it
+      for (const [id, ex] of matched) {
+        const mine = r.workers.filter((w) => w.plan_node_id === id).sort((a, b) => (a.worker as number) - (b.worker as number));
+        const theirs = (ex.workers ?? []).filter((w) => w.actualLoops > 0);
+        if (mine.map((w) => w.worker).join() !== theirs.map((w) => w.worker).join()) {
+          problems.push(`${r.name} #${id} ${ex.nodeType}: workers [${mine.map((w) => w.worker)}], EXPLAIN [${theirs.map((w) => w.worker)}]`);
+          continue;
+        }
+        theirs.forEach((w, k) => {
+          compared++;
+          const [lo, hi] = tupleBounds(w.actualRows, w.actualLoops);
+          const got = mine[k]!;
+          if (Number(got.loops) !== w.actualLoops || Number(got.rows) < lo || Number(got.rows) > hi) {
+            problems.push(`${r.name} #${id} worker ${w.worker}: ${got.rows} rows / ${got.loops} loops, EXPLAIN ${w.actualRows} x ${w.actualLoops}`);
+          }
+        });
+        // The node sums leader and workers: no worker has more than the node.
+        for (const w of mine) if (Number(w.rows) > Number(r.rows.find((x) => x.plan_node_id === id)!.rows)) problems.push(`${r.name} #${id}: worker ${w.worker} above the node`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(compared).toBeGreaterThan(5);
   });
 
   it('plain executions instrumented by auto_explain: the same counts (loops too on serial plans)', () => {
