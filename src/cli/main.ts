@@ -50,9 +50,20 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`pgscout ${name}: ${err.message}; see 'pgscout --help'\n`);
+      process.stderr.write(`pgscout ${name}: ${parseArgsLine(err.message)}; see 'pgscout --help'\n`);
       return 2;
     }
     throw err;
   }
+}
+
+/**
+ * node:util's parser explains itself over several lines (and for a value that
+ * starts with a dash, such as `--duration -5`, suggests `--duration=-5`, which
+ * is no better): one line, saying what to fix.
+ */
+export function parseArgsLine(message: string): string {
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value, and a value starting with '-' is not one (negative numbers are not valid)`;
+  return message.split('\n')[0]!;
 }

@@ -15,6 +15,8 @@ import type { Collector, CollectorStats, TableRows } from '../collectors/collect
 import { COLLECTORS } from '../collectors/registry.js';
 import { MonotonicToWall } from '../util/clock.js';
 import { requireBpfReady } from './preflight.js';
+import type { FileLock } from './lock.js';
+import { checkOutDir, lockCluster, lockOutDir } from './out-dir.js';
 import { logger } from '../util/log.js';
 import { ConfigError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -71,13 +73,26 @@ export class Collection {
     readonly metrics: Metrics | null,
     /** --setup-instrumentation: what to put back at stop. */
     private readonly instrumentation: Instrumentation | null,
+    /** The --out and cluster locks, released last at stop. */
+    private readonly locks: readonly FileLock[],
   ) {
     for (const name of writers.keys()) this.rowsAppended.set(name, 0);
   }
 
   static async start(config: CollectConfig): Promise<Collection> {
     requireBpfReady();
-    const target = await discoverTarget(config.pg);
+    const locks = [lockOutDir(checkOutDir(config.out))];
+    try {
+      const target = await discoverTarget(config.pg);
+      locks.push(lockCluster(target.dataDir, target.port));
+      return await Collection.startLocked(config, target, locks);
+    } catch (err) {
+      for (const l of locks) l.release();
+      throw err;
+    }
+  }
+
+  private static async startLocked(config: CollectConfig, target: Target, locks: FileLock[]): Promise<Collection> {
     if (target.computeQueryId === 'off') {
       log.warn('compute_query_id is off: query_id will be null; set compute_query_id = on (or auto with pg_stat_statements loaded)');
     }
@@ -107,7 +122,7 @@ export class Collection {
     const collectors = [...ctx.started.values()];
     const writers = new Map(collectors.flatMap((c) => c.tables).map((table) =>
       [table.name, new ParquetTableWriter({ outDir: config.out, table, host: config.host })]));
-    const c = new Collection(config, target, collectors, writers, catalog, metrics, instrumentation);
+    const c = new Collection(config, target, collectors, writers, catalog, metrics, instrumentation, locks);
     metrics?.attach(c);
     c.timer = setInterval(() => c.tick(), config.intervalMs);
     c.timer.unref();
@@ -187,6 +202,7 @@ export class Collection {
         stats = Object.fromEntries(this.collectors.map((c) => [c.name, c.stats()]));
         await Promise.all(this.collectors.map((c) => c.detach()));
         for (const c of this.drainOrder) c.close();
+        for (const l of this.locks) l.release();
       }
       return {
         target: this.target,

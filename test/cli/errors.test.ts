@@ -33,6 +33,20 @@ describe('pgscout CLI bad input', () => {
     expect(oneLine(r.stderr)).toMatch(/--interval 'soon' is not a duration/);
   });
 
+  it('a negative --duration', async () => {
+    const r = await runCli(['collect', '--pg', 'host=/tmp', '--out', '/tmp/x', '--duration', '-5']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toMatch(/--duration needs a value/);
+  });
+
+  it('an --out that is a file, or on /proc: refused at start, before connecting', async () => {
+    for (const out of ['/etc/hostname', '/proc/foo']) {
+      const r = await runCli(['collect', '--pg', 'postgresql://postgres@127.0.0.1:1/postgres', '--out', out, '--duration', '1s']);
+      expect(r.code).not.toBe(0);
+      expect(oneLine(r.stderr)).toMatch(new RegExp(`--out ${out} (is not a directory|is on proc)`));
+    }
+  });
+
   it('malformed DSN', async () => {
     const r = await runCli(['collect', '--pg', "host='unterminated", '--out', '/tmp/x']);
     expect(r.code).not.toBe(0);
