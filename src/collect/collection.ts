@@ -17,6 +17,7 @@ import { MonotonicToWall } from '../util/clock.js';
 import { requireBpfReady } from './preflight.js';
 import type { FileLock } from './lock.js';
 import { checkOutDir, lockCluster, lockOutDir } from './out-dir.js';
+import { postmasterAlive, TARGET_POLL_MS, waitForTarget } from './target-watch.js';
 import { logger } from '../util/log.js';
 import { ConfigError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -61,12 +62,18 @@ export class Collection {
   /** Rows appended per table (files become visible at rotation; this counts at once). */
   readonly rowsAppended = new Map<string, number>();
   lastError: Error | null = null;
+  /** Times the target's postmaster went away and the collectors were attached again. */
+  restarts = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  /** Set while the collectors are down between a postmaster's end and the next one. */
+  private following = false;
+  private stopping = false;
 
   private constructor(
     readonly config: CollectConfig,
-    readonly target: Target,
+    private current: Target,
     /** In start order. */
-    readonly collectors: readonly Collector[],
+    private running: Collector[],
     readonly writers: ReadonlyMap<string, ParquetTableWriter>,
     private readonly catalog: Catalog,
     /** --prometheus / --otlp; null: no metrics code runs at all. */
@@ -75,6 +82,8 @@ export class Collection {
     private readonly instrumentation: Instrumentation | null,
     /** The --out and cluster locks, released last at stop. */
     private readonly locks: readonly FileLock[],
+    /** The collectors' one clock, handed to those started again after a restart. */
+    private readonly clock: MonotonicToWall,
   ) {
     for (const name of writers.keys()) this.rowsAppended.set(name, 0);
   }
@@ -122,11 +131,76 @@ export class Collection {
     const collectors = [...ctx.started.values()];
     const writers = new Map(collectors.flatMap((c) => c.tables).map((table) =>
       [table.name, new ParquetTableWriter({ outDir: config.out, table, host: config.host })]));
-    const c = new Collection(config, target, collectors, writers, catalog, metrics, instrumentation, locks);
+    const c = new Collection(config, target, collectors, writers, catalog, metrics, instrumentation, locks, ctx.clock);
     metrics?.attach(c);
     c.timer = setInterval(() => c.tick(), config.intervalMs);
     c.timer.unref();
+    c.watchdog = setInterval(() => c.watchTarget(), TARGET_POLL_MS);
+    c.watchdog.unref();
     return c;
+  }
+
+  /** The PostgreSQL being collected from (a new postmaster after a restart). */
+  get target(): Target {
+    return this.current;
+  }
+
+  /** The running collectors, in start order (none while the target is down). */
+  get collectors(): readonly Collector[] {
+    return this.running;
+  }
+
+  /** Never throws: a gone postmaster starts the follow (serialized with the drains). */
+  private watchTarget(): void {
+    if (this.following || this.stopping || postmasterAlive(this.current.postmasterPid)) return;
+    this.following = true;
+    this.draining = this.draining.then(() => this.followRestart()).catch((err: Error) => {
+      this.lastError = err;
+      log.error(`following the PostgreSQL restart failed: ${err.message}; stop pgscout and start it again`);
+    }).finally(() => { this.following = false; });
+  }
+
+  /**
+   * The postmaster is gone (restart, crash, upgrade): what the kernel still
+   * holds is drained and written, the probes come off, and once a postmaster
+   * answers again the collectors are started on it, into the same files.
+   */
+  private async followRestart(): Promise<void> {
+    const gone = this.current;
+    const t0 = performance.now();
+    log.warn(`PostgreSQL's postmaster ${gone.postmasterPid} is gone (restart or crash): writing what was collected, attaching again when it is back`);
+    try {
+      for (const c of this.drainOrder) await this.write(await c.finish());
+    } catch (err) {
+      this.lastError = err as Error;
+      log.error(`the last drain before the restart failed: ${(err as Error).message}`);
+    }
+    await Promise.all(this.running.map((c) => c.detach()));
+    for (const c of this.drainOrder) c.close();
+    this.running = [];
+    const target = await waitForTarget(this.config.pg, () => this.stopping, 'waiting for PostgreSQL to come back');
+    if (!target) return;
+    if (target.dataDir !== gone.dataDir || target.port !== gone.port) {
+      log.warn(`the server at ${this.config.pg} is now the cluster in ${target.dataDir} (port ${target.port}), not ${gone.dataDir} (port ${gone.port}): collecting from it`);
+    }
+    const started = new Map<string, Collector>();
+    try {
+      for (const reg of COLLECTORS) {
+        if (!reg.wanted(this.config)) continue;
+        const collector = reg.create();
+        started.set(reg.name, collector);
+        await collector.start({ config: this.config, target, clock: this.clock, catalog: this.catalog, started });
+      }
+    } catch (err) {
+      for (const c of [...started.values()].reverse()) c.close();
+      this.current = target;
+      throw err;
+    }
+    this.running = [...started.values()];
+    this.current = target;
+    this.restarts++;
+    log.warn(`attached again to PostgreSQL ${target.version} (postmaster ${target.postmasterPid}), ` +
+      `${((performance.now() - t0) / 1000).toFixed(1)} s after postmaster ${gone.postmasterPid} went away`);
   }
 
   /** The running collector of that name, or null when this configuration does not run it. */
@@ -150,6 +224,7 @@ export class Collection {
 
   /** Never throws: an error is logged, kept for the caller, and the next tick retries. */
   private tick(): void {
+    if (this.following) return;   // the collectors are down; the follow drained what they had
     this.draining = this.draining.then(async () => {
       const t0 = performance.now();
       const syscalls0 = syscallCounter.total;
@@ -172,8 +247,9 @@ export class Collection {
 
   stop(timeoutMs = 30_000): Promise<CollectionSummary> {
     this.stopped ??= (async () => {
+      this.stopping = true;
       if (this.timer) clearInterval(this.timer);
-      await this.draining;
+      if (this.watchdog) clearInterval(this.watchdog);
       let guard: NodeJS.Timeout | undefined;
       const bounded = new Promise<never>((_, reject) => {
         guard = setTimeout(() => reject(new Error(`shutdown did not finish within ${timeoutMs} ms`)), timeoutMs);
@@ -182,6 +258,7 @@ export class Collection {
       let stats: Record<string, CollectorStats> = {};
       try {
         const finish = async () => {
+          await this.draining;   // inside the bound: a wedged write must not hold shutdown
           for (const c of this.drainOrder) await this.write(await c.finish());
           for (const w of this.writers.values()) await w.close();
         };

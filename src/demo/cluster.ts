@@ -30,8 +30,11 @@ export interface Cluster {
   binDir: string;
   /** postgresql:// URI (socket dir percent-encoded as host) usable by node-pg, libpq and psql. */
   conninfo: string;
+  /** The postmaster started last (a new one after restart()). */
   postmasterPid: number;
   stop(): Promise<void>;
+  /** pg_ctl restart -m fast: every backend ends, a new postmaster starts; resolves once it accepts connections. */
+  restart(): Promise<void>;
   /** Run SQL with psql; returns unaligned, tuples-only output without the final newline. */
   psql(sql: string, db?: string): Promise<string>;
 }
@@ -183,17 +186,21 @@ async function startOnFreePort(
 }
 
 function makeCluster(root: string, dataDir: string, sockDir: string, binDir: string, port: number, owner?: Owner): Cluster {
-  const postmasterPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const readPid = () => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   let stopping: Promise<void> | undefined;
-  return {
+  const cluster: Cluster = {
     port,
     host: sockDir,
     dataDir,
     binDir,
     // A URI rather than key=value: node-pg's connectionString only understands URIs.
     conninfo: `postgresql://${OS_USER}@${encodeURIComponent(sockDir)}:${port}/postgres`,
-    postmasterPid,
+    postmasterPid: readPid(),
     stop: () => (stopping ??= stopCluster(root)),
+    restart: async () => {
+      await run(owner, root, join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', '-l', join(root, 'server.log'), 'restart']);
+      cluster.postmasterPid = readPid();
+    },
     psql: async (sql, db = 'postgres') => {
       const out = await run(undefined, root, join(binDir, 'psql'), [
         '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', sockDir, '-p', String(port), '-U', OS_USER, '-d', db, '-c', sql,
@@ -203,6 +210,7 @@ function makeCluster(root: string, dataDir: string, sockDir: string, binDir: str
       return out.replace(/\n$/, '');
     },
   };
+  return cluster;
 }
 
 async function stopCluster(root: string): Promise<void> {

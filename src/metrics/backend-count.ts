@@ -9,13 +9,14 @@ export class BackendCount {
   private at = -Infinity;
   private value = 0;
 
-  constructor(private readonly postmasterPid: number, private readonly maxAgeMs = 2000) {}
+  /** `postmasterPid` is asked at each scan: after a restart it is another process. */
+  constructor(private readonly postmasterPid: () => number, private readonly maxAgeMs = 2000) {}
 
   get(): number {
     const now = performance.now();
     if (now - this.at > this.maxAgeMs) {
       try {
-        this.value = listBackendPids(this.postmasterPid).length;
+        this.value = listBackendPids(this.postmasterPid()).length;
       } catch {
         this.value = 0;
       }

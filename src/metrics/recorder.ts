@@ -106,7 +106,7 @@ export class MetricsRecorder implements MetricsSink {
   /** The collection to observe; pull-time metrics report nothing before this. */
   attach(view: CollectorView): void {
     this.view = view;
-    this.backends = new BackendCount(view.postmasterPid);
+    this.backends = new BackendCount(() => view.postmasterPid);
   }
 
   /** A failure on the metrics path is logged once and never reaches the collection. */
@@ -275,6 +275,7 @@ export class MetricsRecorder implements MetricsSink {
 
   private observe(): void {
     this.observable(METRICS.backends, (r) => r.observe(this.backends!.get()));
+    this.observable(METRICS.targetRestarts, (r, v) => r.observe(v.restarts()));
     this.observable(METRICS.backendsSampled, (r, v) => {
       for (const c of v.collectors()) {
         if (c.sampledBackends !== null) r.observe(c.sampledBackends === 'all' ? this.backends!.get() : c.sampledBackends);

@@ -114,6 +114,11 @@ export const METRICS = {
     description: 'Context switches of backends while running statements (voluntary: blocked; involuntary: preempted)',
     source: 'query_stats.voluntary_ctx_switches, query_stats.involuntary_ctx_switches',
   },
+  targetRestarts: {
+    name: 'pgscout.target.restarts', kind: 'counter', observable: true, unit: '{restart}', attributes: [],
+    description: 'Times the target\'s postmaster went away (restart, crash) and pgscout attached again to the next one',
+    source: 'the postmaster pid, checked every 250 ms',
+  },
   backends: {
     name: 'pgscout.backend.count', kind: 'gauge', observable: true, unit: '{backend}', attributes: [],
     description: 'Processes of the target postmaster (client backends, parallel workers, auxiliary processes)',

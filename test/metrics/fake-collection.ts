@@ -60,6 +60,7 @@ export function fakeCollection(): FakeCollection {
   };
   return {
     target: { postmasterPid: process.pid },
+    restarts: 0,
     collectors: [{ stats: () => statements }, { stats: () => operators }],
     writers: new Map([['queries', writer(3)], ['query_errors', writer(1)], ['operators', writer(4)]]),
     statements,
