@@ -63,6 +63,8 @@ export interface CollectConfig {
    * sessions via ALTER SYSTEM (instrumenting, never logging), undone at exit.
    */
   setupInstrumentation: boolean;
+  /** --wait: a PostgreSQL that does not answer yet is waited for (until it does, or a signal), not an error. */
+  wait: boolean;
 }
 
 export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
@@ -88,6 +90,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   phases: false,
   netRecv: false,
   setupInstrumentation: false,
+  wait: false,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -121,6 +124,7 @@ export interface RawCollectOptions {
   'operator-timing'?: string;
   'operator-rows'?: string;
   'setup-instrumentation'?: boolean;
+  wait?: boolean;
 }
 
 export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv = process.env): CollectConfig {
@@ -162,6 +166,7 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
     setupInstrumentation: flags['setup-instrumentation'] ?? parseBool(env.PGSCOUT_SETUP_INSTRUMENTATION, 'PGSCOUT_SETUP_INSTRUMENTATION')
       ?? DEFAULTS.setupInstrumentation,
+    wait: flags.wait ?? parseBool(env.PGSCOUT_WAIT, 'PGSCOUT_WAIT') ?? DEFAULTS.wait,
   };
   const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
   if (explicitTop !== undefined && explicitTop.trim() !== '' && cfg.topQueries > 0 && !cfg.prometheus && !cfg.otlp) {

@@ -26,6 +26,7 @@ export const COLLECT_OPTIONS = {
   'operator-timing': { type: 'string' },
   'operator-rows': { type: 'string' },
   'setup-instrumentation': { type: 'boolean' },
+  wait: { type: 'boolean' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */

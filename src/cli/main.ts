@@ -12,7 +12,8 @@ commands:
   doctor  [--pg <conninfo>]                 check kernel, privileges and the PostgreSQL target
   collect --pg <conninfo> --out <dir> [--interval 1s] [--duration 30s] [--host <name>]
           [--level statement|operator] [--sample 1] [--sample-rotate 10s]
-          [--statement-rows 500/s|all] [--slow 10ms] [--net-recv] [--exact [--phases]] [--plan-nodes [--setup-instrumentation]]
+          [--statement-rows 500/s|all] [--slow 10ms] [--net-recv] [--exact [--phases]]
+          [--operator-probes f] [--operator-timing 0.1] [--operator-rows 500/s|all] [--setup-instrumentation] [--wait]
           [--prometheus [host:]port] [--otlp <url>] [--otlp-interval 10s] [--top-queries 20]
                                             collect until --duration or SIGINT/SIGTERM
   demo    [--out ./pgscout-demo] [--seconds 20]

@@ -92,7 +92,10 @@ export class Collection {
     requireBpfReady();
     const locks = [lockOutDir(checkOutDir(config.out))];
     try {
-      const target = await discoverTarget(config.pg);
+      const target = config.wait
+        ? await waitForTarget(config.pg, () => false, 'waiting for PostgreSQL (--wait)')
+        : await discoverTarget(config.pg);
+      if (!target) throw new Error('unreachable: the wait ends only with a target');
       locks.push(lockCluster(target.dataDir, target.port));
       return await Collection.startLocked(config, target, locks);
     } catch (err) {

@@ -33,7 +33,7 @@ export async function waitForTarget(conninfo: string, stopping: () => boolean, w
       return await discoverTarget(conninfo);
     } catch (err) {
       if (err instanceof TargetError && !/cannot connect|starting up|shutting down|recovery/.test(err.message)) throw err;
-      if (!said) log.info(`${what}: ${(err as Error).message}`);
+      if (!said) log.warn(`${what}: ${(err as Error).message}`);
       said = true;
     }
     await new Promise((r) => setTimeout(r, TARGET_POLL_MS));

@@ -33,8 +33,12 @@ export interface Cluster {
   /** The postmaster started last (a new one after restart()). */
   postmasterPid: number;
   stop(): Promise<void>;
-  /** pg_ctl restart -m fast: every backend ends, a new postmaster starts; resolves once it accepts connections. */
-  restart(): Promise<void>;
+  /**
+   * pg_ctl restart -m fast: every backend ends, a new postmaster starts;
+   * resolves once it accepts connections. `whileDown` runs between the stop
+   * and the start (the server is down while it runs).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Run SQL with psql; returns unaligned, tuples-only output without the final newline. */
   psql(sql: string, db?: string): Promise<string>;
 }
@@ -197,8 +201,15 @@ function makeCluster(root: string, dataDir: string, sockDir: string, binDir: str
     conninfo: `postgresql://${OS_USER}@${encodeURIComponent(sockDir)}:${port}/postgres`,
     postmasterPid: readPid(),
     stop: () => (stopping ??= stopCluster(root)),
-    restart: async () => {
-      await run(owner, root, join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', '-l', join(root, 'server.log'), 'restart']);
+    restart: async (whileDown) => {
+      const pgCtl = (...args: string[]) => run(owner, root, join(binDir, 'pg_ctl'), ['-D', dataDir, '-w', '-t', '60', ...args]);
+      if (whileDown) {
+        await pgCtl('-m', 'fast', 'stop');
+        await whileDown();
+        await pgCtl('-l', join(root, 'server.log'), 'start');
+      } else {
+        await pgCtl('-m', 'fast', '-l', join(root, 'server.log'), 'restart');
+      }
       cluster.postmasterPid = readPid();
     },
     psql: async (sql, db = 'postgres') => {

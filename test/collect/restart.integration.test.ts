@@ -52,3 +52,23 @@ describeBpf('PostgreSQL restarts while collecting', () => {
     expect(Number(all!.calls)).toBe(600 + callsAfter);
   });
 });
+
+describeBpf('--wait: started while PostgreSQL is down', () => {
+  const db = useCluster({ outPrefix: 'pgscout-wait-', setup: (cluster) => pgbenchInit(cluster, 1) });
+
+  it('waits instead of failing, and collects once the server is up', async () => {
+    let started: Promise<{ code: number | null; stderr: string }> | null = null;
+    await db.cluster.restart(async () => {
+      const { runCli } = await import('../helpers/cli.js');
+      started = runCli(['collect', '--pg', db.cluster.conninfo, '--out', db.out, '--wait', '--interval', '300ms', '--duration', '6s', '--statement-rows', 'all']);
+      await new Promise((r) => setTimeout(r, 1500));   // still down: it must be waiting, not gone
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    await pgbench(db.cluster, ['-S', '-c', '1', '-t', '200']);
+    const r = await started!;
+    expect(r.stderr).toMatch(/waiting for PostgreSQL \(--wait\)/);
+    expect(r.code).toBe(0);
+    const [n] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls FROM ${tableSource(db.out, 'query_stats')} WHERE query_text LIKE 'SELECT abalance%'`);
+    expect(Number(n!.calls)).toBe(200);
+  });
+});
