@@ -284,10 +284,15 @@ export class Collection {
         for (const c of this.drainOrder) c.close();
         for (const l of this.locks) l.release();
       }
+      const notKept = [...this.writers].filter(([, w]) => w.stats.rowsDropped > 0).map(([t, w]) => `${t} ${w.stats.rowsDropped}`);
       return {
         target: this.target,
         collectors: stats,
-        lines: this.collectors.filter((c) => stats[c.name]).map((c) => c.summarize(stats[c.name]!, Object.fromEntries(this.rowsAppended))),
+        lines: [
+          ...this.collectors.filter((c) => stats[c.name]).map((c) => c.summarize(stats[c.name]!, Object.fromEntries(this.rowsAppended))),
+          ...(notKept.length ? [`dataset: rows not written because the disk was full or refused writes: ${notKept.join(', ')}`] : []),
+          ...(this.restarts ? [`followed ${this.restarts} PostgreSQL restart${this.restarts > 1 ? 's' : ''}`] : []),
+        ],
         rows: Object.fromEntries(this.rowsAppended),
         files: [...this.writers.values()].flatMap((w) => w.listFiles()),
         seconds: (performance.now() - this.startedAt) / 1000,

@@ -5,7 +5,9 @@
  *
  * ParquetWriter calls flush() after every row group, which drains the buffer
  * to disk: the in-memory buffer never holds more than one encoded row group
- * (plus the footer at the end).
+ * (plus the footer at the end). A write that fails (disk full) keeps the bytes
+ * not yet written, and the next flush() writes them first: the file on disk
+ * stays a prefix of the file it will be.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -49,15 +51,46 @@ export class FileSink extends ByteWriter {
     }
   }
 
+  /** Bytes encoded but not yet on disk (a failed write left them). */
+  private unwritten: Buffer | null = null;
+  /** Bytes on disk: the file is this long, and a prefix of what `offset` describes. */
+  durable = 0;
+
   /** Called by ParquetWriter after each row group; awaited before the next one is encoded. */
   async flush(): Promise<void> {
-    const bytes = this.getBytes();
+    const fresh = this.getBytes();
+    const bytes = this.unwritten ? Buffer.concat([this.unwritten, fresh]) : Buffer.from(fresh.buffer, fresh.byteOffset, fresh.length);
+    this.unwritten = null;
     let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done);
-      done += bytesWritten;
+    try {
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done);
+        done += bytesWritten;
+        this.durable += bytesWritten;
+      }
+    } catch (err) {
+      this.unwritten = Buffer.from(bytes.subarray(done));
+      throw err;
+    } finally {
+      this.index = 0;
     }
+  }
+
+  /**
+   * Forgets everything after `end` (a row group boundary): what waits for the
+   * disk and what reached it. Frees the space a half-written row group took.
+   */
+  async truncateTo(end: number): Promise<void> {
+    await this.fh.truncate(end);
+    this.unwritten = null;
     this.index = 0;
+    this.offset = end;
+    this.durable = end;
+  }
+
+  /** Bytes that wait for the disk (kept in memory until a flush succeeds). */
+  get pendingBytes(): number {
+    return this.unwritten?.length ?? 0;
   }
 
   /** Called by ParquetWriter.finish() after the footer. */

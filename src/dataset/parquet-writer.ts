@@ -8,6 +8,7 @@
  * disk before the next is accepted, and per-file footer metadata is bounded
  * by maxFileRows.
  */
+import { basename } from 'node:path';
 import { ParquetWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { ConfigError, PgscoutError } from '../util/errors.js';
 import { logger } from '../util/log.js';
@@ -48,6 +49,8 @@ export interface WriterStats {
   rowsWritten: number;
   filesWritten: number;
   bytesWritten: number;
+  /** Rows that could not be kept: the disk stayed full (or unwritable) longer than the backlog lasted. */
+  rowsDropped: number;
 }
 
 function schemaElement(c: ColumnSpec): SchemaElement {
@@ -90,6 +93,19 @@ interface OpenFile {
   sink: FileSink;
   pq: ParquetWriter;
   rows: number;
+  /** The footer is encoded: no more row groups; it is committed once its bytes are on disk. */
+  sealed: boolean;
+  /** Where each row group ends in the file, and its rows: what a full disk lets us keep. */
+  groups: { end: number; rows: number }[];
+}
+
+/** The parts of hyparquet-writer's ParquetWriter a rollback touches (its public fields). */
+interface WriterState { row_groups: unknown[]; pendingIndexes: unknown[]; num_rows: bigint }
+
+/** A write the filesystem refused: the writer waits for it, keeping what it has. */
+function isStorageError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 export class ParquetTableWriter {
@@ -98,7 +114,9 @@ export class ParquetTableWriter {
   private readonly schema: SchemaElement[];
   private readonly kvMetadata: { key: string; value: string }[];
   private readonly completed: string[] = [];
-  private readonly counters: WriterStats = { rowsWritten: 0, filesWritten: 0, bytesWritten: 0 };
+  private readonly counters: WriterStats = { rowsWritten: 0, filesWritten: 0, bytesWritten: 0, rowsDropped: 0 };
+  /** The write the filesystem refused last (ENOSPC…): set while the writer waits for space. */
+  private stalled: NodeJS.ErrnoException | null = null;
   /** When the current file's first row arrived; names and dates the file, starts its age. */
   private startedAt: Date | null = null;
   private file: OpenFile | null = null;
@@ -129,19 +147,65 @@ export class ParquetTableWriter {
     return [...this.completed];
   }
 
-  /** Validates the whole batch first: on a bad row nothing of the batch is kept. */
+  /** Why the writer is waiting for the filesystem (ENOSPC, EROFS…), or null. */
+  get waitingFor(): string | null {
+    return this.stalled ? (this.stalled.code ?? 'error') : null;
+  }
+
+  /**
+   * Validates the whole batch first: on a bad row nothing of the batch is kept.
+   * While the disk is full, rows wait in memory up to one row group; the rest
+   * are counted in rowsDropped, never thrown at the caller.
+   */
   append(rows: readonly Row[]): Promise<void> {
     return this.enqueue(async () => {
       this.buffer.validate(rows);
+      if (this.stalled && (await this.writable()) && this.buffer.length >= this.groupTarget()) await this.writeGroup();
       let i = 0;
       while (i < rows.length) {
         if (this.startedAt === null) this.startClock();
-        const end = Math.min(rows.length, i + this.groupTarget() - this.buffer.length);
+        const room = this.groupTarget() - this.buffer.length;
+        if (room <= 0) {
+          this.drop(rows.length - i);
+          break;
+        }
+        const end = Math.min(rows.length, i + room);
         this.buffer.push(rows, i, end);
         i = end;
         if (this.buffer.length >= this.groupTarget()) await this.writeGroup();
       }
     });
+  }
+
+  private drop(rows: number): void {
+    this.counters.rowsDropped += rows;
+  }
+
+  /** Notes a refused write; says so once per episode. */
+  private stall(err: unknown): void {
+    if (!this.stalled) {
+      log.error(`writing ${this.opts.table.name} to ${this.opts.outDir} failed (${(err as Error).message}): ` +
+        'keeping what is written and up to one row group in memory, retrying at every drain; rows beyond that are counted as dropped');
+    }
+    this.stalled = err as NodeJS.ErrnoException;
+  }
+
+  /** Writes what waits for the disk; true when the writer is usable again. */
+  private async writable(): Promise<boolean> {
+    if (!this.stalled) return true;
+    const file = this.file;
+    try {
+      if (file) {
+        await file.sink.flush();
+        if (file.sealed) await this.commit(file);
+      }
+    } catch (err) {
+      this.stall(err);
+      return false;
+    }
+    log.warn(`writing ${this.opts.table.name} works again (${this.counters.rowsDropped} rows dropped meanwhile)`);
+    this.stalled = null;
+    return true;
   }
 
   /** Writes buffered rows and completes the current file, if it has any rows. */
@@ -152,7 +216,7 @@ export class ParquetTableWriter {
   close(): Promise<WriterStats> {
     return this.enqueue(async () => {
       try {
-        await this.finishFile();
+        await this.finishFile(true);
       } finally {
         this.closed = true;
         this.buffer.dispose();
@@ -198,19 +262,36 @@ export class ParquetTableWriter {
     this.ageTimer.unref(); // an idle writer must not keep the process alive
   }
 
+  /** Encodes the buffered rows as a row group; while the disk refuses, they stay buffered. */
   private async writeGroup(): Promise<void> {
     const rows = this.buffer.length;
-    if (rows === 0) return;
+    if (rows === 0 || !(await this.writable()) || this.file?.sealed) return;
+    let file: OpenFile;
+    try {
+      file = this.file ?? (this.file = await this.openFile());
+    } catch (err) {
+      const cause = (err as Error).cause ?? err;
+      if (!isStorageError(cause)) throw err;
+      this.stall(cause);
+      return;
+    }
     const columns = this.buffer.take();
     try {
-      const file = this.file ?? (this.file = await this.openFile());
       const columnData: ColumnSource[] = this.opts.table.columns.map((c, k) => ({ name: c.name, data: columns[k] }));
       await file.pq.write({ columnData, rowGroupSize: rows });
-      file.rows += rows;
     } catch (err) {
+      if (isStorageError(err)) {
+        // The row group is in the file's footer-to-be; its bytes wait in the sink.
+        file.rows += rows;
+        file.groups.push({ end: file.sink.offset, rows });
+        this.stall(err);
+        return;
+      }
       await this.abortFile();
       throw new PgscoutError(`writing ${this.opts.table.name} row group failed: ${(err as Error).message}`, { cause: err });
     }
+    file.rows += rows;
+    file.groups.push({ end: file.sink.offset, rows });
     if (this.file && this.file.rows >= this.opts.maxFileRows) await this.finishFile();
   }
 
@@ -226,26 +307,90 @@ export class ParquetTableWriter {
       kvMetadata: this.kvMetadata,
       createdBy: 'pgscout (hyparquet-writer)',
     });
-    return { sink, pq, rows: 0 };
+    return { sink, pq, rows: 0, sealed: false, groups: [] };
   }
 
-  private async finishFile(): Promise<void> {
-    await this.writeGroup();
-    const file = this.file;
-    if (file) {
-      try {
-        await file.pq.finish();
-        const bytes = await file.sink.commit();
-        this.counters.rowsWritten += file.rows;
-        this.counters.filesWritten += 1;
-        this.counters.bytesWritten += bytes;
-        this.completed.push(file.sink.finalPath);
-        log.debug(`wrote ${file.sink.finalPath} (${file.rows} rows, ${bytes} bytes)`);
-      } catch (err) {
-        await this.abortFile();
-        throw new PgscoutError(`completing ${file.sink.finalPath} failed: ${(err as Error).message}`, { cause: err });
+  /**
+   * Completes the current file. While the disk refuses, a rotation waits
+   * (its timer is set again); the last one (`final`, at close) gives up:
+   * what could not be written is counted as dropped, and the half file goes.
+   */
+  private async finishFile(final = false): Promise<void> {
+    try {
+      // Rows kept while the disk was full can be more than one group's worth of a file's room.
+      while (this.buffer.length > 0 && !this.file?.sealed) {
+        const before = this.buffer.length;
+        await this.writeGroup();
+        if (this.stalled) throw this.stalled;
+        if (this.buffer.length === before) break;
       }
+      if (!(await this.writable())) throw this.stalled;
+      const file = this.file;
+      if (file && !file.sealed) {
+        file.sealed = true;
+        await file.pq.finish();
+      }
+      if (file) await this.commit(file);
+    } catch (err) {
+      if (!isStorageError(err)) {
+        await this.abortFile();
+        throw new PgscoutError(`completing ${this.file?.sink.finalPath ?? this.opts.table.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      this.stall(err);
+      if (!final) {
+        if (this.startedAt) this.startClock();
+        return;
+      }
+      this.drop(this.buffer.length);
+      this.buffer.clear();
+      if (this.file && (await this.salvage(this.file))) return;
+      this.drop(this.file?.rows ?? 0);
+      log.error(`closing ${this.opts.table.name}: the disk still refuses (${(err as Error).message}); ${this.counters.rowsDropped} rows dropped in all`);
+      await this.abortFile();
+      return;
     }
+    this.resetFile();
+  }
+
+  /**
+   * The last close on a full disk: the row groups that reached the disk are
+   * kept — the file is cut after the last of them (freeing what a half-written
+   * group took) and given a footer for them. False when even that does not fit.
+   */
+  private async salvage(file: OpenFile): Promise<boolean> {
+    const kept = file.groups.filter((g) => g.end <= file.sink.durable);
+    if (kept.length === 0) return false;
+    const pq = file.pq as unknown as WriterState;
+    const columns = pq.pendingIndexes.length / Math.max(1, file.groups.length);
+    for (const g of file.groups.slice(kept.length)) {
+      pq.row_groups.pop();
+      pq.pendingIndexes.splice(-columns, columns);
+      pq.num_rows -= BigInt(g.rows);
+      file.rows -= g.rows;
+      this.drop(g.rows);
+    }
+    file.groups = kept;
+    try {
+      await file.sink.truncateTo(kept.at(-1)!.end);
+      await file.pq.finish();
+      await this.commit(file);
+    } catch (err) {
+      log.debug(`salvaging ${file.sink.tempPath} failed: ${(err as Error).message}`);
+      return false;
+    }
+    log.error(`closing ${this.opts.table.name} on a full disk: kept the ${file.rows} rows already on disk in ${basename(file.sink.finalPath)}; ` +
+      `${this.counters.rowsDropped} rows dropped in all`);
+    return true;
+  }
+
+  /** Makes a sealed file durable and visible, and counts it. */
+  private async commit(file: OpenFile): Promise<void> {
+    const bytes = await file.sink.commit();
+    this.counters.rowsWritten += file.rows;
+    this.counters.filesWritten += 1;
+    this.counters.bytesWritten += bytes;
+    this.completed.push(file.sink.finalPath);
+    log.debug(`wrote ${file.sink.finalPath} (${file.rows} rows, ${bytes} bytes)`);
     this.resetFile();
   }
 

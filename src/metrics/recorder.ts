@@ -313,6 +313,8 @@ export class MetricsRecorder implements MetricsSink {
     });
     this.observable(METRICS.recordsDropped, (r, v) => {
       for (const d of v.collectors().flatMap((c) => c.drops)) r.observe(d.count, { [ATTR.map]: d.map, [ATTR.dropReason]: d.reason });
+      // Rows a table's writer could not keep (the disk full or refusing writes longer than its backlog lasted).
+      for (const w of v.writers()) r.observe(w.stats.rowsDropped, { [ATTR.map]: w.table, [ATTR.dropReason]: 'disk_full' });
     });
     this.observable(METRICS.probeAttached, (r, v) => {
       for (const p of v.collectors().flatMap((c) => c.probes)) r.observe(p.attached ? 1 : 0, { [ATTR.probe]: p.probe });

@@ -194,8 +194,8 @@ export const METRICS = {
   recordsDropped: {
     name: 'pgscout.records.dropped', kind: 'counter', observable: true, unit: '{record}',
     attributes: [ATTR.map, ATTR.dropReason],
-    description: 'Records lost: map or ring buffer full in the kernel, backends not tracked, plan nodes seen before their function was probed',
-    source: 'kernel stats maps (stats, op_stats), OperatorStats.incomplete',
+    description: 'Records lost: map or ring buffer full in the kernel, backends not tracked, plan nodes seen before their function was probed, rows a table writer could not keep (disk_full)',
+    source: 'kernel stats maps (stats, op_stats), OperatorStats.incomplete, WriterStats.rowsDropped',
   },
   probeAttached: {
     name: 'pgscout.probe.attached', kind: 'gauge', observable: true, unit: '', attributes: [ATTR.probe],

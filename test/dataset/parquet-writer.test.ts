@@ -117,7 +117,7 @@ describe('ParquetTableWriter', () => {
     await w.append(rows(0, 7));
     await w.append(rows(7, 25));
     expect(w.listFiles()).toHaveLength(2); // 20 rows done, 5 still pending
-    expect(w.stats).toEqual({ rowsWritten: 20, filesWritten: 2, bytesWritten: expect.any(Number) });
+    expect(w.stats).toEqual({ rowsWritten: 20, filesWritten: 2, bytesWritten: expect.any(Number), rowsDropped: 0 });
     const stats = await w.close();
     expect(stats.rowsWritten).toBe(25);
     const files = w.listFiles();
@@ -136,7 +136,7 @@ describe('ParquetTableWriter', () => {
     const w = writer();
     await w.append([]);
     await w.flush();
-    expect(await w.close()).toEqual({ rowsWritten: 0, filesWritten: 0, bytesWritten: 0 });
+    expect(await w.close()).toEqual({ rowsWritten: 0, filesWritten: 0, bytesWritten: 0, rowsDropped: 0 });
     expect(w.listFiles()).toEqual([]);
     expect(walk(outDir)).toEqual([]);
   });
@@ -195,15 +195,25 @@ describe('ParquetTableWriter', () => {
     expect(() => writer({ host: '..' })).toThrow(ConfigError);
   });
 
-  it('reports a failed file as a PgscoutError and starts afresh afterwards', async () => {
+  it('keeps the rows while the filesystem refuses a file, and writes them once it takes it again', async () => {
     writeFileSync(join(outDir, 'queries'), 'not a directory');
     const w = writer();
     await w.append(rows(0, 3));
-    await expect(w.flush()).rejects.toThrow(/writing queries row group failed/);
+    await w.flush();
+    expect(w.waitingFor).toBe('ENOTDIR');
     rmSync(join(outDir, 'queries'));
     await w.append(rows(3, 5));
-    expect(await w.close()).toMatchObject({ rowsWritten: 2, filesWritten: 1 });
-    expect((await readAll()).map((r) => r.seq)).toEqual([3n, 4n]);
+    expect(w.waitingFor).toBeNull();
+    expect(await w.close()).toMatchObject({ rowsWritten: 5, filesWritten: 1, rowsDropped: 0 });
+    expect((await readAll()).map((r) => r.seq)).toEqual([0n, 1n, 2n, 3n, 4n]);
+  });
+
+  it('counts what it cannot keep when the filesystem still refuses at close, and throws nothing', async () => {
+    writeFileSync(join(outDir, 'queries'), 'not a directory');
+    const w = writer({ rowGroupRows: 4 });
+    await w.append(rows(0, 10));   // 4 wait in memory, 6 dropped
+    expect(w.stats.rowsDropped).toBe(6);
+    expect(await w.close()).toMatchObject({ rowsWritten: 0, filesWritten: 0, rowsDropped: 10 });
   });
 
   it('compresses with ZSTD when this Node has it, else GZIP', async () => {
