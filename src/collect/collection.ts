@@ -18,6 +18,7 @@ import { requireBpfReady } from './preflight.js';
 import type { FileLock } from './lock.js';
 import { checkOutDir, lockCluster, lockOutDir } from './out-dir.js';
 import { postmasterAlive, TARGET_POLL_MS, waitForTarget } from './target-watch.js';
+import { recoverLeftovers } from '../dataset/footer-journal.js';
 import { logger } from '../util/log.js';
 import { ConfigError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -90,8 +91,14 @@ export class Collection {
 
   static async start(config: CollectConfig): Promise<Collection> {
     requireBpfReady();
-    const locks = [lockOutDir(checkOutDir(config.out))];
+    const outDir = checkOutDir(config.out);
+    const locks = [lockOutDir(outDir)];
     try {
+      const left = recoverLeftovers(outDir);
+      if (left.files || left.discarded) {
+        log.warn(`a pgscout that did not stop left files in ${outDir}: published ${left.rows} rows in ${left.files} files from their journals` +
+          (left.discarded ? `, removed ${left.discarded} that held no complete row group` : ''));
+      }
       const target = config.wait
         ? await waitForTarget(config.pg, () => false, 'waiting for PostgreSQL (--wait)')
         : await discoverTarget(config.pg);
@@ -233,6 +240,8 @@ export class Collection {
       const syscalls0 = syscallCounter.total;
       try {
         for (const c of this.drainOrder) await this.write(await c.drain());
+        // Rows reach stable storage every drain: a crash of pgscout loses at most the next interval.
+        for (const w of this.writers.values()) await w.sync();
       } catch (err) {
         this.lastError = err as Error;
         log.error(`drain failed: ${(err as Error).message}`);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ByteWriter } from 'hyparquet-writer';
 import { PgscoutError } from '../util/errors.js';
 import { partFileName, tempFileName } from './paths.js';
+import { removeJournal } from './footer-journal.js';
 
 /** Shared by every sink in the process so two writers never pick the same name. */
 let nextSeq = 1;
@@ -88,6 +89,11 @@ export class FileSink extends ByteWriter {
     this.durable = end;
   }
 
+  /** What was flushed reaches stable storage (before a journal claims it). */
+  async syncData(): Promise<void> {
+    await this.fh.datasync();
+  }
+
   /** Bytes that wait for the disk (kept in memory until a flush succeeds). */
   get pendingBytes(): number {
     return this.unwritten?.length ?? 0;
@@ -103,6 +109,7 @@ export class FileSink extends ByteWriter {
     await this.fh.sync();
     await this.fh.close();
     await rename(this.tempPath, this.finalPath);
+    await removeJournal(this.tempPath);
     // the rename itself is only durable once the directory entry is synced
     const dh = await open(this.dir, 'r');
     try {
@@ -117,5 +124,6 @@ export class FileSink extends ByteWriter {
   async abort(): Promise<void> {
     await this.fh.close().catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
+    await removeJournal(this.tempPath).catch(() => undefined);
   }
 }

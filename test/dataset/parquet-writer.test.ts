@@ -144,9 +144,11 @@ describe('ParquetTableWriter', () => {
   it('keeps an incomplete file hidden as .tmp until it is complete', async () => {
     const w = writer({ rowGroupRows: 10 });
     await w.append(rows(0, 25)); // two row groups already streamed to disk
-    const during = walk(outDir).filter((n) => !n.endsWith('/'));
-    expect(during).toHaveLength(1);
+    // The temp file and its footer journal (what a crash would be recovered from).
+    const during = walk(outDir).filter((n) => !n.endsWith('/')).sort();
+    expect(during).toHaveLength(2);
     expect(during[0]).toMatch(/^\.part-.*\.parquet\.tmp$/);
+    expect(during[1]).toBe(`${during[0]}.footer`);
     expect(during.some((n) => n.endsWith('.parquet'))).toBe(false);
 
     await w.flush();
