@@ -1,5 +1,7 @@
 /** `pgscout collect`: run until --duration or a signal, then drain and close every file. */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config-file.js';
 import { collectConfig } from '../config.js';
 import { Collection, type CollectionSummary } from '../collect/collection.js';
 import { StatusLine } from './status-line.js';
@@ -27,6 +29,7 @@ export const COLLECT_OPTIONS = {
   'operator-rows': { type: 'string' },
   'setup-instrumentation': { type: 'boolean' },
   wait: { type: 'boolean' },
+  config: { type: 'string' },
 } as const;
 
 /** Resolves on the first SIGINT/SIGTERM or after `ms`; a second signal exits at once. */
@@ -66,7 +69,11 @@ function metricsNote(c: Collection): string {
 
 export async function runCollect(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: COLLECT_OPTIONS, strict: true, allowPositionals: false });
-  const cfg = collectConfig(values);
+  const { config: file, ...flags } = values;
+  // Flags over PGSCOUT_* variables over the config file (--config, $PGSCOUT_CONFIG, or /etc/pgscout/pgscout.toml if present).
+  const path = file ?? process.env.PGSCOUT_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
+  const fromFile = path ? readConfigFile(path, Object.keys(COLLECT_OPTIONS)) : {};
+  const cfg = collectConfig(flags, { ...fromFile, ...process.env });
   const collection = await Collection.start(cfg);
   const attached = collection.collectors.flatMap((c) => c.stats().probes).filter((a) => a.attached).length;
   process.stderr.write(`pgscout: collecting from PostgreSQL ${collection.target.version} (postmaster ${collection.target.postmasterPid}), ` +

@@ -43,7 +43,8 @@ export class FileSink extends ByteWriter {
       const tempPath = join(dir, tempFileName(name));
       if (existsSync(finalPath)) continue;
       try {
-        const fh = await open(tempPath, 'wx');
+        // 0640: the dataset may hold query texts; the group (e.g. pgscout-readers) reads, others do not.
+        const fh = await open(tempPath, 'wx', 0o640);
         return new FileSink(fh, dir, tempPath, finalPath);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -154,6 +154,7 @@ describe('ParquetTableWriter', () => {
     await w.flush();
     const after = walk(outDir).filter((n) => !n.endsWith('/'));
     expect(after).toEqual([basename(w.listFiles()[0])]);
+    expect(statSync(w.listFiles()[0]!).mode & 0o777).toBe(0o640);   // the group reads, others do not
     expect(await readAll()).toHaveLength(25);
     await w.close();
   });
