@@ -22,7 +22,7 @@ export const BTF_PATH = process.env.PGSCOUT_BTF_PATH || '/sys/kernel/btf/vmlinux
 
 export function requireBpfReady(): void {
   if (!hasBpfPrivileges()) {
-    throw new PermissionError('CAP_BPF+CAP_PERFMON', 'pgscout needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_RESOURCE) to load eBPF programs: run it with sudo');
+    throw new PermissionError('CAP_BPF+CAP_PERFMON', 'pgscout needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH (packaging/pgscout.service), to load eBPF programs: run it with sudo or as that service');
   }
   if (!fs.existsSync(BTF_PATH)) {
     throw new NotSupportedError('BTF', `${BTF_PATH} is missing: this kernel was built without CONFIG_DEBUG_INFO_BTF, which pgscout needs (use a distro kernel ≥ 5.8)`);
