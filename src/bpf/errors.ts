@@ -13,7 +13,7 @@ export function bpfError(what: string, code: number, feature?: string): PgscoutE
   if (code === os.constants.errno.EPERM || code === os.constants.errno.EACCES) {
     return new PermissionError(
       'CAP_BPF+CAP_PERFMON (or root)',
-      `${what} failed with ${name}: run pgscout as root or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE`,
+      `${what} failed with ${name}: run pgscout as root or grant CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH`,
     );
   }
   if (feature && (code === os.constants.errno.ENOENT || code === os.constants.errno.EOPNOTSUPP ||

@@ -25,7 +25,7 @@ export function kernelChecks(): Check[] {
   const checks: Check[] = [];
   const root = hasBpfPrivileges();
   checks.push(check('privileges', root, root ? 'root or CAP_BPF+CAP_PERFMON' : `uid ${process.getuid?.()} without CAP_BPF/CAP_PERFMON`,
-    'run pgscout as root (sudo) or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE'));
+    'run pgscout as root (sudo) or grant CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH'));
   checks.push(check('kernel BTF', fs.existsSync(BTF_PATH), BTF_PATH,
     'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (all major distros since 2020)'));
   const uprobe = fs.existsSync('/sys/bus/event_source/devices/uprobe/type');
