@@ -16,9 +16,19 @@ export const syscallCounter = {
 
 export interface BatchResult { keys: Buffer; values: Buffer; count: number }
 
+const scratchBuffers = new Map<string, Buffer>();
+
+/** A reusable buffer of at least `bytes` (contents undefined), shared by every map's drain. */
+function scratch(name: string, bytes: number): Buffer {
+  let buf = scratchBuffers.get(name);
+  if (!buf || buf.length < bytes) {
+    buf = Buffer.allocUnsafeSlow(bytes);
+    scratchBuffers.set(name, buf);
+  }
+  return buf;
+}
+
 export class BpfMap {
-  private keyBuf: Buffer | null = null;
-  private valueBuf: Buffer | null = null;
 
   constructor(
     readonly name: string,
@@ -59,14 +69,15 @@ export class BpfMap {
    * CPU's copy, each rounded up to 8 bytes).
    */
   drain(chunk = 4096, valueStride = this.valueSize): BatchResult {
-    // Room for a full map plus one chunk: programs keep adding while we drain.
-    // Reused across drains: the result is valid until the next drain().
-    // Not zero-filled: only what the kernel writes is read, and a per-CPU map's
-    // room is tens of MB whose pages would all be faulted in for nothing.
+    // One chunk at a time through scratch buffers every map shares (drains run one at a
+    // time on this thread), copied out at the size actually taken: per-map buffers sized
+    // for a full per-CPU map held ~50 MB resident for a few dozen keys.
+    const keys = scratch('keys', this.keySize * chunk);
+    const values = scratch('values', valueStride * chunk);
+    const keyParts: Buffer[] = [];
+    const valueParts: Buffer[] = [];
+    // At most a full map plus one chunk: programs keep adding while we drain.
     const capacity = this.maxEntries + chunk;
-    const keys = (this.keyBuf ??= Buffer.allocUnsafeSlow(this.keySize * capacity));
-    if (this.valueBuf && this.valueBuf.length < valueStride * capacity) this.valueBuf = null;
-    const values = (this.valueBuf ??= Buffer.allocUnsafeSlow(valueStride * capacity));
     let total = 0;
     let inBatch: Buffer | null = null;
     const outBatch = Buffer.alloc(8);
@@ -75,16 +86,17 @@ export class BpfMap {
       if (room <= 0) break;
       const count = [room];
       syscallCounter.add('map_lookup_and_delete_batch');
-      const ret = fn.map_lookup_and_delete_batch(
-        this.fd, inBatch, outBatch,
-        keys.subarray(total * this.keySize), values.subarray(total * valueStride),
-        count, null,
-      ) as number;
+      const ret = fn.map_lookup_and_delete_batch(this.fd, inBatch, outBatch, keys, values, count, null) as number;
       const err = ret < 0 ? (errno() || -ret) : 0;
       // Rows already taken out of the map are in our buffers: keep them
       // whatever happens next (ENOSPC: a bucket larger than the room left,
       // it stays in the map for the next drain).
-      total += count[0]!;
+      const n = count[0]!;
+      if (n > 0) {
+        keyParts.push(Buffer.from(keys.subarray(0, n * this.keySize)));
+        valueParts.push(Buffer.from(values.subarray(0, n * valueStride)));
+        total += n;
+      }
       if (ret >= 0) {
         inBatch = Buffer.from(outBatch);
         continue;
@@ -93,11 +105,8 @@ export class BpfMap {
       if (total > 0) break;
       throw bpfError(`batch lookup-and-delete on map ${this.name}`, err);
     }
-    return {
-      keys: keys.subarray(0, total * this.keySize),
-      values: values.subarray(0, total * valueStride),
-      count: total,
-    };
+    const one = (parts: Buffer[]) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    return { keys: one(keyParts), values: one(valueParts), count: total };
   }
 
   /** Sums a per-CPU array of u64 counters: one syscall per index. */

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config-file.js';
+import { tuneDaemonMemory } from '../util/memory.js';
 import { collectConfig } from '../config.js';
 import { Collection, type CollectionSummary } from '../collect/collection.js';
 import { StatusLine } from './status-line.js';
@@ -69,6 +70,7 @@ function metricsNote(c: Collection): string {
 
 export async function runCollect(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: COLLECT_OPTIONS, strict: true, allowPositionals: false });
+  tuneDaemonMemory();
   const { config: file, ...flags } = values;
   // Flags over PGSCOUT_* variables over the config file (--config, $PGSCOUT_CONFIG, or /etc/pgscout/pgscout.toml if present).
   const path = file ?? process.env.PGSCOUT_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);

@@ -8,7 +8,9 @@
 export type NumericArray = BigInt64Array | Float64Array | Int32Array | Uint8Array;
 type Ctor<T extends NumericArray> = new (n: number) => T;
 
-const MAX_POOLED_BYTES = 64 << 20;
+// Row groups are one drain of rows since every drain is synced: a few MB of arrays is what a
+// writer reuses; more only pinned arrays of sizes nobody asked for again (64 MB measured in a soak).
+const MAX_POOLED_BYTES = 8 << 20;
 const free = new Map<Ctor<NumericArray>, NumericArray[]>();
 let pooledBytes = 0;
 

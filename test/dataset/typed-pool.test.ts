@@ -17,12 +17,12 @@ describe('typed-array pool of the column buffers', () => {
     expect(again[3]).toBe(0);
   });
 
-  it('keeps at most 64 MiB: further arrays are left to the garbage collector', () => {
+  it('keeps at most 8 MiB: further arrays are left to the garbage collector', () => {
     const before = pooled();
-    const big = Array.from({ length: 10 }, () => acquire(Uint8Array, 8 << 20));
+    const big = Array.from({ length: 10 }, () => acquire(Uint8Array, 1 << 20));
     for (const x of big) release(x);
-    expect(pooled()).toBeLessThanOrEqual(64 << 20);
+    expect(pooled()).toBeLessThanOrEqual(8 << 20);
     expect(pooled()).toBeGreaterThan(before);
-    for (let i = 0; i < 10; i++) acquire(Uint8Array, 8 << 20);
+    for (let i = 0; i < 10; i++) acquire(Uint8Array, 1 << 20);
   });
 });

@@ -24,6 +24,7 @@ import { globalAddress } from '../../elf/address.js';
 import { loadLayout } from '../../pg/layouts.js';
 import type { Target } from '../../pg/target.js';
 import { SCHED_STATS, stmtSampleLayout, type SchedStatName } from './sched-abi.js';
+import { ringBytes } from '../../bpf/ring-size.js';
 import { AggregateMaps, sizeAggregateMaps, type AggregateDrain, type RowBudget } from './agg-maps.js';
 import { OwnPidsMap } from './own-pids-map.js';
 import { decodeText, type StmtTextEvent } from './source.js';
@@ -98,6 +99,8 @@ export class SchedStatementSource {
         state_idle_tx_aborted: layout.enumValue('BackendState', 'STATE_IDLEINTRANSACTION_ABORTED'),
       });
       sizeAggregateMaps(this.obj, this.ncpus);
+      // The row budget (plus slow ones) over a few intervals; 16 MiB for --statement-rows all.
+      this.obj.setMaxEntries('samples', ringBytes(opts.rowsPerSecond === null ? null : opts.rowsPerSecond * 2, stmtSampleLayout.size, 16 << 20));
       const groups = new Set(opts.netRecv ? ['net-recv'] : []);
       const probes = chooseVariants(this.obj, enabledProbes(spec, groups, (p, on) => this.obj.setAutoload(p, on)));
       // Statement ends at ReadyForQuery when the kernel has the send tracepoint, else at switch-outs.

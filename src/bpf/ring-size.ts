@@ -1,0 +1,20 @@
+/**
+ * Ring buffers are mapped into pgscout twice (the data pages are mapped back
+ * to back), and every page cycles through its RSS: a ring is sized for what it
+ * must hold between drains, not for the worst case of every configuration.
+ */
+
+const MIN_RING = 1 << 20;
+
+/**
+ * Bytes for `perSecond` records of `recordBytes` held `seconds` long (a few
+ * drain intervals of slack): a power of two from 1 MiB up to `max`. Without a
+ * budget (every record wanted) the ring gets `max`.
+ */
+export function ringBytes(perSecond: number | null, recordBytes: number, max: number, seconds = 4): number {
+  if (perSecond === null) return max;
+  const want = perSecond * (recordBytes + 8) * seconds;   // + the ring's 8-byte record header
+  let bytes = MIN_RING;
+  while (bytes < want && bytes < max) bytes *= 2;
+  return Math.min(bytes, max);
+}
