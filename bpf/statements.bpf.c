@@ -654,10 +654,23 @@ static __always_inline bool unwound_by_error(struct thread_state *ts, __u64 now)
 	ts->op_depth = 0;
 	ts->in_query = 0;
 	/* Idle keeps the failed statement's id (it is reset only when the next one runs). */
-	ts->rec.query_id = backend_u64(off_st_query_id);
+	__u64 qid = backend_u64(off_st_query_id);
+	if (qid)
+		ts->rec.query_id = qid;
 	send_text(ts);
 	end_record(ts, now);
 	return true;
+}
+
+/* Lean mode reads the id at execute_done; a statement that blocks inside
+ * the executor has it (and its text) now, and keeps it should the backend
+ * die there (at exit the backend entry is cleared). In the backend's context. */
+static __always_inline void remember_query_id(struct thread_state *ts)
+{
+	if (!lean || ts->state != ST_OPEN || ts->exec_depth == 0 || ts->rec.query_id)
+		return;
+	ts->rec.query_id = backend_u64(off_st_query_id);
+	send_text(ts);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
@@ -670,8 +683,8 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	if (ts && is_tracked(ts)) {
 		now = bpf_ktime_get_ns();
 		switch_out(ts, now, preempt || prev_state == 0);
-		if (!preempt)
-			unwound_by_error(ts, now);
+		if (!preempt && !unwound_by_error(ts, now))
+			remember_query_id(ts);
 	}
 	ts = get_state(next_tid, false);
 	if (ts && is_tracked(ts)) {
@@ -762,8 +775,13 @@ static __always_inline void on_process_exit(void)
 	struct thread_state *ts = get_state(tid, false);
 	if (!ts)
 		return;
+	/* Died inside the statement (still open, or unwound by the FATAL error
+	 * with no request read since): pg_stat_statements never counts it, so it
+	 * is a failed execution (query_errors, query_stats.errors), marked aborted. */
 	if (ts->state == ST_OPEN)
-		ts->rec.flags |= PGS_F_TRUNCATED;
+		ts->rec.flags |= PGS_F_TRUNCATED | PGS_F_ABORTED | PGS_F_ERROR;
+	else if (ts->state == ST_CLOSING && (ts->rec.flags & PGS_F_ERROR))
+		ts->rec.flags |= PGS_F_ABORTED;
 	finalize(ts, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&threads, &tid);
 }

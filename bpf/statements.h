@@ -16,6 +16,7 @@ enum pgs_stmt_flag {
 	PGS_F_HAS_ROWS  = 1u << 4,  /* an executor run reported es_processed */
 	PGS_F_TRUNCATED = 1u << 5,  /* finalized early (backend exit) */
 	PGS_F_NOT_A_CALL = 1u << 6, /* ran no query pg_stat_statements counts (SQL PREPARE): discarded */
+	PGS_F_ABORTED   = 1u << 7,  /* the backend exited while the statement ran (terminated, crashed) */
 };
 
 struct stmt_key {

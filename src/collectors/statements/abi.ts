@@ -17,6 +17,7 @@ export const STMT_FLAGS = {
   HAS_ROWS: 1 << 4,
   TRUNCATED: 1 << 5,
   NOT_A_CALL: 1 << 6,
+  ABORTED: 1 << 7,
 } as const;
 
 export const stmtKeyLayout = layoutStruct('stmt_key', [

@@ -80,6 +80,7 @@ export function statementRow(rec: StmtRecord, ctx: RowContext): Row {
     xact_lxid: outcome(rec.flags) ? BigInt(rec.lxid) : null,
     xact_outcome: outcome(rec.flags),
     truncated: (rec.flags & STMT_FLAGS.TRUNCATED) !== 0,
+    aborted: (rec.flags & STMT_FLAGS.ABORTED) !== 0,
     source: 'exact',
     sample_weight: sampleWeight(rec.sample_p32),
     user: null,

@@ -70,6 +70,7 @@ export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
     xact_lxid: null,
     xact_outcome: null,
     truncated: (flags & SCHED_FLAGS.PARTIAL) !== 0,
+    aborted: false,
     source: 'scheduler',
     sample_weight: sampleWeight(num(s.sample_p32)),
     coalesced: num(s.coalesced),

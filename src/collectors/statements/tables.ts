@@ -77,6 +77,7 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   c('xact_lxid', 'INT64', true, '', 'USDT transaction__commit / transaction__abort argument', 'Local transaction id, when the transaction ended with this statement'),
   c('xact_outcome', 'STRING', true, '', 'USDT transaction__commit / transaction__abort', "'commit' or 'abort' when the transaction ended with this statement, else null"),
   c('truncated', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit; default source: backend first seen mid-statement', 'The times cover only part of the statement (the backend exited, or was first seen, while it ran)'),
+  c('aborted', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit while the statement ran (--exact; always false from the scheduler source)', 'The backend died inside the statement (pg_terminate_backend, crash, restart): a query_errors row, never counted in calls'),
   c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default: statements seen at the backend's switch-out into client wait or its next socket read, no trap) or 'exact' (--exact: query lifecycle probes)"),
   c('sample_weight', 'DOUBLE', false, '', '1 / probability the row was kept with (chosen in BPF; with --exact per drain in user space)', 'Executions this row stands for: 1 for kept-because-slow and --statement-rows all; reweight aggregates with it'),
   c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role the backend runs as; null unless the default source'),

@@ -19,6 +19,22 @@ const N_EXTENDED = 40;
 const SECRET = 'needle-literal-7731';
 const SECRET_NUM = 987654321;
 
+/** A backend killed by pg_terminate_backend 0.4 s into `SELECT pg_sleep(30.5)`. */
+async function terminateMidStatement(conninfo: string): Promise<void> {
+  const victim = new pg.Client(toClientConfig(conninfo));
+  victim.on('error', () => undefined);
+  await victim.connect();
+  const pid = (await victim.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+  const sleeping = victim.query('SELECT pg_sleep(30.5)').catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 400));
+  const killer = new pg.Client(toClientConfig(conninfo));
+  await killer.connect();
+  await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+  await killer.end();
+  await sleeping;
+  await victim.end().catch(() => undefined);
+}
+
 describeBpf('statement collection against a real PostgreSQL', () => {
   let summary: CollectionSummary;
   let pgssCalls: Map<string, number>;
@@ -39,6 +55,7 @@ describeBpf('statement collection against a real PostgreSQL', () => {
       await cluster.psql('SELECT sum(x * 2) FROM generate_series(1, 4000000) x');
       await cluster.psql(`SELECT repeat('y', 1000) FROM generate_series(1, 3000)`);
       await cluster.psql(`SELECT 1 / (id - id) FROM items WHERE id = 5`).catch(() => undefined);
+      await terminateMidStatement(cluster.conninfo);
       summary = await collection.stop();
       pgssCalls = new Map((await cluster.psql('SELECT queryid, calls FROM pg_stat_statements WHERE toplevel'))
         .split('\n').filter(Boolean).map((l) => { const [id, n] = l.split('|'); return [id!, Number(n)]; }));
@@ -111,6 +128,17 @@ describeBpf('statement collection against a real PostgreSQL', () => {
     const failed = await readTable(db.out, 'query_errors');
     expect(failed.some((r) => String(r.query_text).startsWith('SELECT $1 / (id - id)'))).toBe(true);
     expect(await byText('SELECT $1 / (id - id)%')).toHaveLength(0);
+  });
+
+  it('closes the statement of a backend terminated inside it as aborted: a query_errors row, not a call', async () => {
+    const [row, ...more] = await readTable(db.out, 'query_errors', `query_text = 'SELECT pg_sleep($1)' AND aborted`);
+    expect(more).toHaveLength(0);
+    expect(Number(row!.duration_ns)).toBeGreaterThanOrEqual(300e6);
+    expect(pgssCalls.get(String(row!.query_id))).toBe(1); // only the pg_sleep(0.2) that finished
+    const stats = await readTable(db.out, 'query_stats', `query_id = ${row!.query_id}`);
+    expect(stats.reduce((a, r) => a + (r.calls as bigint), 0n)).toBe(1n);
+    expect(stats.reduce((a, r) => a + (r.errors as bigint), 0n)).toBe(1n);
+    expect(summary.rows.query_errors).toBeGreaterThanOrEqual(2);
   });
 
   it('never writes a literal of the test queries, in any file', async () => {
