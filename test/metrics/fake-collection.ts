@@ -18,7 +18,7 @@ export async function freePort(): Promise<number> {
 
 export const FAKE_TARGET = { version: '15.99 (test)', dataDir: '/var/lib/postgresql/15/main', port: 5433 };
 
-const writer = (rows: number) => ({ stats: { rowsWritten: rows, filesWritten: rows ? 1 : 0, bytesWritten: rows * 100 } });
+const writer = (rows: number) => ({ stats: { rowsWritten: rows, filesWritten: rows ? 1 : 0, bytesWritten: rows * 100, rowsDropped: 0 } });
 
 /** Stats of the two collectors, mutable so a test can move them between scrapes. */
 export interface FakeCollection extends ObservedCollection {
