@@ -63,6 +63,12 @@ export interface CollectConfig {
    * sessions via ALTER SYSTEM (instrumenting, never logging), undone at exit.
    */
   setupInstrumentation: boolean;
+  /**
+   * --skip-warmup (--operator-probes): no EXPLAIN of catalog plans at start to
+   * reveal node functions; the first execution of each node type is then
+   * written without labels (operators.probed = false).
+   */
+  skipWarmup: boolean;
   /** --wait: a PostgreSQL that does not answer yet is waited for (until it does, or a signal), not an error. */
   wait: boolean;
 }
@@ -90,6 +96,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   phases: false,
   netRecv: false,
   setupInstrumentation: false,
+  skipWarmup: false,
   wait: false,
 };
 
@@ -124,6 +131,7 @@ export interface RawCollectOptions {
   'operator-timing'?: string;
   'operator-rows'?: string;
   'setup-instrumentation'?: boolean;
+  'skip-warmup'?: boolean;
   wait?: boolean;
 }
 
@@ -166,6 +174,7 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
     setupInstrumentation: flags['setup-instrumentation'] ?? parseBool(env.PGSCOUT_SETUP_INSTRUMENTATION, 'PGSCOUT_SETUP_INSTRUMENTATION')
       ?? DEFAULTS.setupInstrumentation,
+    skipWarmup: flags['skip-warmup'] ?? parseBool(env.PGSCOUT_SKIP_WARMUP, 'PGSCOUT_SKIP_WARMUP') ?? DEFAULTS.skipWarmup,
     wait: flags.wait ?? parseBool(env.PGSCOUT_WAIT, 'PGSCOUT_WAIT') ?? DEFAULTS.wait,
   };
   const explicitTop = pick(flags['top-queries'], 'TOP_QUERIES');
@@ -269,10 +278,15 @@ export function validate(cfg: CollectConfig): void {
   if (cfg.otlpIntervalMs < 100 || cfg.otlpIntervalMs > 3_600_000) {
     throw new ConfigError(`--otlp-interval must be between 100ms and 1h, got ${cfg.otlpIntervalMs}ms`);
   }
-  const operatorOnly = ([['--setup-instrumentation', cfg.setupInstrumentation], ['--operator-probes', cfg.operatorProbes !== null]] as const)
+  const operatorOnly = ([
+    ['--setup-instrumentation', cfg.setupInstrumentation], ['--operator-probes', cfg.operatorProbes !== null],
+  ] as const)
     .find(([, given]) => given);
   if (operatorOnly && cfg.level !== 'operator') {
     throw new ConfigError(`${operatorOnly[0]} is part of the operator level: add --level operator`);
+  }
+  if (cfg.skipWarmup && cfg.operatorProbes === null) {
+    throw new ConfigError('--skip-warmup is for --operator-probes (its warm-up reveals node functions to the per-call probes): add --level operator --operator-probes 1, or drop it');
   }
   if (cfg.level !== 'operator' && cfg.sample !== 1) {
     throw new ConfigError('--sample is the fraction of statements instrumented at --level operator: add --level operator');

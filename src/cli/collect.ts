@@ -29,6 +29,7 @@ export const COLLECT_OPTIONS = {
   'operator-timing': { type: 'string' },
   'operator-rows': { type: 'string' },
   'setup-instrumentation': { type: 'boolean' },
+  'skip-warmup': { type: 'boolean' },
   wait: { type: 'boolean' },
   config: { type: 'string' },
 } as const;

@@ -194,8 +194,8 @@ export const METRICS = {
   recordsDropped: {
     name: 'pgscout.records.dropped', kind: 'counter', observable: true, unit: '{record}',
     attributes: [ATTR.map, ATTR.dropReason],
-    description: 'Records lost: map or ring buffer full in the kernel, backends not tracked, plan nodes seen before their function was probed, rows a table writer could not keep (disk_full)',
-    source: 'kernel stats maps (stats, op_stats), OperatorStats.incomplete, WriterStats.rowsDropped',
+    description: 'Records lost: map or ring buffer full in the kernel, backends not tracked, rows a table writer could not keep (disk_full)',
+    source: 'kernel stats maps (stats, op_stats), WriterStats.rowsDropped',
   },
   probeAttached: {
     name: 'pgscout.probe.attached', kind: 'gauge', observable: true, unit: '', attributes: [ATTR.probe],
@@ -216,8 +216,8 @@ export const METRICS = {
   },
   errors: {
     name: 'pgscout.errors', kind: 'counter', observable: true, unit: '{error}', attributes: [ATTR.errorType],
-    description: 'Collector errors by kind: drain, node_function_discovery, sample_rotation, metrics_export, operator_stack_overflow',
-    source: 'Collection error paths, OTLP export results, op_stats.stack_overflow',
+    description: 'Collector errors by kind: drain, node_function_discovery, sample_rotation, metrics_export, operator_stack_overflow, node_function_not_probed',
+    source: 'Collection error paths, OTLP export results, op_stats.stack_overflow, OperatorDrainer.stats.unprobed',
   },
   processCpuTime: {
     name: 'process.cpu.time', kind: 'counter', observable: true, unit: 's', attributes: [ATTR.cpuMode],

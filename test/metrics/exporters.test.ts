@@ -89,7 +89,7 @@ describe('Prometheus endpoint', () => {
     expect(value(series, 'pgscout_query_calls_total', 'pgscout_query_id="42"', 'pgscout_query_fingerprint="ffffffffffffffff"')).toBe(1);
     expect(value(series, 'pgscout_map_fill_ratio', 'pgscout_map="finished"')).toBeCloseTo(0.25);
     expect(value(series, 'pgscout_records_dropped_total', 'pgscout_map="finished"', 'pgscout_drop_reason="map_full"')).toBe(2);
-    expect(value(series, 'pgscout_records_dropped_total', 'pgscout_drop_reason="function_not_probed"')).toBe(1);
+    expect(value(series, 'pgscout_errors_total', 'error_type="node_function_not_probed"')).toBe(1);
     expect(value(series, 'pgscout_probe_attached', 'pgscout_probe="tracepoint:sock:sock_send_length"')).toBe(0);
     expect(value(series, 'pgscout_probe_attached', 'pgscout_probe="usdt:postgresql:query__start"')).toBe(1);
     expect(value(series, 'pgscout_dataset_rows_total', 'pgscout_table="operators"')).toBe(4);

@@ -49,10 +49,9 @@ export function fakeCollection(): FakeCollection {
     maps: [{ map: 'finished_nodes', drained: 0, capacity: 1000 }],
     drops: [
       { map: 'finished_nodes', reason: 'map_full', count: 0 },
-      { map: 'finished_nodes', reason: 'function_not_probed', count: 1 },
     ],
     probes: [],
-    errors: { node_function_discovery: 0, sample_rotation: 0, operator_stack_overflow: 0 },
+    errors: { node_function_discovery: 0, sample_rotation: 0, operator_stack_overflow: 0, node_function_not_probed: 1 },
     kernel: { nodes_done: 5n, drop_full: 0n, fn_events: 9n, stack_overflow: 0n, unprobed: 1n },
     sampledBackends: 'all',
     probeSites: { fast: 8, slow: 1 },

@@ -41,7 +41,7 @@ export class OperatorsCollector implements Collector {
     const initialTargets = this.sampler ? await this.sampler.choose() : [-1];
     const source = new OperatorSource((m) => statements.sharedMapFd!(m), target, packageRoot(), { initialTargets });
     this.source = source;
-    await this.warmUp(config.pg);
+    if (!config.skipWarmup) await this.warmUp(config.pg);
     this.drainer = new OperatorDrainer(source, ctx.clock, ctx.catalog);
     this.schedule(config.sampleRotateMs);
   }
@@ -119,10 +119,9 @@ export class OperatorsCollector implements Collector {
       maps: [{ map: 'finished_nodes', drained: drainer.stats.nodesDrained, capacity: source.finishedCapacity }],
       drops: [
         { map: 'finished_nodes', reason: 'map_full', count: Number(k.drop_full ?? 0n) },
-        { map: 'finished_nodes', reason: 'function_not_probed', count: drainer.stats.incomplete },
       ],
       probes: [],
-      errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n) },
+      errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n), node_function_not_probed: drainer.stats.unprobed },
       kernel: { ...k } as Record<string, bigint>,
       sampledBackends: this.sampler ? source.targets.filter((p) => p > 0).length : 'all',
       probeSites: { fast: sites.length - slow, slow },
@@ -131,9 +130,9 @@ export class OperatorsCollector implements Collector {
 
   summarize(stats: CollectorStats, rows: Readonly<Record<string, number>>): string {
     const sites = stats.probeSites ?? { fast: 0, slow: 0 };
-    return `operators: ${rows[OPERATORS_TABLE.name] ?? 0} plan-node rows, ${sites.fast + sites.slow} node functions probed ` +
-      `(${sites.slow} slow), ${droppedCount(stats, 'finished_nodes', 'function_not_probed')} nodes skipped while their ` +
-      `function was not yet probed, dropped ${droppedCount(stats, 'finished_nodes')}`;
+    return `operators: ${rows[OPERATORS_TABLE.name] ?? 0} plan-node rows (${stats.errors.node_function_not_probed ?? 0} without labels: ` +
+      `their node function was not probed yet), ${sites.fast + sites.slow} node functions probed ` +
+      `(${sites.slow} slow), dropped ${droppedCount(stats, 'finished_nodes')}`;
   }
 
   /** The live operator source (node functions, targets), for benches and tests that look inside. */

@@ -1,6 +1,7 @@
 /** Turns decoded node records into rows of the operators table. */
 import { COUNTERS } from '../../bpf/perf.js';
 import { NODE_FLAGS } from './abi.js';
+import { LABEL_COLUMNS } from './table.js';
 import type { Row } from '../../dataset/schema.js';
 import type { Layout } from '../../pg/layouts.js';
 import type { NameCache } from '../../pg/catalog.js';
@@ -56,7 +57,8 @@ export function relationOids(recs: NodeRecord[], features: FeatureTable): number
   return out;
 }
 
-export function isComplete(rec: NodeRecord): boolean {
+/** Whether the node's function was probed when it ran (false: first sight of a node type, no labels). */
+export function isProbed(rec: NodeRecord): boolean {
   return (rec.flags & NODE_FLAGS.PROBED) !== 0;
 }
 
@@ -68,7 +70,7 @@ export function operatorRow(rec: NodeRecord, ctx: OperatorRowContext): Row {
   const counters: Row = {};
   COUNTERS.forEach((k, i) => { counters[k.name] = executed && rec.counter_mask & (1 << i) ? BigInt.asIntN(64, rec.counters[i]!) : null; });
   const isHash = tagName === 'T_HashState';
-  return {
+  const row: Row = {
     exec_id: execId(rec.leader_pid, rec.seq),
     query_id: rec.query_id ? BigInt.asIntN(64, rec.query_id) : null,
     pid: rec.pid,
@@ -93,6 +95,7 @@ export function operatorRow(rec: NodeRecord, ctx: OperatorRowContext): Row {
     ...featureColumns(rec, ctx),
     hash_buckets: isHash && executed ? rec.hash_buckets : null,
     hash_batches: isHash && executed ? rec.hash_batches : null,
+    probed: true,
     calls: rec.calls,
     loops: rec.loops,
     tuples: rec.tuples,
@@ -109,4 +112,18 @@ export function operatorRow(rec: NodeRecord, ctx: OperatorRowContext): Row {
     net_recv_bytes: rec.net_recv_bytes,
     net_send_bytes: rec.net_send_bytes,
   };
+  return isProbed(rec) ? row : withoutLabels(row);
+}
+
+const LABEL_NAMES = LABEL_COLUMNS.map((col) => col.name);
+
+/**
+ * A node that ran before its function was probed: the plan features are
+ * exact, the labels were never measured (its work is in its parent's
+ * exclusive figures) and are null rather than zero.
+ */
+function withoutLabels(row: Row): Row {
+  for (const name of LABEL_NAMES) row[name] = null;
+  row.probed = false;
+  return row;
 }

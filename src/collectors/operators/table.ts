@@ -8,6 +8,8 @@ import { COUNTERS } from '../../bpf/perf.js';
 const c = column;
 const INIT = 'uretprobe ExecInitNode: Plan fields';
 const CALLS = 'uprobe/uretprobe on the node function (discovered at ExecInitNode)';
+const label = (name: string, type: ColumnSpec['type'], unit: string, source: string, description: string) =>
+  c(name, type, true, unit, source, `${description}; null when probed = false`);
 const feat = (name: string, type: ColumnSpec['type'], source: string, description: string) => c(name, type, true, '', `${INIT} ${source}`, `${description}; null for node types without it`);
 
 export const OPERATOR_COLUMNS: readonly ColumnSpec[] = [
@@ -49,21 +51,26 @@ export const OPERATOR_COLUMNS: readonly ColumnSpec[] = [
   feat('func_ordinality', 'BOOLEAN', 'FunctionScan.funcordinality', 'WITH ORDINALITY'),
   c('hash_buckets', 'INT64', true, '', 'uretprobe MultiExecHash: HashJoinTable.nbuckets', 'Hash buckets used (Hash nodes)'),
   c('hash_batches', 'INT64', true, '', 'uretprobe MultiExecHash: HashJoinTable.nbatch', 'Hash batches used (Hash nodes)'),
-  c('calls', 'INT64', false, 'count', CALLS, 'Calls of the node function (tuples + end-of-data returns, across loops)'),
-  c('loops', 'INT64', false, 'count', `${CALLS}; uprobe ExecReScan, ExecEndNode`, "EXPLAIN's loops: runs in which the node was called (0: never executed)"),
-  c('tuples', 'INT64', false, 'rows', `${CALLS}: non-NULL, non-empty slots returned; Hash: HashJoinTable.partialTuples; Bitmap Index Scan: index_getbitmap() result`, 'Rows produced over all loops, exactly as EXPLAIN ANALYZE counts them'),
-  c('first_tuple_ns', 'INT64', true, 'ns', CALLS, 'From the first call to the first tuple (startup time of the first loop); null when no tuple'),
-  c('start_ns', 'INT64', true, 'ns since Unix epoch', CALLS, 'First call of the node; null if never executed'),
-  c('incl_ns', 'INT64', false, 'ns', CALLS, 'Time inside the node, children included'),
-  c('excl_ns', 'INT64', false, 'ns', `${CALLS}, minus child node calls (per-backend stack in the kernel)`, 'Time in the node itself'),
-  c('excl_on_cpu_ns', 'INT64', false, 'ns', 'excl_ns - excl_off_cpu_ns', 'On-CPU part of excl_ns'),
-  c('excl_off_cpu_ns', 'INT64', false, 'ns', 'tp_btf/sched_switch charged to the innermost active node', 'Off-CPU time while this node was the innermost active one'),
-  c('excl_runq_wait_ns', 'INT64', false, 'ns', 'tp_btf/sched_switch (preempted)', 'Part of excl_off_cpu_ns spent runnable, waiting for a CPU'),
-  ...COUNTERS.map((k, i) => c(k.name, 'INT64', true, i === 0 ? 'ns' : 'count', 'perf counter, virtualized per task, exclusive of child nodes', `Exclusive ${k.name}; null when the kernel lacks the counter`)),
-  c('disk_read_bytes', 'INT64', false, 'bytes', 'task ioac.read_bytes, exclusive of child nodes', 'Block-device reads caused while this node was innermost'),
-  c('disk_write_bytes', 'INT64', false, 'bytes', 'task ioac.write_bytes, exclusive of child nodes', 'Page-cache bytes dirtied while this node was innermost'),
-  c('net_recv_bytes', 'INT64', false, 'bytes', 'sock:sock_recv_length while innermost', 'Socket bytes received while this node was innermost'),
-  c('net_send_bytes', 'INT64', false, 'bytes', 'sock:sock_send_length while innermost', 'Socket bytes sent while this node was innermost (result rows flushed during execution)'),
+  c('probed', 'BOOLEAN', false, '', 'probed_fns at ExecInitNode (and ExecEndNode for Parallel Hash Join)', "Labels measured: false for a node that ran before its function was probed (the first of a node type the warm-up missed); its labels are then null and its time is in its parent's exclusive figures"),
 ];
 
-export const OPERATORS_TABLE: TableSpec = { name: 'operators', columns: OPERATOR_COLUMNS, metrics: 'operators' };
+/** Labels: measured by the node function's probes, null when probed = false. */
+export const LABEL_COLUMNS: readonly ColumnSpec[] = [
+  label('calls', 'INT64', 'count', CALLS, 'Calls of the node function (tuples + end-of-data returns, across loops)'),
+  label('loops', 'INT64', 'count', `${CALLS}; uprobe ExecReScan, ExecEndNode`, "EXPLAIN's loops: runs in which the node was called (0: never executed)"),
+  label('tuples', 'INT64', 'rows', `${CALLS}: non-NULL, non-empty slots returned; Hash: HashJoinTable.partialTuples; Bitmap Index Scan: index_getbitmap() result`, 'Rows produced over all loops, exactly as EXPLAIN ANALYZE counts them'),
+  label('first_tuple_ns', 'INT64', 'ns', CALLS, 'From the first call to the first tuple (startup time of the first loop); null when no tuple'),
+  label('start_ns', 'INT64', 'ns since Unix epoch', CALLS, 'First call of the node; null if never executed'),
+  label('incl_ns', 'INT64', 'ns', CALLS, 'Time inside the node, children included'),
+  label('excl_ns', 'INT64', 'ns', `${CALLS}, minus child node calls (per-backend stack in the kernel)`, 'Time in the node itself'),
+  label('excl_on_cpu_ns', 'INT64', 'ns', 'excl_ns - excl_off_cpu_ns', 'On-CPU part of excl_ns'),
+  label('excl_off_cpu_ns', 'INT64', 'ns', 'tp_btf/sched_switch charged to the innermost active node', 'Off-CPU time while this node was the innermost active one'),
+  label('excl_runq_wait_ns', 'INT64', 'ns', 'tp_btf/sched_switch (preempted)', 'Part of excl_off_cpu_ns spent runnable, waiting for a CPU'),
+  ...COUNTERS.map((k, i) => label(k.name, 'INT64', i === 0 ? 'ns' : 'count', 'perf counter, virtualized per task, exclusive of child nodes', `Exclusive ${k.name}; null when the kernel lacks the counter`)),
+  label('disk_read_bytes', 'INT64', 'bytes', 'task ioac.read_bytes, exclusive of child nodes', 'Block-device reads caused while this node was innermost'),
+  label('disk_write_bytes', 'INT64', 'bytes', 'task ioac.write_bytes, exclusive of child nodes', 'Page-cache bytes dirtied while this node was innermost'),
+  label('net_recv_bytes', 'INT64', 'bytes', 'sock:sock_recv_length while innermost', 'Socket bytes received while this node was innermost'),
+  label('net_send_bytes', 'INT64', 'bytes', 'sock:sock_send_length while innermost', 'Socket bytes sent while this node was innermost (result rows flushed during execution)'),
+];
+
+export const OPERATORS_TABLE: TableSpec = { name: 'operators', columns: [...OPERATOR_COLUMNS, ...LABEL_COLUMNS], metrics: 'operators' };

@@ -1,0 +1,84 @@
+/**
+ * A node type seen for the first time after start (here: every one, with
+ * --skip-warmup) runs before its function is probed. Its rows are kept with
+ * exact plan features, `probed = false` and null labels; later executions of
+ * the same plan are fully labelled and match EXPLAIN ANALYZE.
+ */
+import pg from 'pg';
+import { expect, it } from 'vitest';
+import { toClientConfig } from '../../../src/pg/target.js';
+import { Collection, type CollectionSummary } from '../../../src/collect/collection.js';
+import { collectConfig } from '../../../src/config.js';
+import { describeBpf } from '../../helpers/bpf-env.js';
+import { useCluster } from '../../helpers/cluster-fixture.js';
+import { readTable } from '../../helpers/dataset.js';
+
+const QUERY = 'SELECT u.a % 5 AS k, count(*) FROM unprobed u JOIN unprobed v USING (a) WHERE u.a < 3000 GROUP BY 1 ORDER BY 1';
+const RUNS = 4;
+
+describeBpf('operators: nodes that ran before their function was probed', () => {
+  let summary: CollectionSummary;
+  let explainNodes: { type: string; rows: number }[] = [];
+
+  const db = useCluster({
+    outPrefix: 'pgscout-unprobed-',
+    setup: async (cluster, out) => {
+      await cluster.psql('CREATE TABLE unprobed(a int); INSERT INTO unprobed SELECT generate_series(1, 20000); ANALYZE unprobed');
+      const collection = await Collection.start(collectConfig({
+        pg: cluster.conninfo, out, interval: '200ms', level: 'operator', 'operator-probes': '1', 'skip-warmup': true,
+      }));
+      const client = new pg.Client(toClientConfig(cluster.conninfo));
+      await client.connect();
+      for (let i = 0; i < RUNS; i++) {
+        await client.query(QUERY);
+        await new Promise((r) => setTimeout(r, 100)); // discovery runs every 10 ms
+      }
+      const plan = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${QUERY}`)).rows[0]['QUERY PLAN'][0].Plan;
+      await client.end();
+      const walk = (n: { 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; Plans?: unknown[] }): void => {
+        explainNodes.push({ type: n['Node Type'], rows: n['Actual Rows'] * n['Actual Loops'] });
+        for (const c of n.Plans ?? []) walk(c as typeof n);
+      };
+      explainNodes = [];
+      walk(plan);
+      summary = await collection.stop();
+    },
+  });
+
+  const executions = async () => {
+    const [stmt] = await readTable(db.out, 'queries', "query_text LIKE 'SELECT u.a % $1 AS k%'");
+    const rows = await readTable(db.out, 'operators', `query_id = ${stmt!.query_id}`);
+    const byExec = new Map<bigint, typeof rows>();
+    for (const r of rows) byExec.set(r.exec_id as bigint, [...(byExec.get(r.exec_id as bigint) ?? []), r]);
+    return [...byExec.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, nodes]) => nodes);
+  };
+
+  it('keeps every node of the first execution, features exact, labels null where the function was not probed', async () => {
+    const [first] = await executions();
+    expect(first!.length).toBe(explainNodes.length);
+    const unprobed = first!.filter((r) => r.probed === false);
+    expect(unprobed.length).toBeGreaterThanOrEqual(1);
+    for (const r of unprobed) {
+      expect([r.node_type, r.calls, r.tuples, r.loops, r.excl_ns, r.incl_ns, r.start_ns]).toEqual([r.node_type, null, null, null, null, null, null]);
+      expect(Number(r.est_rows)).toBeGreaterThan(0);
+    }
+    expect(new Set(first!.map((r) => r.node_type))).toEqual(new Set(explainNodes.map((n) => n.type)));
+  });
+
+  it('labels every node of the later executions, with EXPLAIN ANALYZE row counts', async () => {
+    const all = await executions();
+    expect(all).toHaveLength(RUNS);
+    const last = all.at(-1)!;
+    expect(last.every((r) => r.probed === true)).toBe(true);
+    const ours = last.map((r) => ({ type: r.node_type, rows: Number(r.tuples) })).sort((a, b) => a.type.localeCompare(b.type) || a.rows - b.rows);
+    const theirs = [...explainNodes].sort((a, b) => a.type.localeCompare(b.type) || a.rows - b.rows);
+    expect(ours).toEqual(theirs);
+  });
+
+  it('counts the unlabelled rows where users look: pgscout.errors and the summary', async () => {
+    const unprobed = (await readTable(db.out, 'operators', 'NOT probed')).length;
+    expect(unprobed).toBeGreaterThanOrEqual(1);
+    expect(summary.collectors.operators!.errors.node_function_not_probed).toBe(unprobed);
+    expect(summary.collectors.operators!.drops.reduce((a, d) => a + d.count, 0)).toBe(0);
+  });
+});
