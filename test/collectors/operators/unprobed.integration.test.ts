@@ -70,7 +70,7 @@ describeBpf('operators: nodes that ran before their function was probed', () => 
     expect(all).toHaveLength(RUNS);
     const last = all.at(-1)!;
     expect(last.every((r) => r.probed === true)).toBe(true);
-    const ours = last.map((r) => ({ type: r.node_type, rows: Number(r.tuples) })).sort((a, b) => a.type.localeCompare(b.type) || a.rows - b.rows);
+    const ours = last.map((r) => ({ type: String(r.node_type), rows: Number(r.tuples) })).sort((a, b) => a.type.localeCompare(b.type) || a.rows - b.rows);
     const theirs = [...explainNodes].sort((a, b) => a.type.localeCompare(b.type) || a.rows - b.rows);
     expect(ours).toEqual(theirs);
   });
