@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { hasTable, queryParquet, tableSource } from '../dataset/read-back.js';
 import { ConfigError } from '../util/errors.js';
 import { planNodeSummary } from './plan-node-summary.js';
+import { readRunRecords } from '../collect/provenance.js';
 
 const ms = (v: unknown) => (Number(v) / 1e6).toFixed(2);
 
@@ -45,7 +46,22 @@ export async function summarize(outDir: string): Promise<string> {
     const [e] = await queryParquet(`SELECT count(*) AS n FROM ${tableSource(outDir, 'query_errors')}`);
     lines.push(`  failed statements (query_errors): ${e!.n}`);
   }
+  lines.push(...runLines(outDir));
   return lines.join('\n');
+}
+
+/** Provenance: one block per collection run that wrote here (`_runs/*.json`). */
+function runLines(outDir: string): string[] {
+  return readRunRecords(outDir).flatMap((r) => [
+    `  run ${r.run_id}: pgscout ${r.pgscout_version}${r.pgscout_commit ? ` (${r.pgscout_commit.slice(0, 12)})` : ''}, dataset schema ${r.dataset_schema_version}, ` +
+      `${r.level} level, ${r.source} source`,
+    `    ${r.started_at} → ${r.ended_at ?? 'did not end (killed?)'}; rows ${r.rows ? Object.values(r.rows).reduce((a, n) => a + n, 0) : 'n/a'}, ` +
+      `records dropped ${r.records_dropped ?? 'n/a'}`,
+    `    PostgreSQL ${r.postgres_version}, kernel ${r.kernel_release}; counters ${r.counters_available.join(', ') || 'none'}` +
+      (r.counters_unavailable.length ? ` (unavailable: ${r.counters_unavailable.join(', ')})` : ''),
+    `    sampling ${Object.entries(r.sampling).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    `    plan settings ${Object.entries(r.postgres_settings).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+  ]);
 }
 
 async function operatorSummary(outDir: string): Promise<string[]> {

@@ -4,6 +4,7 @@
  * stop() drains what is left and closes every file; it is bounded in time so
  * a wedged filesystem cannot hang shutdown forever.
  */
+import { gatherProvenance, provenanceMetadata, RUN_ID_COLUMN, writeRunRecord, type Provenance } from './provenance.js';
 import type { CollectConfig } from '../config.js';
 import { discoverTarget, type Target } from '../pg/target.js';
 import { Catalog } from '../pg/catalog.js';
@@ -89,6 +90,21 @@ export class Collection {
     for (const name of writers.keys()) this.rowsAppended.set(name, 0);
   }
 
+  /** What this run's files and `_runs/<run_id>.json` say it came from. */
+  run: Provenance | null = null;
+
+  /** Records lost so far: every collector's drops and every writer's. */
+  recordsDroppedSoFar(): number {
+    const kernel = this.collectors.reduce((a, c) => {
+      try {
+        return a + c.stats().drops.reduce((b, d) => b + d.count, 0);
+      } catch {
+        return a; // a collector between a PostgreSQL restart and its new start has no stats yet
+      }
+    }, 0);
+    return kernel + [...this.writers.values()].reduce((a, w) => a + w.stats.rowsDropped, 0);
+  }
+
   static async start(config: CollectConfig): Promise<Collection> {
     requireBpfReady();
     const outDir = checkOutDir(config.out);
@@ -139,9 +155,15 @@ export class Collection {
       throw err;
     }
     const collectors = [...ctx.started.values()];
+    const run = await gatherProvenance(config, target);
+    let dropsSoFar = () => 0;
+    const provenance = { metadata: () => provenanceMetadata(run), dropsSoFar: () => dropsSoFar(), constants: { run_id: run.run_id } };
     const writers = new Map(collectors.flatMap((c) => c.tables).map((table) =>
-      [table.name, new ParquetTableWriter({ outDir: config.out, table, host: config.host })]));
+      [table.name, new ParquetTableWriter({ outDir: config.out, table: { ...table, columns: [...table.columns, RUN_ID_COLUMN] }, host: config.host, provenance })]));
     const c = new Collection(config, target, collectors, writers, catalog, metrics, instrumentation, locks, ctx.clock);
+    c.run = run;
+    dropsSoFar = () => c.recordsDroppedSoFar();
+    writeRunRecord(config.out, { ...run, ended_at: null, rows: null, records_dropped: null });
     metrics?.attach(c);
     c.timer = setInterval(() => c.tick(), config.intervalMs);
     c.timer.unref();
@@ -257,6 +279,18 @@ export class Collection {
     return this.lastDrain;
   }
 
+  private recordRunEnd(stats: Record<string, CollectorStats>): void {
+    if (!this.run) return;
+    const dropped = Object.values(stats).reduce((a, s) => a + s.drops.reduce((b, d) => b + d.count, 0), 0) +
+      [...this.writers.values()].reduce((a, w) => a + w.stats.rowsDropped, 0);
+    const rows = Object.fromEntries([...this.writers].map(([t, w]) => [t, w.stats.rowsWritten]));
+    try {
+      writeRunRecord(this.config.out, { ...this.run, ended_at: new Date().toISOString(), rows, records_dropped: dropped });
+    } catch (err) {
+      log.error(`writing the run record in ${this.config.out}/_runs failed: ${(err as Error).message}`);
+    }
+  }
+
   stop(timeoutMs = 30_000): Promise<CollectionSummary> {
     this.stopped ??= (async () => {
       this.stopping = true;
@@ -294,6 +328,7 @@ export class Collection {
         for (const l of this.locks) l.release();
       }
       const notKept = [...this.writers].filter(([, w]) => w.stats.rowsDropped > 0).map(([t, w]) => `${t} ${w.stats.rowsDropped}`);
+      this.recordRunEnd(stats);
       return {
         target: this.target,
         collectors: stats,

@@ -43,6 +43,18 @@ export interface TableWriterOptions {
    * hyparquet-writer's pure-JS SNAPPY (docs/parquet-writer.md).
    */
   compression?: Compression;
+  /** Where the rows came from: metadata of every file, and columns every row carries. */
+  provenance?: FileProvenance;
+}
+
+/** Provenance a writer puts in each file (issue 11): src/collect/provenance.ts builds it. */
+export interface FileProvenance {
+  /** Key-value metadata of every file, read when the file is opened. */
+  metadata(): { key: string; value: string }[];
+  /** Records lost so far, all tables and reasons: the file's footer gets the count over its span. */
+  dropsSoFar(): number;
+  /** Columns of the table every row gets the same value of (run_id). */
+  constants: Record<string, string>;
 }
 
 /** Counts completed (renamed, visible) files only. */
@@ -62,7 +74,9 @@ function schemaElement(c: ColumnSpec): SchemaElement {
   return { name: c.name, type: c.type, repetition_type };
 }
 
-function checkOptions(o: TableWriterOptions): Required<TableWriterOptions> {
+type CheckedOptions = Required<Omit<TableWriterOptions, 'provenance'>> & Pick<TableWriterOptions, 'provenance'>;
+
+function checkOptions(o: TableWriterOptions): CheckedOptions {
   const positive = (name: string, v: number) => {
     if (!(Number.isInteger(v) && v > 0)) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
     return v;
@@ -98,6 +112,8 @@ interface OpenFile {
   sealed: boolean;
   /** Where each row group ends in the file, and its rows: what a full disk lets us keep. */
   groups: { end: number; rows: number }[];
+  /** FileProvenance.dropsSoFar() when the file was opened. */
+  dropsAtOpen: number;
 }
 
 /** The parts of hyparquet-writer's ParquetWriter a rollback touches (its public fields). */
@@ -110,7 +126,7 @@ function isStorageError(err: unknown): boolean {
 }
 
 export class ParquetTableWriter {
-  private readonly opts: Required<TableWriterOptions>;
+  private readonly opts: CheckedOptions;
   private readonly buffer: ColumnBuffer;
   private readonly schema: SchemaElement[];
   private readonly kvMetadata: { key: string; value: string }[];
@@ -160,6 +176,8 @@ export class ParquetTableWriter {
    */
   append(rows: readonly Row[]): Promise<void> {
     return this.enqueue(async () => {
+      const constants = this.opts.provenance?.constants;
+      if (constants) for (const row of rows) Object.assign(row, constants);
       this.buffer.validate(rows);
       if (this.stalled && (await this.writable()) && this.buffer.length >= this.groupTarget()) await this.writeGroup();
       let i = 0;
@@ -328,10 +346,10 @@ export class ParquetTableWriter {
       schema: this.schema,
       codec: this.opts.compression,
       compressors: compressorsFor(this.opts.compression),
-      kvMetadata: this.kvMetadata,
+      kvMetadata: [...this.kvMetadata, ...(this.opts.provenance?.metadata() ?? [])],
       createdBy: 'pgscout (hyparquet-writer)',
     });
-    return { sink, pq, rows: 0, sealed: false, groups: [] };
+    return { sink, pq, rows: 0, sealed: false, groups: [], dropsAtOpen: this.opts.provenance?.dropsSoFar() ?? 0 };
   }
 
   /**
@@ -352,6 +370,7 @@ export class ParquetTableWriter {
       const file = this.file;
       if (file && !file.sealed) {
         file.sealed = true;
+        this.noteSpanDrops(file);
         await file.pq.finish();
       }
       if (file) await this.commit(file);
@@ -396,6 +415,7 @@ export class ParquetTableWriter {
     file.groups = kept;
     try {
       await file.sink.truncateTo(kept.at(-1)!.end);
+      this.noteSpanDrops(file);
       await file.pq.finish();
       await this.commit(file);
     } catch (err) {
@@ -405,6 +425,14 @@ export class ParquetTableWriter {
     log.error(`closing ${this.opts.table.name} on a full disk: kept the ${file.rows} rows already on disk in ${basename(file.sink.finalPath)}; ` +
       `${this.counters.rowsDropped} rows dropped in all`);
     return true;
+  }
+
+  /** The footer says how many records were lost (any table, any reason) while this file was open. */
+  private noteSpanDrops(file: OpenFile): void {
+    const provenance = this.opts.provenance;
+    if (!provenance) return;
+    const kv = (file.pq as unknown as { kvMetadata: { key: string; value: string }[] }).kvMetadata;
+    kv.push({ key: 'pgscout.records_dropped_in_span', value: String(provenance.dropsSoFar() - file.dropsAtOpen) });
   }
 
   /** Makes a sealed file durable and visible, and counts it. */
