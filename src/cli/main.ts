@@ -5,6 +5,7 @@ import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { runSummary } from './summary.js';
 import { runReport } from './report.js';
+import { runWorkloadCommand } from './workload.js';
 
 const USAGE = `usage: pgscout <command> [options]
 
@@ -21,6 +22,8 @@ commands:
                                             throwaway PostgreSQL + workload + collection + summary
   summary <dir>                             summarize a dataset read back from its Parquet files
   report  <dir> [--out <dir>/report.html]   write a self-contained HTML page of charts of a dataset
+  workload analytical|oltp --pg <conninfo> [--scale 1] [--duration 60s] [--clients 2] [--seed 1]
+                                            create (if missing) and run a workload to learn from
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -31,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   demo: runDemo,
   summary: runSummary,
   report: runReport,
+  workload: runWorkloadCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
