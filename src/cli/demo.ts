@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { collectConfig } from '../config.js';
 import { Collection } from '../collect/collection.js';
-import { analyticalMix, pgbench, pgbenchInit } from '../demo/workload.js';
+import { pgbench, pgbenchInit } from '../demo/workload.js';
 import { startCluster, type Cluster } from '../demo/cluster.js';
 import { queryParquet, tableSource } from '../dataset/read-back.js';
 import { requireBpfReady } from '../collect/preflight.js';
@@ -18,6 +18,11 @@ import { printCollectSummary } from './collect.js';
 import { summarize } from './summary.js';
 import { writeReport } from './report.js';
 import { ConfigError } from '../util/errors.js';
+import { ANALYTICAL_TEMPLATES } from '../workload/analytical-templates.js';
+import { ensureSchema, runWorkload } from '../workload/runner.js';
+
+/** Small enough to generate in seconds, large enough for hash joins and sorts that spill nowhere. */
+const DEMO_SCALE = 0.1;
 
 const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
 
@@ -48,6 +53,8 @@ export async function runDemo(args: string[]): Promise<number> {
   try {
     say(`PostgreSQL on port ${cluster.port}; pgbench -i -s 10`);
     await pgbenchInit(cluster, 10);
+    say(`analytical schema (pgscout workload analytical --scale ${DEMO_SCALE}: a TPC-H-like snowflake generated in SQL)`);
+    await ensureSchema('analytical', cluster.conninfo, DEMO_SCALE);
     // Operator level: PostgreSQL's own per-node counts of every statement (auto_explain set up on the throwaway
     // cluster, undone at exit), statement rows complete either way.
     const collection = await Collection.start(collectConfig({
@@ -59,10 +66,9 @@ export async function runDemo(args: string[]): Promise<number> {
     const tpcb = await pgbench(cluster, ['-c', '2', '-j', '2', '-T', String(part)]);
     say(`pgbench select-only (extended protocol, 2 clients, ${part} s)`);
     const sel = await pgbench(cluster, ['-S', '-M', 'extended', '-c', '2', '-j', '2', '-T', String(part)]);
-    say('analytical mix (joins, aggregates, sorts, CTE, window functions)');
-    const deadline = Date.now() + part * 1000;
-    let analytical = 0;
-    while (Date.now() < deadline) analytical += await analyticalMix(cluster, 1);
+    say(`analytical workload (${ANALYTICAL_TEMPLATES.length} templates, random parameters, 2 clients, ${part} s)`);
+    const run = await runWorkload({ kind: 'analytical', conninfo: cluster.conninfo, scale: DEMO_SCALE, durationMs: part * 1000, clients: 2, seed: 1 });
+    const analytical = Object.values(run.executions).reduce((a, n) => a + n, 0);
     say(`workload done: tpcb ${tpcb.tps.toFixed(0)} tps, select-only ${sel.tps.toFixed(0)} tps, ${analytical} analytical queries`);
     const summary = await collection.stop();
     printCollectSummary(summary);
