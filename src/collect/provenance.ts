@@ -10,11 +10,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { COUNTERS, openCounter } from '../bpf/perf.js';
 import { column, type ColumnSpec } from '../dataset/schema.js';
 import { utcStamp } from '../dataset/paths.js';
-import { toClientConfig, type Target } from '../pg/target.js';
+import { connectOwn } from '../pg/own-backends.js';
+import type { Target } from '../pg/target.js';
 import { packageRoot } from '../util/package-root.js';
 import type { CollectConfig } from '../config.js';
 
@@ -81,9 +81,8 @@ function counterAvailability(): { available: string[]; unavailable: string[] } {
 }
 
 async function planSettings(conninfo: string): Promise<Record<string, string>> {
-  const client = new pg.Client(toClientConfig(conninfo));
-  client.on('error', () => undefined);
-  await client.connect();
+  // An own backend: its statement is not part of the dataset.
+  const client = await connectOwn(conninfo);
   try {
     const r = await client.query('SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name', [PLAN_SETTINGS]);
     return Object.fromEntries(r.rows.map((row) => [row.name, row.unit ? `${row.setting} ${row.unit}` : row.setting]));
