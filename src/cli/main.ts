@@ -6,6 +6,7 @@ import { runDemo } from './demo.js';
 import { runSummary } from './summary.js';
 import { runReport } from './report.js';
 import { runWorkloadCommand } from './workload.js';
+import { runPredict, runTrain } from './train.js';
 
 const USAGE = `usage: pgscout <command> [options]
 
@@ -24,6 +25,9 @@ commands:
   report  <dir> [--out <dir>/report.html]   write a self-contained HTML page of charts of a dataset
   workload analytical|oltp --pg <conninfo> [--scale 1] [--duration 60s] [--clients 2] [--seed 1]
                                             create (if missing) and run a workload to learn from
+  train   <dir> [--target operator|statement] [--model file] [--trees 60] [--json]
+                                            fit a plan-time model, judged on held-out query templates
+  predict <dir> --model <file> [--json]     score a dataset with a trained model
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -35,6 +39,8 @@ const COMMANDS: Record<string, Command> = {
   summary: runSummary,
   report: runReport,
   workload: runWorkloadCommand,
+  train: runTrain,
+  predict: runPredict,
 };
 
 export async function main(argv: string[]): Promise<number> {
