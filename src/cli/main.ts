@@ -7,6 +7,7 @@ import { runSummary } from './summary.js';
 import { runReport } from './report.js';
 import { runWorkloadCommand } from './workload.js';
 import { runPredict, runTrain } from './train.js';
+import { runExport } from './export.js';
 
 const USAGE = `usage: pgscout <command> [options]
 
@@ -25,9 +26,11 @@ commands:
   report  <dir> [--out <dir>/report.html]   write a self-contained HTML page of charts of a dataset
   workload analytical|oltp --pg <conninfo> [--scale 1] [--duration 60s] [--clients 2] [--seed 1]
                                             create (if missing) and run a workload to learn from
-  train   <dir> [--target operator|statement] [--model file] [--trees 60] [--json]
+  train   <dir> [--target operator|statement] [--model file] [--trees 20] [--max-samples 2000] [--json]
                                             fit a plan-time model, judged on held-out query templates
   predict <dir> --model <file> [--json]     score a dataset with a trained model
+  export  <dir> --table <name> [--format csv] [--to file]
+                                            one table as CSV (+ types and provenance) for readers without Parquet
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -41,6 +44,7 @@ const COMMANDS: Record<string, Command> = {
   workload: runWorkloadCommand,
   train: runTrain,
   predict: runPredict,
+  export: runExport,
 };
 
 export async function main(argv: string[]): Promise<number> {

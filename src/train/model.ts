@@ -29,7 +29,9 @@ export function isTestTemplate(template: string, seed: number, testFraction: num
 }
 
 export function featureVector(s: Sample, target: Target, nodeTypes: readonly string[]): number[] {
-  const numeric = s.numeric.map((v) => Math.log1p(Math.max(0, v)));
+  // Quantized to steps of ×1.28: ml-cart tries every distinct value as a split, so
+  // few levels make a tree ~50× faster and cost nothing a plan-time model can use.
+  const numeric = s.numeric.map((v) => Math.round(4 * Math.log1p(Math.max(0, v))) / 4);
   const types = target === 'operator'
     ? nodeTypes.map((t) => (t === s.nodeType ? 1 : 0))
     : nodeTypes.map((t) => s.typeCounts[t] ?? 0);
@@ -48,7 +50,7 @@ export class PlanModel {
     for (let i = 0; i < chunks; i++) {
       const rf = new RandomForestRegression({
         nEstimators: TREES_PER_FOREST, maxFeatures: 0.7, replacement: true, seed: opts.seed * 1000 + i,
-        treeOptions: { maxDepth: 14, minNumSamples: 3 }, useSampleBagging: true,
+        treeOptions: { maxDepth: 10, minNumSamples: 10 }, useSampleBagging: true, noOOB: true,
       });
       rf.train(x, y);
       forests.push(rf);
