@@ -12,7 +12,7 @@ import { requireServerInstrumentation, setupInstrumentation, type Instrumentatio
 import { initParser } from '../query/normalize.js';
 import { syscallCounter } from '../bpf/map.js';
 import { ParquetTableWriter } from '../dataset/parquet-writer.js';
-import type { Collector, CollectorStats, TableRows } from '../collectors/collector.js';
+import { totalDropped, type Collector, type CollectorStats, type TableRows } from '../collectors/collector.js';
 import { COLLECTORS } from '../collectors/registry.js';
 import { MonotonicToWall } from '../util/clock.js';
 import { requireBpfReady } from './preflight.js';
@@ -97,12 +97,16 @@ export class Collection {
   recordsDroppedSoFar(): number {
     const kernel = this.collectors.reduce((a, c) => {
       try {
-        return a + c.stats().drops.reduce((b, d) => b + d.count, 0);
+        return a + totalDropped(c.stats());
       } catch {
         return a; // a collector between a PostgreSQL restart and its new start has no stats yet
       }
     }, 0);
-    return kernel + [...this.writers.values()].reduce((a, w) => a + w.stats.rowsDropped, 0);
+    return kernel + this.rowsNotKept();
+  }
+
+  private rowsNotKept(): number {
+    return [...this.writers.values()].reduce((a, w) => a + w.stats.rowsDropped, 0);
   }
 
   static async start(config: CollectConfig): Promise<Collection> {
@@ -281,8 +285,7 @@ export class Collection {
 
   private recordRunEnd(stats: Record<string, CollectorStats>): void {
     if (!this.run) return;
-    const dropped = Object.values(stats).reduce((a, s) => a + s.drops.reduce((b, d) => b + d.count, 0), 0) +
-      [...this.writers.values()].reduce((a, w) => a + w.stats.rowsDropped, 0);
+    const dropped = Object.values(stats).reduce((a, s) => a + totalDropped(s), 0) + this.rowsNotKept();
     const rows = Object.fromEntries([...this.writers].map(([t, w]) => [t, w.stats.rowsWritten]));
     try {
       writeRunRecord(this.config.out, { ...this.run, ended_at: new Date().toISOString(), rows, records_dropped: dropped });

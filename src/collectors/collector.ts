@@ -80,6 +80,11 @@ export function droppedCount(stats: CollectorStats, map: string, reason = 'map_f
   return stats.drops.find((d) => d.map === map && d.reason === reason)?.count ?? 0;
 }
 
+/** Records a collector lost, every map and reason. */
+export function totalDropped(stats: CollectorStats): number {
+  return stats.drops.reduce((a, d) => a + d.count, 0);
+}
+
 /** One line of src/collectors/registry.ts. */
 export interface CollectorRegistration {
   name: string;
