@@ -1,13 +1,5 @@
 /** pgscout command line: one line on stderr and exit ≠ 0 for any bad input. */
 import { PgscoutError } from '../util/errors.js';
-import { runCollect } from './collect.js';
-import { runDoctor } from './doctor.js';
-import { runDemo } from './demo.js';
-import { runSummary } from './summary.js';
-import { runReport } from './report.js';
-import { runWorkloadCommand } from './workload.js';
-import { runPredict, runTrain } from './train.js';
-import { runExport } from './export.js';
 
 const USAGE = `usage: pgscout <command> [options]
 
@@ -35,16 +27,20 @@ commands:
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  doctor: runDoctor,
-  collect: runCollect,
-  demo: runDemo,
-  summary: runSummary,
-  report: runReport,
-  workload: runWorkloadCommand,
-  train: runTrain,
-  predict: runPredict,
-  export: runExport,
+/**
+ * Loaded on demand: a long-running `collect` must not map DuckDB (~60 MB of
+ * native code, read-back only), the ML library or the report code it never runs.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  doctor: async () => (await import('./doctor.js')).runDoctor,
+  collect: async () => (await import('./collect.js')).runCollect,
+  demo: async () => (await import('./demo.js')).runDemo,
+  summary: async () => (await import('./summary.js')).runSummary,
+  report: async () => (await import('./report.js')).runReport,
+  workload: async () => (await import('./workload.js')).runWorkloadCommand,
+  train: async () => (await import('./train.js')).runTrain,
+  predict: async () => (await import('./train.js')).runPredict,
+  export: async () => (await import('./export.js')).runExport,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -53,12 +49,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     process.stderr.write(`pgscout: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return 2;
   }
   try {
+    const command = await load();
     return await command(rest);
   } catch (err) {
     if (err instanceof PgscoutError) {

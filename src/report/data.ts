@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hasTable, queryParquet, tableSource } from '../dataset/read-back.js';
 import { ConfigError } from '../util/errors.js';
+import { loadModelPictures, type ModelPicture } from './model-data.js';
 
 /** Latency histogram buckets per power of ten: bucket b holds durations in [10^(b/k), 10^((b+1)/k)) ns. */
 export const BUCKETS_PER_DECADE = 4;
@@ -80,6 +81,8 @@ export interface ReportData {
   nodeTypes: NodeTypeStats[] | null;
   /** null when the dataset has no plan_node_stats (collected without --level operator). */
   planNodeTypes: PlanNodeTypeStats[] | null;
+  /** Saved models scored on their held-out templates; [] when none was trained, null without plan_nodes. */
+  models: ModelPicture[] | null;
 }
 
 /** True when dir holds at least one completed (not hidden) Parquet file. */
@@ -171,5 +174,6 @@ export async function loadReportData(outDir: string): Promise<ReportData> {
     top: await topFingerprints(src),
     nodeTypes: await nodeTypes(outDir),
     planNodeTypes: await planNodeTypes(outDir),
+    models: await loadModelPictures(outDir),
   };
 }

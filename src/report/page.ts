@@ -7,6 +7,8 @@ import { BUCKETS_PER_DECADE, TOP_CHART, type FingerprintStats, type ReportData }
 import { attrs, escapeHtml, fmtCount, fmtNs, fmtPct, shorten } from './format.js';
 import { emptyChart, hbarChart, latencyHistogram, type Series } from './svg.js';
 import { STYLE } from './style.js';
+import { modelScatter } from './scatter.js';
+import { MODEL_POINTS } from './model-data.js';
 
 export const NO_OPERATORS = 'no per-call operator data: collect with --level operator --operator-probes';
 export const NO_PLAN_NODES = 'no operator data: collect with --level operator';
@@ -68,6 +70,16 @@ ${rows}
 </tbody>
 </table>
 </figure>`;
+}
+
+/** The trained models' picture: predicted vs actual on the templates they never saw. */
+function modelCharts(d: ReportData): string {
+  const title = 'Model vs PostgreSQL\'s cost model on held-out query templates';
+  if (d.models === null) return emptyChart('model', title, `${NO_PLAN_NODES}, then pgscout train`);
+  if (d.models.length === 0) return emptyChart('model', title, `no model trained on this dataset: run pgscout train ${d.dataset}`);
+  return d.models.map((m) => modelScatter(`model-${m.target}`, m.target === 'operator' ? `${title}: plan-node exclusive time` : `${title}: statement time`,
+    `${m.modelFile} scored on the ${m.testTemplates} templates it held out, per ${m.target === 'operator' ? 'node type (most frequent first)' : 'statement'}: predicted vs actual, log-log; on the dashed line a prediction is exact. At most ${MODEL_POINTS} points per series are drawn; n and the median q-errors are over all held-out samples.`,
+    m.panels)).join('\n');
 }
 
 function latencyChart(d: ReportData): string {
@@ -190,6 +202,7 @@ ${header(d)}
 <main>
 ${planNodeTable(d)}
 ${nodeTypeChart(d)}
+${modelCharts(d)}
 ${latencyChart(d)}
 ${cpuChart(d)}
 ${topTable(d)}

@@ -43,7 +43,7 @@ const NOTE = 170;
 const AXIS = 24;
 
 /** fmtNs without trailing zeros, for axes: "1 ms", "10 µs", "1.78 ms". */
-const axisNs = (ns: number) => fmtNs(ns).replace(/(\.\d*?)0+ /, '$1 ').replace(/\. /, ' ');
+export const axisNs = (ns: number) => fmtNs(ns).replace(/(\.\d*?)0+ /, '$1 ').replace(/\. /, ' ');
 
 /** About `count` round tick values from 0 to ≥ max. */
 export function niceTicks(max: number, count = 4): number[] {
@@ -61,7 +61,7 @@ export function legend(series: Series[]): string {
     `<span class="key"><span class="swatch" style="background:${s.color}"></span>${escapeHtml(s.label)}</span>`).join('')}</div>`;
 }
 
-function figure(chart: string, title: string, subtitle: string, extra: Record<string, string | number>, body: string): string {
+export function figure(chart: string, title: string, subtitle: string, extra: Record<string, string | number>, body: string): string {
   return `<figure class="chart"${attrs({ 'data-chart': chart, ...extra })}>
 <figcaption><h2>${escapeHtml(title)}</h2><p>${escapeHtml(subtitle)}</p></figcaption>
 ${body}
