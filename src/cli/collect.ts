@@ -2,10 +2,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config-file.js';
-import { tuneDaemonMemory } from '../util/memory.js';
+import { startHeapTrimmer, tuneDaemonMemory } from '../util/memory.js';
 import { collectConfig } from '../config.js';
 import { Collection, type CollectionSummary } from '../collect/collection.js';
 import { StatusLine } from './status-line.js';
+import { StoppedBeforeStartError } from '../util/errors.js';
 
 export const COLLECT_OPTIONS = {
   pg: { type: 'string' },
@@ -77,7 +78,16 @@ export async function runCollect(args: string[]): Promise<number> {
   const path = file ?? process.env.PGSCOUT_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
   const fromFile = path ? readConfigFile(path, Object.keys(COLLECT_OPTIONS)) : {};
   const cfg = collectConfig(flags, { ...fromFile, ...process.env });
-  const collection = await Collection.start(cfg);
+  let collection: Collection;
+  try {
+    collection = await Collection.start(cfg);
+  } catch (err) {
+    if (!(err instanceof StoppedBeforeStartError)) throw err;
+    process.stderr.write(`pgscout: ${err.message}\n`);
+    return 0;
+  }
+  const trimmer = startHeapTrimmer();
+  trimmer.trimNow(); // loading the BPF objects parsed kernel BTF: tens of MB of malloc, freed now
   const attached = collection.collectors.flatMap((c) => c.stats().probes).filter((a) => a.attached).length;
   process.stderr.write(`pgscout: collecting from PostgreSQL ${collection.target.version} (postmaster ${collection.target.postmasterPid}), ` +
     `${attached} probes attached, into ${cfg.out}${metricsNote(collection)}\n`);
@@ -85,6 +95,7 @@ export async function runCollect(args: string[]): Promise<number> {
   status?.start();
   const reason = await untilSignalOr(cfg.durationMs);
   status?.stop();
+  trimmer.stop();
   if (reason !== 'duration') process.stderr.write(`pgscout: ${reason}: draining and closing files\n`);
   printCollectSummary(await collection.stop());
   return 0;

@@ -21,7 +21,7 @@ import { checkOutDir, lockCluster, lockOutDir } from './out-dir.js';
 import { postmasterAlive, TARGET_POLL_MS, waitForTarget } from './target-watch.js';
 import { recoverLeftovers } from '../dataset/footer-journal.js';
 import { logger } from '../util/log.js';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, StoppedBeforeStartError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 const log = logger('collect');
@@ -53,6 +53,22 @@ async function useServerInstrumentation(config: CollectConfig): Promise<void> {
     throw new ConfigError(`--sample sets auto_explain.sample_rate, which pgscout changes only with --setup-instrumentation; the server's own (${rate}) is in force: drop --sample or add --setup-instrumentation`);
   }
   log.info(`using the server's auto_explain (sample_rate ${rate}; its log_timing decides which statements are timed, --operator-timing applies with --setup-instrumentation only)`);
+}
+
+/** --wait: polls for the target; a SIGINT/SIGTERM meanwhile ends the wait (StoppedBeforeStartError), not the process. */
+async function waitUntilSignal(conninfo: string): Promise<Target> {
+  let signal: string | null = null;
+  const onSignal = (name: string) => { signal = name; };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const target = await waitForTarget(conninfo, () => signal !== null, 'waiting for PostgreSQL (--wait)');
+    if (!target) throw new StoppedBeforeStartError(signal ?? 'signal');
+    return target;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export class Collection {
@@ -119,10 +135,7 @@ export class Collection {
         log.warn(`a pgscout that did not stop left files in ${outDir}: published ${left.rows} rows in ${left.files} files from their journals` +
           (left.discarded ? `, removed ${left.discarded} that held no complete row group` : ''));
       }
-      const target = config.wait
-        ? await waitForTarget(config.pg, () => false, 'waiting for PostgreSQL (--wait)')
-        : await discoverTarget(config.pg);
-      if (!target) throw new Error('unreachable: the wait ends only with a target');
+      const target = config.wait ? await waitUntilSignal(config.pg) : await discoverTarget(config.pg);
       locks.push(lockCluster(target.dataDir, target.port));
       return await Collection.startLocked(config, target, locks);
     } catch (err) {

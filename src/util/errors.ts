@@ -31,3 +31,10 @@ export class TargetError extends PgscoutError {}
 
 /** A map lookup found nothing. */
 export class KeyNotFoundError extends PgscoutError {}
+
+/** SIGINT/SIGTERM arrived before collection started (e.g. during --wait): nothing was collected, nothing is lost. */
+export class StoppedBeforeStartError extends PgscoutError {
+  constructor(readonly signal: string) {
+    super(`${signal} while waiting for PostgreSQL: stopped before collecting anything`);
+  }
+}
