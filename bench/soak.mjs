@@ -43,13 +43,18 @@ function processSample(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, fds: fs.readdirSync(`/proc/${pid}/fd`).length, cpuTicks: Number(stat[11]) + Number(stat[12]) };
+  const runqNs = Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);   // the main thread's wait for a CPU
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, fds: fs.readdirSync(`/proc/${pid}/fd`).length, cpuTicks: Number(stat[11]) + Number(stat[12]), runqNs };
 }
 
 async function scrape(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sum = (name) => text.split('\n').filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
-  return { rows: sum('pgscout_dataset_rows_total'), dropped: sum('pgscout_records_dropped_total') };
+  return {
+    rows: sum('pgscout_dataset_rows_total'), dropped: sum('pgscout_records_dropped_total'),
+    drains: sum('pgscout_drain_duration_seconds_count'), drainSeconds: sum('pgscout_drain_duration_seconds_sum'),
+    drainsInInterval: sum('pgscout_drain_duration_seconds_bucket{otel_scope_name="pgscout",le="1"}'),
+  };
 }
 
 run(async () => {
@@ -81,15 +86,20 @@ run(async () => {
     ]);
     const samples = [];
     const t0 = performance.now();
-    let last = { at: t0, ticks: processSample(child.pid).cpuTicks };
+    let last = { at: t0, ticks: processSample(child.pid).cpuTicks, runqNs: processSample(child.pid).runqNs, m: { drains: 0, drainSeconds: 0, drainsInInterval: 0 } };
     for (let t = EVERY_S; t <= seconds; t += EVERY_S) {
       await sleep(t0 + t * 1000 - performance.now());
       const p = processSample(child.pid);
       const now = performance.now();
-      const m = await scrape(port).catch(() => ({ rows: NaN, dropped: NaN }));
-      samples.push({ t, rssMb: p.rssMb, hwmMb: p.hwmMb, fds: p.fds, cpuPct: ((p.cpuTicks - last.ticks) / TICK) / ((now - last.at) / 1000) * 100, rows: m.rows, dropped: m.dropped });
-      last = { at: now, ticks: p.cpuTicks };
-      log(`t=${t}s rss ${fmt(p.rssMb, 0)} MB (peak ${fmt(p.hwmMb, 0)}), fds ${p.fds}, cpu ${fmt(samples.at(-1).cpuPct, 1)} %, rows ${m.rows}, dropped ${m.dropped}`);
+      const m = await scrape(port).catch(() => ({ rows: NaN, dropped: NaN, drains: NaN, drainSeconds: NaN, drainsInInterval: NaN }));
+      const drains = m.drains - last.m.drains;
+      samples.push({
+        t, rssMb: p.rssMb, hwmMb: p.hwmMb, fds: p.fds, cpuPct: ((p.cpuTicks - last.ticks) / TICK) / ((now - last.at) / 1000) * 100, rows: m.rows, dropped: m.dropped,
+        drainMs: drains > 0 ? ((m.drainSeconds - last.m.drainSeconds) / drains) * 1000 : NaN, drainsOver: drains - (m.drainsInInterval - last.m.drainsInInterval),
+        runqPct: ((p.runqNs - last.runqNs) / 1e6 / (now - last.at)) * 100,
+      });
+      last = { at: now, ticks: p.cpuTicks, runqNs: p.runqNs, m };
+      log(`t=${t}s rss ${fmt(p.rssMb, 0)} MB (peak ${fmt(p.hwmMb, 0)}), fds ${p.fds}, cpu ${fmt(samples.at(-1).cpuPct, 1)} %, rows ${m.rows}, dropped ${m.dropped}, drain ${fmt(samples.at(-1).drainMs, 0)} ms avg (${samples.at(-1).drainsOver} over 1 s)`);
     }
     const tps = (await load).map((r) => r.tps);
     const s0 = performance.now();
@@ -98,10 +108,10 @@ run(async () => {
     const exitS = (performance.now() - s0) / 1000;
     child = null;
     console.log(`\n\`node bench/soak.mjs --minutes ${MINUTES} --every ${EVERY_S} --args "${EXTRA.join(' ')}"\` (${os.cpus().length} CPUs, pgbench tps ${tps.map((x) => fmt(x, 0)).join(' / ')})\n`);
-    console.log('| t s | RSS MB | peak MB | fds | CPU % of a core | rows written | records dropped |\n|---:|---:|---:|---:|---:|---:|---:|');
-    for (const s of samples) console.log(`| ${s.t} | ${fmt(s.rssMb, 0)} | ${fmt(s.hwmMb, 0)} | ${s.fds} | ${fmt(s.cpuPct, 1)} | ${s.rows} | ${s.dropped} |`);
+    console.log('| t s | RSS MB | peak MB | fds | CPU % of a core | rows written | records dropped | drain ms (mean) | drains > 1 s | main thread waiting for a CPU |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const s of samples) console.log(`| ${s.t} | ${fmt(s.rssMb, 0)} | ${fmt(s.hwmMb, 0)} | ${s.fds} | ${fmt(s.cpuPct, 1)} | ${s.rows} | ${s.dropped} | ${fmt(s.drainMs, 0)} | ${s.drainsOver} | ${fmt(s.runqPct, 0)} % |`);
     console.log(`\nSIGTERM → exit: ${fmt(exitS, 2)} s; last lines:\n${out.trim().split('\n').slice(-4).join('\n')}`);
-    if (CSV) fs.writeFileSync(CSV, ['t,rss_mb,peak_mb,fds,cpu_pct,rows,dropped', ...samples.map((s) => [s.t, s.rssMb, s.hwmMb, s.fds, s.cpuPct, s.rows, s.dropped].join(','))].join('\n') + '\n');
+    if (CSV) fs.writeFileSync(CSV, ['t,rss_mb,peak_mb,fds,cpu_pct,rows,dropped,drain_ms,drains_over_1s,runq_pct', ...samples.map((s) => [s.t, s.rssMb, s.hwmMb, s.fds, s.cpuPct, s.rows, s.dropped, s.drainMs, s.drainsOver, s.runqPct].join(','))].join('\n') + '\n');
   } finally {
     child?.kill('SIGKILL');
     await cluster.stop();

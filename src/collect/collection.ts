@@ -23,6 +23,7 @@ import { recoverLeftovers } from '../dataset/footer-journal.js';
 import { logger } from '../util/log.js';
 import { ConfigError, StoppedBeforeStartError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { dropElfCache } from '../elf/elf.js';
 
 const log = logger('collect');
 
@@ -53,6 +54,12 @@ async function useServerInstrumentation(config: CollectConfig): Promise<void> {
     throw new ConfigError(`--sample sets auto_explain.sample_rate, which pgscout changes only with --setup-instrumentation; the server's own (${rate}) is in force: drop --sample or add --setup-instrumentation`);
   }
   log.info(`using the server's auto_explain (sample_rate ${rate}; its log_timing decides which statements are timed, --operator-timing applies with --setup-instrumentation only)`);
+}
+
+/** Waits for every promise; then throws the first failure, if any (Promise.all would stop waiting at it). */
+async function settleAll(work: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** --wait: polls for the target; a SIGINT/SIGTERM meanwhile ends the wait (StoppedBeforeStartError), not the process. */
@@ -172,6 +179,7 @@ export class Collection {
       throw err;
     }
     const collectors = [...ctx.started.values()];
+    dropElfCache();
     const run = await gatherProvenance(config, target);
     let dropsSoFar = () => 0;
     const provenance = { metadata: () => provenanceMetadata(run), dropsSoFar: () => dropsSoFar(), constants: { run_id: run.run_id } };
@@ -248,6 +256,7 @@ export class Collection {
     this.running = [...started.values()];
     this.current = target;
     this.restarts++;
+    dropElfCache();
     log.warn(`attached again to PostgreSQL ${target.version} (postmaster ${target.postmasterPid}), ` +
       `${((performance.now() - t0) / 1000).toFixed(1)} s after postmaster ${gone.postmasterPid} went away`);
   }
@@ -280,7 +289,9 @@ export class Collection {
       try {
         for (const c of this.drainOrder) await this.write(await c.drain());
         // Rows reach stable storage every drain: a crash of pgscout loses at most the next interval.
-        for (const w of this.writers.values()) await w.sync();
+        // All tables at once: their fsyncs run side by side on the pool threads, and on a busy
+        // machine every await is a wait for a CPU, so one wake-up beats one per file.
+        await settleAll([...this.writers.values()].map((w) => w.sync()));
       } catch (err) {
         this.lastError = err as Error;
         log.error(`drain failed: ${(err as Error).message}`);

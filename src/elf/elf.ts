@@ -223,6 +223,15 @@ function readSections(data: Buffer): ElfSection[] {
 
 const cache = new Map<string, { mtimeMs: number; size: number; elf: ElfFile }>();
 
+/**
+ * Forgets the parsed binaries: after attaching, a collector holds what it
+ * needs (addresses, offsets), and the ~9 MB image with its symbol table would
+ * stay resident for the daemon's whole life. A re-attach parses again.
+ */
+export function dropElfCache(): void {
+  cache.clear();
+}
+
 /** Parse a binary once per (realpath, mtime, size); the PostgreSQL binary is ~9 MB. */
 export function openElf(path: string): ElfFile {
   const real = realpathSync(path);
