@@ -10,8 +10,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ByteWriter, type ParquetWriter } from 'hyparquet-writer';
-import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import type { ParquetWriter } from 'hyparquet-writer';
+import { encodeFooter, type FooterFields } from './footer-encode.js';
 import { logger } from '../util/log.js';
 
 const log = logger('parquet');
@@ -21,29 +21,14 @@ const HEADER = 16;        // u64 data length, u64 rows
 
 export const journalPath = (tempPath: string): string => `${tempPath}.footer`;
 
-/** The parts of a ParquetWriter its footer is made of (its public fields). */
-interface WriterFields {
-  schema: unknown[];
-  row_groups: unknown[];
-  num_rows: bigint;
-  kvMetadata?: unknown[];
-  createdBy: string;
-  statisticsTruncateLength?: number;
-}
-
 /** Records the footer for the row groups written so far; the data must be durable first. */
 export async function writeJournal(tempPath: string, dataLength: number, pq: ParquetWriter): Promise<void> {
-  const w = pq as unknown as WriterFields;
-  const footer = new ByteWriter();
-  writeMetadata(footer, {
-    version: 2, created_by: w.createdBy, schema: w.schema, num_rows: w.num_rows, row_groups: w.row_groups,
-    key_value_metadata: w.kvMetadata,
-  } as never, w.statisticsTruncateLength);
-  const body = Buffer.from(footer.getBuffer());
+  const w = pq as unknown as FooterFields;
+  const body = encodeFooter(w);
   const out = Buffer.alloc(HEADER + body.length);
   out.writeBigUInt64LE(BigInt(dataLength), 0);
   out.writeBigUInt64LE(w.num_rows, 8);
-  body.copy(out, HEADER);
+  out.set(body, HEADER);
   const next = `${journalPath(tempPath)}.new`;
   const fh = await open(next, 'w', 0o640);
   try {
