@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../util/errors.js';
-import { figures, fitCostToTime, type Figures } from '../train/evaluate.js';
-import { isTestTemplate, PlanModel, type ModelJson } from '../train/model.js';
+import { figures, fitCostToTime, groupIndices, type Figures } from '../train/evaluate.js';
+import { isTestTemplate, PlanModel, readModelFile } from '../train/model.js';
 import { loadSamples, NUMERIC_FEATURES, type Sample, type Target } from '../train/samples.js';
 import { Rng } from '../workload/rng.js';
 
@@ -35,9 +35,7 @@ function progressBar(done: number, total: number): void {
 }
 
 function byNodeType(test: readonly Sample[], model: number[], base: number[]): TrainReport['by_node_type'] {
-  const groups = new Map<string, number[]>();
-  test.forEach((s, i) => groups.set(s.nodeType, [...(groups.get(s.nodeType) ?? []), i]));
-  return Object.fromEntries([...groups].sort((a, b) => b[1].length - a[1].length).map(([type, idx]) => {
+  return Object.fromEntries(groupIndices(test, (s) => s.nodeType).map(([type, idx]) => {
     const actual = idx.map((i) => test[i]!.actualNs);
     return [type, {
       n: idx.length,
@@ -137,13 +135,7 @@ export async function runTrain(args: string[]): Promise<number> {
 export async function runPredict(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { model: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: true });
   if (positionals.length !== 1 || !values.model) throw new ConfigError('usage: pgscout predict <dataset dir> --model <file> [--json]');
-  let json: ModelJson;
-  try {
-    json = JSON.parse(fs.readFileSync(values.model, 'utf8')) as ModelJson;
-  } catch (err) {
-    throw new ConfigError(`cannot read the model ${values.model}: ${(err as Error).message}`);
-  }
-  const model = PlanModel.load(json);
+  const model = readModelFile(values.model);
   const samples = await loadSamples(positionals[0]!, model.target);
   const predicted = model.predict(samples);
   const f = figures(predicted, samples.map((s) => s.actualNs));

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { hasTable } from '../dataset/read-back.js';
-import { ConfigError } from '../util/errors.js';
-import { figures } from '../train/evaluate.js';
-import { PlanModel, type ModelJson } from '../train/model.js';
+import { figures, groupIndices } from '../train/evaluate.js';
+import { readModelFile } from '../train/model.js';
 import { loadSamples, type Sample, type Target } from '../train/samples.js';
 
 /** Panels drawn per target, most frequent node types first. */
@@ -50,24 +49,12 @@ function panel(label: string, samples: Sample[], model: number[], base: number[]
 
 async function picture(outDir: string, file: string): Promise<ModelPicture | null> {
   if (!fs.existsSync(file)) return null; // not trained: the page says how
-  let json: ModelJson;
-  let model: PlanModel;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
-    model = PlanModel.load(json);
-  } catch (err) {
-    throw new ConfigError(`cannot read the model ${file}: ${(err as Error).message}; train it again (pgscout train ${outDir}) or remove it`);
-  }
-  const held = new Set(json.testTemplates);
+  const model = readModelFile(file, `; train it again (pgscout train ${outDir}) or remove it`);
+  const held = new Set(model.json.testTemplates);
   const test = (await loadSamples(outDir, model.target)).filter((s) => held.has(s.template));
   const predicted = model.predict(test);
   const base = model.baseline(test);
-  const groups = new Map<string, number[]>();
-  test.forEach((s, i) => {
-    const key = model.target === 'operator' ? s.nodeType : 'statement';
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
-  const panels = [...groups].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0])).slice(0, MODEL_PANELS)
+  const panels = groupIndices(test, (s) => (model.target === 'operator' ? s.nodeType : 'statement')).slice(0, MODEL_PANELS)
     .map(([label, idx]) => panel(label, idx.map((i) => test[i]!), idx.map((i) => predicted[i]!), idx.map((i) => base[i]!)));
   return { target: model.target, modelFile: file, testTemplates: held.size, panels };
 }

@@ -52,3 +52,19 @@ export function fitCostToTime(cost: readonly number[], actual: readonly number[]
   const a = sxx > 0 ? sxy / sxx : 0;
   return { a, b: my - a * mx };
 }
+
+/**
+ * Indices of `items` grouped by `key`, the largest group first (ties: the group
+ * seen first). `pgscout train`'s by_node_type and the report's panels both use
+ * it, so they list node types in the same order.
+ */
+export function groupIndices<T>(items: readonly T[], key: (item: T) => string): [string, number[]][] {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(i);
+    else groups.set(k, [i]);
+  });
+  return [...groups].sort((a, b) => b[1].length - a[1].length);
+}

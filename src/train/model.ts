@@ -5,8 +5,10 @@
  * trees — so training can show progress; predictions average them.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { RandomForestRegression } from 'ml-random-forest';
 import type { Sample, Target } from './samples.js';
+import { ConfigError } from '../util/errors.js';
 
 export interface ModelJson {
   format: 'pgscout-model-1';
@@ -85,5 +87,14 @@ export class PlanModel {
 
   toJSON(): ModelJson {
     return { ...this.json, forests: this.forests.map((f) => f.toJSON()) };
+  }
+}
+
+/** A model `pgscout train` saved; ConfigError (with `remedy` appended) when the file is not one. */
+export function readModelFile(file: string, remedy = ''): PlanModel {
+  try {
+    return PlanModel.load(JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson);
+  } catch (err) {
+    throw new ConfigError(`cannot read the model ${file}: ${(err as Error).message}${remedy}`);
   }
 }

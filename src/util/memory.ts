@@ -8,6 +8,7 @@
  */
 import v8 from 'node:v8';
 import koffi from 'koffi';
+import { DAEMON_NODE_FLAGS } from './daemon-exec.js';
 import { logger } from './log.js';
 
 const log = logger('memory');
@@ -25,8 +26,7 @@ let trimFn: TrimFn | null = null;
 export function tuneDaemonMemory(): void {
   // Effective only where the process did not start with them (daemon-exec.ts): then
   // the old-space growth still applies, the semi-space size does not.
-  v8.setFlagsFromString('--max-semi-space-size=1');
-  v8.setFlagsFromString('--heap-growing-percent=20');
+  for (const flag of DAEMON_NODE_FLAGS) v8.setFlagsFromString(flag);
   try {
     const libc = koffi.load('libc.so.6');
     const mallopt = libc.func('int mallopt(int param, int value)');

@@ -8,11 +8,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { Collection } from '../../src/collect/collection.js';
-import { collectConfig } from '../../src/config.js';
 import { trainOn, type TrainReport } from '../../src/cli/train.js';
 import { queryParquet, tableSource } from '../../src/dataset/read-back.js';
-import { ensureSchema, runWorkload } from '../../src/workload/runner.js';
+import { collectAnalytical } from '../helpers/analytical-dataset.js';
 import { describeBpf } from '../helpers/bpf-env.js';
 import { useCluster } from '../helpers/cluster-fixture.js';
 import { runCli } from '../helpers/cli.js';
@@ -32,12 +30,7 @@ describeBpf('examples/train.py and the report picture on a collected analytical 
   const db = useCluster({
     outPrefix: 'pgscout-trainpy-',
     setup: async (cluster, out) => {
-      await ensureSchema('analytical', cluster.conninfo, 0.02);
-      const collection = await Collection.start(collectConfig({
-        pg: cluster.conninfo, out, interval: '500ms', level: 'operator', 'setup-instrumentation': true, 'operator-timing': '1', 'operator-rows': 'all',
-      }));
-      await runWorkload({ kind: 'analytical', conninfo: cluster.conninfo, scale: 0.02, durationMs: 10_000, clients: 2, seed: 3 });
-      await collection.stop();
+      await collectAnalytical(cluster.conninfo, out, { durationMs: 10_000, seed: 3 });
       report = await trainOn(out, 'operator', { trees: 10, seed: 1, testFraction: 0.3, modelFile: path.join(out, '_models', 'operator.json'), progress: false, maxSamples: 600 });
     },
   });

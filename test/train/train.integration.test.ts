@@ -6,12 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { Collection } from '../../src/collect/collection.js';
-import { collectConfig } from '../../src/config.js';
 import { trainOn, type TrainReport } from '../../src/cli/train.js';
 import { loadSamples } from '../../src/train/samples.js';
-import { runWorkload } from '../../src/workload/runner.js';
-import { ensureSchema } from '../../src/workload/runner.js';
+import { collectAnalytical } from '../helpers/analytical-dataset.js';
 import { describeBpf } from '../helpers/bpf-env.js';
 import { useCluster } from '../helpers/cluster-fixture.js';
 import { runCli } from '../helpers/cli.js';
@@ -21,12 +18,7 @@ describeBpf('pgscout train / predict on a collected analytical workload', () => 
   const db = useCluster({
     outPrefix: 'pgscout-train-',
     setup: async (cluster, out) => {
-      await ensureSchema('analytical', cluster.conninfo, 0.02);
-      const collection = await Collection.start(collectConfig({
-        pg: cluster.conninfo, out, interval: '500ms', level: 'operator', 'setup-instrumentation': true, 'operator-timing': '1', 'operator-rows': 'all',
-      }));
-      await runWorkload({ kind: 'analytical', conninfo: cluster.conninfo, scale: 0.02, durationMs: 12_000, clients: 2, seed: 2 });
-      await collection.stop();
+      await collectAnalytical(cluster.conninfo, out, { durationMs: 12_000, seed: 2 });
       report = await trainOn(out, 'operator', { trees: 10, seed: 1, testFraction: 0.3, modelFile: path.join(out, '_models', 'operator.json'), progress: false, maxSamples: 800 });
     },
   });
