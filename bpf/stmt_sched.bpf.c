@@ -345,6 +345,16 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	struct be_snap *be = snap_be(th->be);
 	if (!be)
 		return;
+	/* At exit the slot was released at backend shutdown (st_procpid 0) and a
+	 * new backend may already hold it: its statement is not ours to count
+	 * (under CPU load the dying process can lag behind the next connection). */
+	if (site == END_AT_EXIT) {
+		__u32 pid = snap_u32(be, off_be_procpid);
+		if (pid && pid != task_tgid(task)) {
+			sstat_inc(PGS_SSTAT_SLOT_REUSED, 1);
+			return;
+		}
+	}
 	__u32 state = snap_u32(be, off_be_state);
 	if (!is_idle(state))
 		return;

@@ -47,6 +47,7 @@ enum pgs_sched_stat {
 	PGS_SSTAT_THREAD_FULL,
 	PGS_SSTAT_COALESCED,
 	PGS_SSTAT_NO_EXECUTION,    /* a round trip that ran nothing: Parse + Sync (PQprepare) */
+	PGS_SSTAT_SLOT_REUSED,     /* at exit, the status slot held another backend already: nothing counted */
 	PGS_SSTAT_MAX,
 };
 
