@@ -12,6 +12,7 @@ export const COLLECT_OPTIONS = {
   pg: { type: 'string' },
   out: { type: 'string' },
   interval: { type: 'string' },
+  'sync-interval': { type: 'string' },
   duration: { type: 'string' },
   host: { type: 'string' },
   level: { type: 'string' },

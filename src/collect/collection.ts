@@ -84,6 +84,8 @@ export class Collection {
   private stopped: Promise<CollectionSummary> | null = null;
   private readonly startedAt = performance.now();
   private lastDrain = { ms: 0, syscalls: 0 };
+  /** performance.now() of the last sync of the writers (--sync-interval). */
+  private lastSync = -Infinity;
   /** Rows appended per table (files become visible at rotation; this counts at once). */
   readonly rowsAppended = new Map<string, number>();
   lastError: Error | null = null;
@@ -227,6 +229,7 @@ export class Collection {
     const t0 = performance.now();
     log.warn(`PostgreSQL's postmaster ${gone.postmasterPid} is gone (restart or crash): writing what was collected, attaching again when it is back`);
     try {
+      this.ingestTexts();
       for (const c of this.drainOrder) await this.write(await c.finish());
     } catch (err) {
       this.lastError = err as Error;
@@ -280,6 +283,11 @@ export class Collection {
     return [...this.collectors].reverse();
   }
 
+  /** Every collector's new query texts, before any drains: dependents' rows join them. */
+  private ingestTexts(): void {
+    for (const c of this.collectors) c.ingestTexts?.();
+  }
+
   /** Never throws: an error is logged, kept for the caller, and the next tick retries. */
   private tick(): void {
     if (this.following) return;   // the collectors are down; the follow drained what they had
@@ -287,11 +295,16 @@ export class Collection {
       const t0 = performance.now();
       const syscalls0 = syscallCounter.total;
       try {
+        this.ingestTexts();
         for (const c of this.drainOrder) await this.write(await c.drain());
-        // Rows reach stable storage every drain: a crash of pgscout loses at most the next interval.
-        // All tables at once: their fsyncs run side by side on the pool threads, and on a busy
-        // machine every await is a wait for a CPU, so one wake-up beats one per file.
-        await settleAll([...this.writers.values()].map((w) => w.sync()));
+        // Rows reach stable storage every --sync-interval: a crash of pgscout loses at most that
+        // and the interval being drained. All tables at once: their fsyncs run side by side on
+        // the pool threads, and on a busy machine every await is a wait for a CPU, so one
+        // wake-up beats one per file.
+        if (t0 - this.lastSync >= this.config.syncIntervalMs - this.config.intervalMs / 2) {
+          this.lastSync = t0;
+          await settleAll([...this.writers.values()].map((w) => w.sync()));
+        }
       } catch (err) {
         this.lastError = err as Error;
         log.error(`drain failed: ${(err as Error).message}`);
@@ -332,6 +345,7 @@ export class Collection {
       try {
         const finish = async () => {
           await this.draining;   // inside the bound: a wedged write must not hold shutdown
+          this.ingestTexts();
           for (const c of this.drainOrder) await this.write(await c.finish());
           for (const w of this.writers.values()) await w.close();
         };

@@ -61,6 +61,13 @@ export interface Collector {
   start(ctx: CollectorContext): Promise<void>;
   /** Takes finished records out of the kernel; never writes files itself. */
   drain(): Promise<TableRows[]>;
+  /**
+   * Moves first-seen query texts from the kernel into the shared text cache.
+   * Called for every collector before any drains: dependents drain first
+   * (operators before the statements they join) and their rows need the texts
+   * of statements that ended in the same interval.
+   */
+  ingestTexts?(): void;
   /** The shutdown drain: everything still in the kernel, timers stopped, probes still attached. */
   finish(): Promise<TableRows[]>;
   stats(): CollectorStats;

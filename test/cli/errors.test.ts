@@ -33,6 +33,12 @@ describe('pgscout CLI bad input', () => {
     expect(oneLine(r.stderr)).toMatch(/--interval 'soon' is not a duration/);
   });
 
+  it('bad --sync-interval', async () => {
+    const r = await runCli(['collect', '--pg', 'host=/tmp', '--out', '/tmp/x', '--sync-interval', '2h']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toMatch(/--sync-interval must be at most 1h, got 7200000ms/);
+  });
+
   it('a negative --duration', async () => {
     const r = await runCli(['collect', '--pg', 'host=/tmp', '--out', '/tmp/x', '--duration', '-5']);
     expect(r.code).not.toBe(0);

@@ -1,8 +1,8 @@
 /**
- * SIGKILL of pgscout: every drain's rows are on disk with a footer journal,
- * so the next start on the same --out publishes them — nothing that was
- * drained before the kill is lost — and its stale locks and kernel state do
- * not stand in the way.
+ * SIGKILL of pgscout: every --sync-interval the rows drained so far are on
+ * disk with a footer journal, so the next start on the same --out publishes
+ * them — nothing synced before the kill is lost — and its stale locks and
+ * kernel state do not stand in the way.
  */
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
@@ -15,12 +15,13 @@ import { useCluster } from '../helpers/cluster-fixture.js';
 describeBpf('pgscout killed with SIGKILL', () => {
   const db = useCluster({ outPrefix: 'pgscout-crash-', setup: (cluster) => pgbenchInit(cluster, 1) });
 
-  it('loses nothing already drained: the next start publishes the killed one\'s rows', async () => {
-    const run = await startCollect([BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--interval', '300ms', '--statement-rows', 'all']);
+  it('loses nothing already synced: the next start publishes the killed one\'s rows', async () => {
+    const run = await startCollect([BIN, 'collect', '--pg', db.cluster.conninfo, '--out', db.out, '--interval', '300ms', '--sync-interval', '300ms',
+      '--statement-rows', 'all']);
     await db.cluster.psql('SELECT pg_stat_statements_reset()');
     await pgbench(db.cluster, ['-S', '-c', '2', '-j', '2', '-t', '500']);
     const calls = Number(await db.cluster.psql("SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE 'SELECT abalance%'"));
-    await new Promise((r) => setTimeout(r, 1500));   // a few drains: everything is drained and synced
+    await new Promise((r) => setTimeout(r, 1500));   // a few drains and syncs: everything is drained and synced
     expect(await run.stop('SIGKILL')).toBeNull();
     const left = (fs.readdirSync(db.out, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet.tmp'));
     expect(left.length).toBeGreaterThan(0);   // the killed one's open files, not yet rotated

@@ -53,6 +53,10 @@ export class StatementsCollector implements Collector {
     return this.running.kind;
   }
 
+  ingestTexts(): void {
+    this.running.drainer.ingestTexts();
+  }
+
   drain(): Promise<TableRows[]> {
     return this.running.drainer.drainOnce();
   }

@@ -14,7 +14,7 @@ import type { TableRows } from '../collector.js';
 import type { StmtStatName } from './abi.js';
 import { isError, statementRow, type RowContext } from './rows.js';
 import { aggregateRow, type SchedRowContext } from './sched-rows.js';
-import type { StatementSource, StmtRecord } from './source.js';
+import type { StatementSource, StmtRecord, StmtTextEvent } from './source.js';
 import { QUERIES_TABLE, QUERY_ERRORS_TABLE } from './tables.js';
 import { QUERY_STATS_TABLE } from './stats-table.js';
 import { StatsAggregator } from './stats-aggregator.js';
@@ -48,10 +48,19 @@ export class StatementDrainer {
     return [{ table: QUERIES_TABLE, rows: ok }, { table: QUERY_ERRORS_TABLE, rows: failed }];
   }
 
+  /** First-seen texts into the shared cache now, ahead of the next drain. */
+  ingestTexts(): void {
+    this.addTexts(this.source.takeTexts());
+  }
+
+  private addTexts(texts: readonly StmtTextEvent[]): void {
+    for (const t of texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
+    this.stats.textsReceived += texts.length;
+  }
+
   async drainOnce(final = false): Promise<TableRows[]> {
     const d = await this.source.drain(final);
-    for (const t of d.texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
-    this.stats.textsReceived += d.texts.length;
+    this.addTexts(d.texts);
     await this.catalog.databases.resolve(d.aggregates.map((a) => a.dbid));
     const interval = { startNs: d.intervalStartNs, endNs: d.intervalEndNs };
     const stats = d.aggregates.map((a) => aggregateRow(a, interval, this.aggCtx));

@@ -29,6 +29,11 @@ export class SchedDrainer {
     this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: source.netRecv, source: 'scheduler' };
   }
 
+  /** First-seen texts into the shared cache now, ahead of the next drain. */
+  ingestTexts(): void {
+    for (const t of this.source.takeTexts()) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
+  }
+
   /** `final`: the last drain, after detach. */
   async drainOnce(final = false): Promise<TableRows[]> {
     const d = await this.source.drain(final);

@@ -140,6 +140,14 @@ export class SchedStatementSource {
     return this.aggs.capacity;
   }
 
+  /** The first-seen texts that reached the ring so far (the next drain() returns none of them again). */
+  takeTexts(): StmtTextEvent[] {
+    this.textsRing.consume();
+    const texts = this.pendingTexts;
+    this.pendingTexts = [];
+    return texts;
+  }
+
   /** `final`: after detach, both aggregate maps (nothing writes them any more). */
   async drain(final = false): Promise<SchedDrain> {
     this.ownPids.sync();

@@ -145,6 +145,14 @@ export class StatementSource {
     return this.aggs.capacity;
   }
 
+  /** The first-seen texts that reached the ring so far (the next drain() returns none of them again). */
+  takeTexts(): StmtTextEvent[] {
+    this.ring.consume();
+    const texts = this.pendingTexts;
+    this.pendingTexts = [];
+    return texts;
+  }
+
   /**
    * Texts first: a record's text is always sent before the record finishes.
    * `final`: after detach, both aggregate maps (nothing writes them any more).
