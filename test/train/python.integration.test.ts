@@ -15,7 +15,7 @@ import { describeBpf } from '../helpers/bpf-env.js';
 import { useCluster } from '../helpers/cluster-fixture.js';
 import { runCli } from '../helpers/cli.js';
 
-/** Debian's interpreter: python3-pandas and python3-xgboost are installed for it (scripts/bootstrap.sh). */
+/** Debian's interpreter: python3-pandas, python3-xgboost and python3-sklearn (its sklearn API) are installed for it (scripts/bootstrap.sh). */
 const PYTHON = process.env.PGSCOUT_PYTHON ?? '/usr/bin/python3';
 const EXPORTED = (out: string) => path.join(out, '_csv', 'plan_nodes.csv');
 const SCRIPT = new URL('../../examples/train.py', import.meta.url).pathname;
