@@ -45,6 +45,7 @@ const volatile __u32 usage_len = 0;
 const volatile __u32 usage_buf_off = 0, usage_wal_off = 0;
 const volatile __u32 off_be_type = 0;         /* PgBackendStatus.st_backendType */
 const volatile __u32 off_be_procpid = 0;      /* .st_procpid */
+const volatile __u32 off_be_changecount = 0;  /* .st_changecount */
 const volatile __u32 off_be_act_start = 0;    /* .st_activity_start_timestamp */
 const volatile __u32 off_be_state_start = 0;  /* .st_state_start_timestamp */
 const volatile __u32 off_be_dbid = 0;         /* .st_databaseid */
@@ -350,7 +351,8 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	 * (under CPU load the dying process can lag behind the next connection). */
 	if (site == END_AT_EXIT) {
 		__u32 pid = snap_u32(be, off_be_procpid);
-		if (pid && pid != task_tgid(task)) {
+		/* An odd st_changecount: the next backend is writing the slot right now. */
+		if ((pid && pid != task_tgid(task)) || (snap_u32(be, off_be_changecount) & 1)) {
 			sstat_inc(PGS_SSTAT_SLOT_REUSED, 1);
 			return;
 		}

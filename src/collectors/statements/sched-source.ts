@@ -84,6 +84,7 @@ export class SchedStatementSource {
         myproc_addr: addr('MyProc'),
         off_be_type: be('st_backendType'),
         off_be_procpid: be('st_procpid'),
+        off_be_changecount: be('st_changecount'),
         off_be_act_start: be('st_activity_start_timestamp'),
         off_be_state_start: be('st_state_start_timestamp'),
         off_be_dbid: be('st_databaseid'),

@@ -104,6 +104,16 @@ describeBpf('default statement source: no trap per statement', () => {
       expect(Number(r.lo)).toBeLessThanOrEqual(Math.ceil(mean));
       expect(Number(r.hi)).toBeGreaterThanOrEqual(Math.floor(mean));
     }
+    // Bucket i holds [2^i, 2^(i+1)) µs (bucket 0 from 0): the shortest and the longest call of a
+    // row are in its lowest and highest non-empty buckets.
+    const hist = Array.from({ length: 24 }, (_, i) => `duration_hist_${String(i).padStart(2, '0')}`);
+    const bucket = (ns: number) => Math.min(23, Math.max(0, Math.floor(Math.log2(Math.max(1, Math.floor(ns / 1000))))));
+    const placed = await queryParquet(`SELECT min_duration_ns AS lo, max_duration_ns AS hi, ${hist.join(', ')}
+        FROM ${tableSource(db.out, 'query_stats')} WHERE calls > 0`);
+    for (const r of placed) {
+      const filled = hist.map((h, i) => (Number(r[h]) > 0 ? i : -1)).filter((i) => i >= 0);
+      expect([bucket(Number(r.lo)), bucket(Number(r.hi))]).toEqual([filled[0], filled[filled.length - 1]]);
+    }
   });
 
   it('buffer and WAL usage come from the same counters as pg_stat_statements', async () => {
