@@ -11,7 +11,7 @@
  * Needs root and `npm run build`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
@@ -99,6 +99,9 @@ function startDaemon(conninfo) {
         async stop() {
           child.kill('SIGTERM');
           const code = await exited;
+          const files = (readdirSync(out, { recursive: true })).filter((f) => String(f).endsWith('.parquet'));
+          const bytes = files.reduce((a, f) => a + statSync(path.join(out, String(f))).size, 0);
+          log(`dataset: ${files.length} Parquet files, ${(bytes / 1024).toFixed(0)} KiB`);
           rmSync(out, { recursive: true, force: true });
           const lines = stderr.trim().split('\n').filter((l) => !l.startsWith('pgscout: collecting'));
           return { summary: { lines: [`exit ${code}`, ...lines.slice(-3)] } };
