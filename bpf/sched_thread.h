@@ -27,6 +27,7 @@ struct stmt_thread {
 	__u32 ignored;         /* not a client backend, or one of pgscout's own */
 	__u32 partial;         /* the open window began before we saw the backend */
 	__u32 win_pending;     /* the window opened at a statement end: a sleep before the next request restarts it */
+	__u32 own_checked;     /* own_pids looked up at a statement end: pgscout registers its backends before their first statement */
 };
 
 /* Task-local: found from the task itself (a pointer check for every task

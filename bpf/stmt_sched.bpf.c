@@ -372,11 +372,14 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		return;
 	}
 	th->last_act = act;
-	/* Only client backends' statements count (not autovacuum, walsenders, …). */
-	if (snap_u32(be, off_be_type) != be_type_client || bpf_map_lookup_elem(&own_pids, &tid)) {
+	/* Only client backends' statements count (not autovacuum, walsenders, …).
+	 * pgscout puts its own backends in own_pids before their first statement:
+	 * one lookup per backend, not one per statement. */
+	if (snap_u32(be, off_be_type) != be_type_client || (!th->own_checked && bpf_map_lookup_elem(&own_pids, &tid))) {
 		th->ignored = 1;
 		return;
 	}
+	th->own_checked = 1;
 	__u32 zero = 0;
 	struct stmt_sample *s = bpf_map_lookup_elem(&sample_scratch, &zero);
 	if (!s)

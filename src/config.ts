@@ -98,7 +98,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   otlpIntervalMs: 10_000,
   topQueries: 20,
   exact: false,
-  // 500/s: the drain spends ~15–20 µs of CPU per row; 500 rows/s keeps the daemon near 1 % of a core (docs/benchmarks.md).
+  // 500/s: a row costs ~28 µs of daemon CPU end to end (decode, row, column buffers, Parquet, GC): 1.4 % of a core (docs/benchmarks.md, run E).
   statementRows: 500,
   slowMs: 10,
   phases: false,

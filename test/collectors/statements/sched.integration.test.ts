@@ -79,6 +79,12 @@ describeBpf('default statement source: no trap per statement', () => {
     expect(selects.reduce((a, p) => a + p.calls, 0)).toBeGreaterThanOrEqual(10_000);
   });
 
+  it("leaves pgscout's own statements (catalog lookups, settings) out of query_stats, in the kernel", async () => {
+    const own = await queryParquet(`SELECT query_text FROM ${tableSource(db.out, 'query_stats')}
+        WHERE query_text LIKE '%pg_database%' OR query_text LIKE '%pg_roles%' OR query_text LIKE '%pg_settings%'`);
+    expect(own).toEqual([]);
+  });
+
   it('counts a statement that runs many transactions (VACUUM) as one call, nothing coalesced', async () => {
     const [v] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls, sum(coalesced)::BIGINT AS coalesced
         FROM ${tableSource(db.out, 'query_stats')} WHERE query_text = 'VACUUM'`);
