@@ -47,6 +47,13 @@ host = "db#1"
     expect(() => readConfigFile('/nonexistent/pgscout.toml', KEYS)).toThrow(/cannot read the config file .* \(ENOENT\)/);
   });
 
+  it('reads the packaged /etc/pgscout/pgscout.toml into the configuration it documents', () => {
+    const env = readConfigFile(new URL('../packaging/pgscout.toml', import.meta.url).pathname, KEYS);
+    const cfg = collectConfig({}, env);
+    expect([cfg.intervalMs, cfg.syncIntervalMs, cfg.statementRows, cfg.slowMs, cfg.prometheus])
+      .toEqual([1000, 5000, 500, 10, { host: '127.0.0.1', port: 9464 }]);
+  });
+
   it('goes through the same checks as the flags (one line, exit ≠ 0)', async () => {
     const r = await runCli(['collect', '--config', file('pg = "host=/tmp"\nout = "/tmp/x"\ninterval = "soon"\n')]);
     expect(r.code).not.toBe(0);
