@@ -431,29 +431,6 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
 
 	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
-#ifdef ABL
-	{
-		volatile __u64 sink = 0;
-#if ABL == 1
-		struct be_snap *b2 = snap_be(th->be); sink = b2 ? b2->b[3] : 0;
-#elif ABL == 2
-		__u64 b3[STMT_NBUF], w3[STMT_NWAL]; read_usage(b3, w3); sink = b3[1] + w3[0];
-#elif ABL == 3
-		__u64 t3[STMT_NTASK]; read_task(task, t3); sink = t3[2] + t3[9];
-#elif ABL == 4
-		void *x = (ctl->gen & 1) ? bpf_map_lookup_elem(&stmt_agg1, &key) : bpf_map_lookup_elem(&stmt_agg0, &key); sink = (__u64)x;
-#elif ABL == 5
-		sink = hist_bucket(dur + sink);
-#elif ABL == 6
-		sink = bpf_ktime_get_ns();
-#elif ABL == 7
-		sink = read_u64(th->be + 8);
-#elif ABL == 8
-		{ __u32 z = 0; struct stmt_sample *s2 = bpf_map_lookup_elem(&sample_scratch, &z); sink = s2 ? (__u64)s2 : 0; }
-#endif
-		(void)sink;
-	}
-#endif
 	/* The text is looked for only at a key's first statement of an interval,
 	 * not at every statement. */
 	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur) : aggregate(&stmt_agg0, &key, s, dur);
