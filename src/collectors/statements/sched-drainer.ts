@@ -10,6 +10,7 @@ import type { TableRows } from '../collector.js';
 import type { SchedStatName } from './sched-abi.js';
 import { aggregateRow, sampleRow, type SchedRowContext } from './sched-rows.js';
 import type { SchedStatementSource } from './sched-source.js';
+import type { StmtTextEvent } from './source.js';
 import { QUERY_STATS_TABLE } from './stats-table.js';
 import { QUERIES_TABLE } from './tables.js';
 
@@ -31,13 +32,17 @@ export class SchedDrainer {
 
   /** First-seen texts into the shared cache now, ahead of the next drain. */
   ingestTexts(): void {
-    for (const t of this.source.takeTexts()) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
+    this.addTexts(this.source.takeTexts());
+  }
+
+  private addTexts(texts: readonly StmtTextEvent[]): void {
+    for (const t of texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
   }
 
   /** `final`: the last drain, after detach. */
   async drainOnce(final = false): Promise<TableRows[]> {
     const d = await this.source.drain(final);
-    for (const t of d.texts) this.ctx.texts.add(t.queryId, t.text, t.stmtIndex);
+    this.addTexts(d.texts);
     const dbids = [...d.aggregates.map((a) => a.dbid), ...d.samples.map((s) => s.dbid as number)];
     const userids = [...d.aggregates.map((a) => a.userid), ...d.samples.map((s) => s.userid as number)];
     await this.catalog.databases.resolve(dbids);

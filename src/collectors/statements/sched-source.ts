@@ -156,11 +156,9 @@ export class SchedStatementSource {
     const aggregates = final ? this.aggs.drainAll() : await this.aggs.flipAndDrain();
     // Samples after the flip: every sample of the drained interval is in the ring by now.
     this.samplesRing.consume();
-    this.textsRing.consume();
     this.aggs.followRate();
-    const out: SchedDrain = { ...aggregates, samples: this.pendingSamples, texts: this.pendingTexts };
+    const out: SchedDrain = { ...aggregates, samples: this.pendingSamples, texts: this.takeTexts() };
     this.pendingSamples = [];
-    this.pendingTexts = [];
     return out;
   }
 

@@ -161,9 +161,7 @@ export class StatementSource {
     this.ownPids.sync();
     this.ring.consume();
     const aggregates = final ? this.aggs.drainAll() : await this.aggs.flipAndDrain();
-    this.ring.consume();
-    const texts = this.pendingTexts;
-    this.pendingTexts = [];
+    const texts = this.takeTexts();
     const batch = this.finished.drain();
     const records: StmtRecord[] = [];
     for (let i = 0; i < batch.count; i++) {
