@@ -101,7 +101,8 @@ describeBpf('statement collection against a real PostgreSQL', () => {
 
   it('pg_sleep(0.2) is off-CPU time, not on-CPU', async () => {
     const [row] = await byText('SELECT pg_sleep($1)');
-    if (Number(row!.off_cpu_ns) < 200e6) console.log('DEBUG', await byText('SELECT pg_sleep($1)'), await readTable(db.out, 'query_errors'));
+    // Seen once under CPU load and not reproduced since: should it recur, show every candidate row.
+    if (Number(row!.off_cpu_ns) < 200e6) console.log('pg_sleep rows and failures:', await byText('SELECT pg_sleep($1)'), await readTable(db.out, 'query_errors'));
     expect(Number(row!.off_cpu_ns)).toBeGreaterThanOrEqual(200e6);
     expect(Number(row!.on_cpu_ns)).toBeLessThan(30e6);
     expect(Number(row!.voluntary_ctx_switches)).toBeGreaterThanOrEqual(1);
