@@ -11,7 +11,7 @@
  * Needs root and `npm run build`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
@@ -28,6 +28,8 @@ const RATE = flag('rate', null);
 const rateArgs = RATE ? ['-R', RATE] : [];
 // --collect-args "...": more flags for the standalone daemon (e.g. "--interval 5s").
 const COLLECT_ARGS = (flag('collect-args', '') ?? '').split(/\s+/).filter(Boolean);
+// --node-args "...": V8/node flags for the standalone daemon; with --trace-gc its GC pauses over the window are summed.
+const NODE_ARGS = (flag('node-args', '') ?? '').split(/\s+/).filter(Boolean);
 const CLI = new URL('../bin/pgscout.js', import.meta.url).pathname;
 
 /** tid → [user ticks, system ticks] of every thread of process `pid`. */
@@ -48,6 +50,7 @@ run(async () => {
     const collecting = STANDALONE ? await startDaemon(cluster.conninfo) : await startCollecting(cluster.conninfo, { 'statement-rows': ROWS }, {});
     if (WARM > 0) await pgbench(cluster, [...WL, '-c', '2', '-j', '2', '-T', String(WARM)]);
     const before = threadTicks(collecting.pid);
+    const gcFrom = collecting.uptimeMs?.() ?? 0;
     const t0 = performance.now();
     const result = await pgbench(cluster, [...WL, '-c', '2', '-j', '2', ...rateArgs, '-T', String(SECONDS)]);
     const seconds = (performance.now() - t0) / 1000;
@@ -60,18 +63,50 @@ run(async () => {
       const [bu, bs] = byThread.get(name) ?? [0, 0];
       byThread.set(name, [bu + u - u0, bs + s - s0]);
     }
+    const rssMb = residentMb(collecting.pid);
+    const gcTo = collecting.uptimeMs?.() ?? 0;
     const { summary } = await collecting.stop();
+    // V8 prints --trace-gc lines with the isolate's uptime; a pipe is flushed only at exit.
+    if (collecting.stdout) log(`GC in the window: ${gcSummary(collecting.stdout(), gcFrom, gcTo)}`);
+    // --stdout FILE: the daemon's stdout (e.g. --trace-opt / --trace-deopt lines) and the window, for reading by hand.
+    if (collecting.stdout && flag('stdout', null)) {
+      writeFileSync(flag('stdout', null), `# window ${gcFrom.toFixed(0)}..${gcTo.toFixed(0)} ms after spawn\n${collecting.stdout()}`);
+    }
     const pct = (ticks / 100 / seconds) * 100;
     log(`summary: ${summary.lines.join('; ')}`);
     const share = (t) => ((t / 100 / seconds) * 100).toFixed(2);
     log(`by thread (% of a core, user + system): ${[...byThread].filter(([, [u, s]]) => u + s > 0)
       .sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1]).map(([n, [u, s]]) => `${n} ${share(u)} + ${share(s)}`).join(', ')}`);
     console.log(`${WL.length ? 'select-only' : 'tpcb-like'}, --statement-rows ${ROWS}: ${result.tps.toFixed(0)} TPS, ` +
-      `${STANDALONE ? 'pgscout collect (standalone)' : 'collector'} ${pct.toFixed(1)} % of a core over ${seconds.toFixed(1)} s after ${WARM} s of warm-up`);
+      `${STANDALONE ? 'pgscout collect (standalone)' : 'collector'} ${pct.toFixed(1)} % of a core over ${seconds.toFixed(1)} s after ${WARM} s of warm-up, RSS ${rssMb} MB at the end`);
   } finally {
     await cluster.stop();
   }
 });
+
+/** Count and summed pause of each kind of collection in `--trace-gc` lines. */
+function gcSummary(text, fromMs, toMs) {
+  const kinds = new Map();
+  for (const m of text.matchAll(/\]\s+(\d+) ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ ([\d.]+) ms/g)) {
+    if (Number(m[1]) < fromMs || Number(m[1]) > toMs) continue;
+    m.splice(1, 1);
+    const k = kinds.get(m[1]) ?? { n: 0, ms: 0 };
+    k.n++;
+    k.ms += Number(m[2]);
+    kinds.set(m[1], k);
+  }
+  return [...kinds].map(([k, v]) => `${k} ${v.n}× ${v.ms.toFixed(0)} ms`).join(', ') || 'none';
+}
+
+/** Resident set of process `pid` in MB (VmRSS), or '?' once it is gone. */
+function residentMb(pid = 'self') {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? (Number(kb) / 1024).toFixed(0) : '?';
+  } catch {
+    return '?';
+  }
+}
 
 /** A thread's name, numbers folded away (Node 20 names its helper threads like the main one). */
 function threadName(pid = 'self', tid) {
@@ -85,9 +120,12 @@ function threadName(pid = 'self', tid) {
 /** `pgscout collect` as a child; resolves once it says it is collecting. */
 function startDaemon(conninfo) {
   const out = mkdtempSync(path.join(os.tmpdir(), 'pgscout-daemon-cpu-'));
-  const child = spawn(process.execPath, [CLI, 'collect', '--pg', conninfo, '--out', out, '--statement-rows', ROWS, ...COLLECT_ARGS],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PGSCOUT_LOCK_DIR: out } });
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'collect', '--pg', conninfo, '--out', out, '--statement-rows', ROWS, ...COLLECT_ARGS],
+    { stdio: ['ignore', NODE_ARGS.length ? 'pipe' : 'ignore', 'pipe'], env: { ...process.env, PGSCOUT_LOCK_DIR: out } });
   let stderr = '';
+  let stdout = '';
+  const spawnedAt = performance.now();
+  child.stdout?.on('data', (d) => { stdout += d; });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
@@ -96,6 +134,8 @@ function startDaemon(conninfo) {
       // The CLI re-execs itself with its daemon settings in the same process: the pid stays.
       resolve({
         pid: child.pid,
+        stdout: child.stdout ? () => stdout : undefined,
+        uptimeMs: () => performance.now() - spawnedAt,
         async stop() {
           child.kill('SIGTERM');
           const code = await exited;

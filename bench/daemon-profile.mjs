@@ -5,7 +5,10 @@
  * collector is up: a profiler signal during BPF loading makes the verifier fail with EAGAIN)
  * over `--seconds`. Prints self time by function and by file, and writes the .cpuprofile.
  *
- *   node bench/daemon-profile.mjs [--seconds 15] [--rate 40000] [--rows 500] [--out /tmp/pgscout.cpuprofile]
+ *   node bench/daemon-profile.mjs [--seconds 15] [--rate 40000] [--rows 500] [--out /tmp/pgscout.cpuprofile] [--alloc]
+ *
+ * `--alloc`: V8's sampling heap profiler instead (every allocation, collected ones included):
+ * bytes allocated per second by function, what the young generation's collections are fed with.
  *
  * Needs root and `npm run build`.
  */
@@ -32,6 +35,36 @@ function summarize(profile, key) {
   return [...self.entries()].sort((a, b) => b[1] - a[1]);
 }
 
+/** Bytes allocated per (function, file:line), self, from a sampling heap profile. */
+function allocations(head) {
+  const out = new Map();
+  const name = (f) => `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+  // Natives (slice, push, set…) are named with their caller: which slice matters.
+  const walk = (n, parent) => {
+    const f = n.callFrame;
+    const k = f.url ? name(f) : `${name(f)} ← ${parent}`;
+    out.set(k, (out.get(k) ?? 0) + n.selfSize);
+    for (const c of n.children) walk(c, f.url ? name(f) : parent);
+  };
+  walk(head, '');
+  return [...out.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+async function allocationProfile(session) {
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+  });
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  const s = (performance.now() - t0) / 1000;
+  const rows = allocations(profile.head);
+  const total = rows.reduce((a, [, b]) => a + b, 0);
+  console.log(`allocated ${(total / s / 1024).toFixed(0)} KiB/s over ${s.toFixed(1)} s (sampled every 4 KiB); by function:`);
+  for (const [k, b] of rows.slice(0, 30)) console.log(`  ${(b / s / 1024).toFixed(1).padStart(8)} KiB/s  ${k}`);
+}
+
 run(async () => {
   const cluster = await startCluster({ settings: { compute_query_id: 'on' } });
   try {
@@ -41,6 +74,13 @@ run(async () => {
     await sleep(Number(flag('warm', '20')) * 1000);
     const session = new Session();
     session.connect();
+    if (process.argv.includes('--alloc')) {
+      await allocationProfile(session);
+      session.disconnect();
+      await load;
+      await collecting.stop();
+      return;
+    }
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 200 });
     await session.post('Profiler.start');

@@ -64,7 +64,16 @@ function compileFirstBad(table: TableSpec): (rows: readonly Row[], ok: ((v: Valu
  * them); the values become JS values again only when the row group is written.
  */
 interface TypedColumn { values: BigInt64Array | Float64Array | Int32Array; nulls: Uint8Array | null }
+/*
+ * Other columns (strings, booleans) are plain arrays of a fixed capacity,
+ * filled with null and written by index: an empty array that push() makes
+ * grow starts with small-integer elements, and its first string or null
+ * deoptimizes the compiled push function (~75 ms of optimizing compiler each
+ * time, for every column, every row group: docs/benchmarks.md, run F).
+ */
 type Stored = Value[] | TypedColumn;
+
+const plainColumn = (capacity: number): Value[] => new Array<Value>(capacity).fill(null);
 
 const TYPED: Partial<Record<ColumnType, new (n: number) => BigInt64Array | Float64Array | Int32Array>> = {
   INT64: BigInt64Array, DOUBLE: Float64Array, INT32: Int32Array,
@@ -77,7 +86,7 @@ function compilePush(table: TableSpec): (rows: readonly Row[], from: number, to:
   table.columns.forEach((c, k) => {
     if (!TYPED[c.type]) {
       setup.push(`const c${k} = columns[${k}];`);
-      body.push(`c${k}.push(${prop(c.name)} ?? null);`);
+      body.push(`c${k}[i] = ${prop(c.name)} ?? null;`);
     } else if (c.nullable) {
       setup.push(`const t${k} = columns[${k}].values, n${k} = columns[${k}].nulls;`);
       body.push(`v = ${prop(c.name)}; if (v === null || v === undefined) n${k}[i] = 1; else t${k}[i] = v;`);
@@ -103,13 +112,48 @@ function releaseColumn(col: Stored): void {
   release(col.nulls);
 }
 
-/** The first `n` values as JS values (null where marked). */
-function materialize(col: Stored, n: number): Value[] {
-  if (Array.isArray(col)) return col;
-  const out: Value[] = new Array(n);
-  const { values, nulls } = col;
-  for (let i = 0; i < n; i++) out[i] = nulls !== null && nulls[i] === 1 ? null : values[i]!;
-  return out;
+/**
+ * What a row group hands to the encoder for one column: a plain array, or a
+ * typed column whose JS values are made only when the encoder slices it (it
+ * does so once per column per row group). So at most one column's worth of
+ * heap values exists at a time: materializing every column of a row group at
+ * once (70 columns × thousands of bigints, all alive while the group is
+ * encoded) made young-generation collections copy megabytes. The encoder
+ * could read typed arrays itself, but it passes over a column five times and
+ * would make a new bigint for every value at every pass.
+ */
+export type EncodableColumn = Value[] | LazyColumn;
+
+/** A typed column (own copy of its values and nulls): JS values on slice(). */
+export class LazyColumn {
+  constructor(private readonly values: BigInt64Array | Float64Array | Int32Array, private readonly nulls: Uint8Array | null) {}
+
+  get length(): number {
+    return this.values.length;
+  }
+
+  slice(from = 0, to = this.values.length): Value[] {
+    const end = Math.min(to, this.values.length);
+    const out: Value[] = new Array(Math.max(0, end - from));
+    const { values, nulls } = this;
+    if (nulls === null) for (let i = from; i < end; i++) out[i - from] = values[i]!;
+    else for (let i = from; i < end; i++) out[i - from] = nulls[i] === 1 ? null : values[i]!;
+    return out;
+  }
+}
+
+/** The first `n` values of `col`, detached from the buffer's arrays (they are reused). */
+function encodable(col: Stored, n: number): EncodableColumn {
+  if (Array.isArray(col)) return col.slice(0, n);
+  const nulls = col.nulls === null ? 0 : countOnes(col.nulls, n);
+  if (nulls === n && n > 0) return new Array<Value>(n).fill(null);
+  return new LazyColumn(col.values.slice(0, n), nulls === 0 ? null : col.nulls!.slice(0, n));
+}
+
+function countOnes(flags: Uint8Array, n: number): number {
+  let ones = 0;
+  for (let i = 0; i < n; i++) ones += flags[i]!;
+  return ones;
 }
 
 export class ColumnBuffer {
@@ -135,17 +179,22 @@ export class ColumnBuffer {
 
   private fresh(capacity: number): Stored[] {
     this.capacity = capacity;
-    return this.table.columns.map((c) => (TYPED[c.type] ? typedColumn(c.type, c.nullable, capacity) : []));
+    return this.table.columns.map((c) => (TYPED[c.type] ? typedColumn(c.type, c.nullable, capacity) : plainColumn(capacity)));
   }
 
-  /** Room for `n` rows: typed columns grow by doubling, keeping what they hold. */
+  /** Room for `n` rows: columns grow by doubling, keeping what they hold. */
   private reserve(n: number): void {
     if (n <= this.capacity) return;
     let capacity = this.capacity;
     while (capacity < n) capacity *= 2;
     const grown = this.fresh(capacity);
+    const held = this.rowCount;
     this.columns = this.columns.map((col, k) => {
-      if (Array.isArray(col)) return col;
+      if (Array.isArray(col)) {
+        const next = grown[k] as Value[];
+        for (let i = 0; i < held; i++) next[i] = col[i]!;
+        return next;
+      }
       const next = grown[k] as TypedColumn;
       (next.values as BigInt64Array).set(col.values as BigInt64Array);
       next.nulls?.set(col.nulls!);
@@ -182,15 +231,20 @@ export class ColumnBuffer {
   }
 
   /**
-   * Hands over the buffered columns (in TableSpec order, as JS values) and
+   * Hands over the buffered columns (in TableSpec order) for encoding, and
    * starts over in the same typed arrays: fresh ones would be faulted in page
    * by page again for every row group (a page fault is the costliest part of
    * a push in a VM), so they stay at their high-water mark (one row group).
    */
-  take(): Value[][] {
-    const out = this.columns.map((col) => materialize(col, this.rowCount));
+  takeColumns(): EncodableColumn[] {
+    const out = this.columns.map((col) => encodable(col, this.rowCount));
     this.clear();
     return out;
+  }
+
+  /** takeColumns() as JS values (null where there is none). */
+  take(): Value[][] {
+    return this.takeColumns().map((col) => (Array.isArray(col) ? col : col.slice()));
   }
 
   /** Gives the typed arrays back to the pool; the buffer is empty and unusable afterwards. */
@@ -201,14 +255,13 @@ export class ColumnBuffer {
     this.capacity = 0;
   }
 
-  /** Drops the buffered rows (after a take, or a failed write), keeping the typed arrays. */
+  /** Drops the buffered rows (after a take, or a failed write), keeping the arrays (no strings held). */
   clear(): void {
     const n = this.rowCount;
-    this.columns = this.columns.map((col) => {
-      if (Array.isArray(col)) return [];
-      col.nulls?.fill(0, 0, n);
-      return col;
-    });
+    for (const col of this.columns) {
+      if (Array.isArray(col)) col.fill(null, 0, n);
+      else col.nulls?.fill(0, 0, n);
+    }
     this.rowCount = 0;
   }
 }

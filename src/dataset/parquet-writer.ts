@@ -305,9 +305,10 @@ export class ParquetTableWriter {
       this.stall(cause);
       return;
     }
-    const columns = this.buffer.take();
+    const columns = this.buffer.takeColumns();
     try {
-      const columnData: ColumnSource[] = this.opts.table.columns.map((c, k) => ({ name: c.name, data: columns[k] }));
+      // A LazyColumn has what the encoder uses of an array: length and slice().
+      const columnData: ColumnSource[] = this.opts.table.columns.map((c, k) => ({ name: c.name, data: columns[k] as ColumnSource['data'] }));
       await file.pq.write({ columnData, rowGroupSize: rows });
     } catch (err) {
       if (isStorageError(err)) {

@@ -102,6 +102,40 @@ describe('ParquetTableWriter', () => {
     expect(agg.lo).toBe(INT64_MIN);
   });
 
+
+  it('encodes typed columns without nulls, with some and with only nulls, statistics included (DuckDB reads them back)', async () => {
+    const w = writer();
+    // Row group 1: temp_bytes/ratio have nulls, workers none; row group 2: temp_bytes only nulls, ratio none.
+    const first: Row[] = rows(0, 40).map((r, i) => ({ ...r, workers: i + 1 }));
+    const second: Row[] = rows(40, 70).map((r, i) => ({ ...r, temp_bytes: null, ratio: i / 3 }));
+    await w.append(first);
+    await w.sync();
+    await w.append(second);
+    await w.close();
+    const back = await readAll();
+    const input = [...first, ...second];
+    expect(back).toHaveLength(input.length);
+    back.forEach((got, i) => {
+      for (const c of TABLE.columns) expect([c.name, got[c.name]]).toStrictEqual([c.name, input[i][c.name]]);
+    });
+    const stats = await queryParquet(
+      `SELECT row_group_id AS g, path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls
+       FROM parquet_metadata(${sqlString(tableGlob(outDir, TABLE.name))})
+       WHERE path_in_schema IN ('seq', 'temp_bytes', 'workers', 'ratio') ORDER BY g, c`);
+    const of = (g: number, c: string) => stats.find((s) => Number(s.g) === g && s.c === c)!;
+    const range = (vals: unknown[]) => {
+      const present = vals.filter((v) => v !== null) as (bigint | number)[];
+      return [String(present.reduce((a, b) => (b < a ? b : a))), String(present.reduce((a, b) => (b > a ? b : a)))];
+    };
+    expect([of(0, 'seq').lo, of(0, 'seq').hi]).toEqual(['0', '39']);
+    expect([of(0, 'temp_bytes').lo, of(0, 'temp_bytes').hi]).toEqual(range(first.map((r) => r.temp_bytes)));
+    expect(Number(of(0, 'temp_bytes').nulls)).toBe(first.filter((r) => r.temp_bytes === null).length);
+    expect([of(0, 'workers').lo, of(0, 'workers').hi, Number(of(0, 'workers').nulls)]).toEqual(['1', '40', 0]);
+    expect(Number(of(1, 'temp_bytes').nulls)).toBe(30);
+    expect(of(1, 'temp_bytes').lo).toBeNull();
+    expect(Number(of(1, 'ratio').nulls)).toBe(0);
+    expect(Number(of(1, 'ratio').hi)).toBeCloseTo(29 / 3, 12);
+  });
   it('lays files out as <table>/host=…/date=…/part-<stamp>-<pid>-<seq>.parquet', async () => {
     const w = new ParquetTableWriter({ outDir, table: TABLE, host: 'db/1 prod' });
     await w.append(rows(0, 3));
