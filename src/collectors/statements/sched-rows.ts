@@ -1,12 +1,11 @@
-/** Default-source records → rows of `queries` (sampled executions) and `query_stats` (aggregates). */
+/** Per-query aggregates → rows of `query_stats` (both sources); sampled executions: sample-rows.ts. */
 import type { Row } from '../../dataset/schema.js';
 import type { NameCache } from '../../pg/catalog.js';
 import type { QueryTextCache } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
-import { BUFFER_FIELDS, SCHED_FLAGS, STMT_NHIST, TASK_FIELDS, WAL_FIELDS } from './sched-abi.js';
-import type { StmtSample } from './sched-source.js';
-import { addArrayColumns, execId } from './rows.js';
-import { sampleWeight, type StmtAggregate } from './agg-maps.js';
+import { BUFFER_FIELDS, STMT_NHIST, TASK_FIELDS, WAL_FIELDS } from './sched-abi.js';
+import { addArrayColumns } from './rows.js';
+import type { StmtAggregate } from './agg-maps.js';
 import { HISTOGRAM_COLUMNS } from './stats-table.js';
 
 export interface SchedRowContext {
@@ -22,7 +21,6 @@ export interface SchedRowContext {
 
 const i64 = (v: bigint) => BigInt.asIntN(64, v);
 const big = (v: unknown) => v as bigint;
-const num = (v: unknown) => v as number;
 
 const arr = (v: unknown) => v as bigint[];
 
@@ -38,47 +36,12 @@ function addIdentity(row: Row, queryId: bigint, dbid: number, userid: number, ct
 }
 
 /** Adds the task counter, buffer and WAL usage columns of a sample or aggregate to `row`. */
-function addUsage(row: Row, g: StmtSample): void {
+function addUsage(row: Row, g: Record<string, unknown>): void {
   addArrayColumns(row, TASK_FIELDS, arr(g.task));
   addArrayColumns(row, BUFFER_FIELDS, arr(g.buf));
   addArrayColumns(row, WAL_FIELDS, arr(g.wal));
 }
 
-
-export function sampleRow(s: StmtSample, ctx: SchedRowContext): Row {
-  const start = big(s.start_ns);
-  const end = big(s.end_ns);
-  const flags = num(s.flags);
-  // One literal, then plain stores in a fixed order: every row gets the same hidden class, no temporaries.
-  const row: Row = {
-    exec_id: execId(num(s.pid), num(s.seq)),
-    pid: num(s.pid),
-    protocol: null,
-    stmt_index: null,
-    start_ns: ctx.clock.toWall(start),
-    end_ns: ctx.clock.toWall(end),
-    duration_ns: i64(end - start),
-    parse_ns: null, plan_ns: null, execute_ns: null, executor_ns: null,
-    on_cpu_ns: big(s.on_cpu_ns),
-    off_cpu_ns: big(s.off_cpu_ns),
-    runq_wait_ns: big(s.runq_ns),
-    cpu_clock_ns: null, cycles: null, instructions: null, cache_references: null, cache_misses: null, ref_cycles: null,
-    cpu_migrations: null,
-    rows: null,
-    net_recv_bytes: ctx.netRecv ? big(s.net_recv_bytes) : null,
-    net_send_bytes: big(s.net_send_bytes),
-    xact_lxid: null,
-    xact_outcome: null,
-    truncated: (flags & SCHED_FLAGS.PARTIAL) !== 0,
-    aborted: false,
-    source: 'scheduler',
-    sample_weight: sampleWeight(num(s.sample_p32)),
-    coalesced: num(s.coalesced),
-  };
-  addIdentity(row, big(s.query_id), num(s.dbid), num(s.userid), ctx);
-  addUsage(row, s);
-  return row;
-}
 
 export interface Interval { startNs: bigint; endNs: bigint }
 

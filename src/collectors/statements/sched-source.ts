@@ -17,8 +17,8 @@ import { NotSupportedError } from '../../util/errors.js';
 import { closeAll } from '../../bpf/link.js';
 import type { BpfMap } from '../../bpf/map.js';
 import { BpfObject } from '../../bpf/object.js';
+import { RecordBatch } from '../../bpf/record-batch.js';
 import { RingBuffer } from '../../bpf/ringbuf.js';
-import { compileDecoder } from '../../bpf/struct-layout.js';
 import { chooseVariants } from '../../bpf/variants.js';
 import { globalAddress } from '../../elf/address.js';
 import { loadLayout } from '../../pg/layouts.js';
@@ -30,20 +30,18 @@ import { OwnPidsMap } from './own-pids-map.js';
 import { decodeText, type StmtTextEvent } from './source.js';
 import { usageSpan } from './usage-span.js';
 
-const decodeSample = compileDecoder(stmtSampleLayout);
-
 /** The programs copy PgBackendStatus whole into a 512-byte scratch (bpf/stmt_sched.bpf.c BE_SNAP). */
 function backendStatusSize(size: number): number {
   if (size > 512) throw new NotSupportedError('PgBackendStatus copy', `PgBackendStatus is ${size} bytes in this PostgreSQL; the default statement source reads at most 512 (use --exact)`);
   return size;
 }
 
-export type StmtSample = Record<string, number | bigint | bigint[]>;
 export type { StmtAggregate } from './agg-maps.js';
 
 /** What one drain took out of the kernel. */
 export interface SchedDrain extends AggregateDrain {
-  samples: StmtSample[];
+  /** The sampled executions (`stmt_sample` records), valid until the next drain. */
+  samples: RecordBatch;
   texts: StmtTextEvent[];
 }
 
@@ -64,7 +62,9 @@ export class SchedStatementSource {
   private readonly samplesRing: RingBuffer;
   private readonly textsRing: RingBuffer;
   private readonly ncpus = fn.num_possible_cpus() as number;
-  private pendingSamples: StmtSample[] = [];
+  /** Records arrive in one batch while the last drain's batch is turned into rows. */
+  private pendingSamples = new RecordBatch(stmtSampleLayout.size);
+  private drainedSamples = new RecordBatch(stmtSampleLayout.size);
   private pendingTexts: StmtTextEvent[] = [];
   readonly attachStates: AttachState[];
 
@@ -110,7 +110,7 @@ export class SchedStatementSource {
       this.obj.setRodata({ end_at_send: endAtSend ? 1 : 0 });
       this.obj.load();
       this.statsMap = this.obj.map('sched_stats');
-      this.samplesRing = new RingBuffer(this.obj.map('samples'), (d) => this.pendingSamples.push(decodeSample(d, 0) as StmtSample));
+      this.samplesRing = new RingBuffer(this.obj.map('samples'), (d) => this.pendingSamples.append(d));
       this.textsRing = new RingBuffer(this.obj.map('texts'), (d) => this.pendingTexts.push(decodeText(d)));
       this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
       this.aggs = new AggregateMaps(this.obj, this.ncpus, opts,
@@ -157,9 +157,11 @@ export class SchedStatementSource {
     // Samples after the flip: every sample of the drained interval is in the ring by now.
     this.samplesRing.consume();
     this.aggs.followRate();
-    const out: SchedDrain = { ...aggregates, samples: this.pendingSamples, texts: this.takeTexts() };
-    this.pendingSamples = [];
-    return out;
+    const samples = this.pendingSamples;
+    this.pendingSamples = this.drainedSamples;
+    this.pendingSamples.clear();
+    this.drainedSamples = samples;
+    return { ...aggregates, samples, texts: this.takeTexts() };
   }
 
   readStats(): Record<SchedStatName, bigint> {
