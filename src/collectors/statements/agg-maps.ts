@@ -86,6 +86,18 @@ export function keepProbability(budget: number | null, statementsPerSecond: numb
   return p >= 1 ? KEEP_ALL : Math.max(1, Math.floor(p * 2 ** 32));
 }
 
+/**
+ * Whether a new keep probability is worth a map update: a change under 1/32
+ * moves the row rate by under 3 % (each row records its own probability, so
+ * weights stay exact either way); at a steady statement rate the estimate
+ * jitters every tick, and each update is a syscall.
+ */
+export function keepProbabilityMoved(current: number, next: number): boolean {
+  if (current === next) return false;
+  if (current === KEEP_ALL || next === KEEP_ALL) return true;
+  return Math.abs(next - current) * 32 > current;
+}
+
 /** Probability × 2^32 → weight; 0 means kept because slow (or failed), weight 1. */
 export function sampleWeight(p32: number): number {
   return p32 === 0 || p32 === KEEP_ALL ? 1 : 2 ** 32 / p32;
@@ -156,7 +168,7 @@ export class AggregateMaps<T = StmtAggregate> {
       const keep = Math.exp((-seconds * 1000) / RATE_FALL_MS);
       this.statementsPerSecond = rate > this.statementsPerSecond ? rate : keep * this.statementsPerSecond + (1 - keep) * rate;
       const next = keepProbability(budget, this.statementsPerSecond);
-      if (next !== this.keepP32) {
+      if (keepProbabilityMoved(this.keepP32, next)) {
         this.keepP32 = next;
         this.writeCtl();
       }
