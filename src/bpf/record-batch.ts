@@ -3,6 +3,8 @@
  * into rows: no object per record in between (a decoded record was ~1 KB of
  * heap, a row built from it another ~2 KB, both garbage within a second).
  */
+const SHRINK_ABOVE = 1 << 20;
+
 export class RecordBatch {
   private bytes: Buffer;
   private views!: { u64: BigUint64Array; i64: BigInt64Array; u32: Uint32Array };
@@ -59,8 +61,22 @@ export class RecordBatch {
     return this.views.u32[(i * this.size + offset) >> 2]!;
   }
 
-  /** Forgets the records, keeping the memory for the next ones. */
+  /** Bytes held (at least the largest batch since the last shrink). */
+  get capacityBytes(): number {
+    return this.bytes.length;
+  }
+
+  /**
+   * Forgets the records, keeping the memory for the next ones; memory beyond
+   * 4× what this batch used (and over 1 MiB) goes back, so one burst under
+   * `--statement-rows all` does not pin its megabytes for the daemon's life.
+   */
   clear(): void {
+    const used = this.count * this.size;
+    if (this.bytes.length > SHRINK_ABOVE && used * 4 < this.bytes.length) {
+      this.bytes = Buffer.allocUnsafeSlow(Math.max(SHRINK_ABOVE, used * 2 + this.size));
+      this.makeViews();
+    }
     this.count = 0;
   }
 }

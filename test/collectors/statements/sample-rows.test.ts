@@ -99,4 +99,20 @@ describe('RecordBatch', () => {
     expect(b.u32At(0, 8)).toBe(8);
     expect(() => new RecordBatch(12)).toThrow(RangeError);
   });
+
+  it('gives back what a burst grew it to once the batches are small again', () => {
+    const b = new RecordBatch(64, 1);
+    const rec = Buffer.alloc(64, 7);
+    for (let i = 0; i < 40_000; i++) b.append(rec);   // 2.5 MB
+    const grown = b.capacityBytes;
+    expect(grown).toBeGreaterThanOrEqual(40_000 * 64);
+    b.clear();                                          // a full batch: kept for the next one
+    expect(b.capacityBytes).toBe(grown);
+    b.append(rec);
+    b.clear();                                          // one record: back to 1 MiB
+    expect(b.capacityBytes).toBe(1 << 20);
+    b.append(rec);
+    expect(b.count).toBe(1);
+    expect(b.u64[0]).toBe(0x0707070707070707n);
+  });
 });
