@@ -18,7 +18,7 @@ import { MonotonicToWall } from '../util/clock.js';
 import { requireBpfReady } from './preflight.js';
 import type { FileLock } from './lock.js';
 import { checkOutDir, lockCluster, lockOutDir } from './out-dir.js';
-import { postmasterAlive, TARGET_POLL_MS, waitForTarget } from './target-watch.js';
+import { PostmasterWatch, TARGET_POLL_MS, waitForTarget } from './target-watch.js';
 import { recoverLeftovers } from '../dataset/footer-journal.js';
 import { logger } from '../util/log.js';
 import { ConfigError, StoppedBeforeStartError } from '../util/errors.js';
@@ -92,6 +92,7 @@ export class Collection {
   /** Times the target's postmaster went away and the collectors were attached again. */
   restarts = 0;
   private watchdog: NodeJS.Timeout | null = null;
+  private readonly postmaster = new PostmasterWatch();
   /** Set while the collectors are down between a postmaster's end and the next one. */
   private following = false;
   private stopping = false;
@@ -211,7 +212,7 @@ export class Collection {
 
   /** Never throws: a gone postmaster starts the follow (serialized with the drains). */
   private watchTarget(): void {
-    if (this.following || this.stopping || postmasterAlive(this.current.postmasterPid)) return;
+    if (this.following || this.stopping || this.postmaster.alive(this.current.postmasterPid)) return;
     this.following = true;
     this.draining = this.draining.then(() => this.followRestart()).catch((err: Error) => {
       this.lastError = err;
@@ -336,6 +337,7 @@ export class Collection {
       this.stopping = true;
       if (this.timer) clearInterval(this.timer);
       if (this.watchdog) clearInterval(this.watchdog);
+      this.postmaster.close();
       let guard: NodeJS.Timeout | undefined;
       const bounded = new Promise<never>((_, reject) => {
         guard = setTimeout(() => reject(new Error(`shutdown did not finish within ${timeoutMs} ms`)), timeoutMs);

@@ -12,12 +12,43 @@ const log = logger('target');
 /** How often a gone target is looked for, and how often a running one is checked. */
 export const TARGET_POLL_MS = 250;
 
-/** The postmaster process still runs (a zombie has exited). */
-export function postmasterAlive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
+/**
+ * Whether the postmaster still runs (a zombie has exited), asked every
+ * TARGET_POLL_MS: one read of an open /proc/<pid>/stat instead of opening,
+ * reading and closing /proc/<pid>/status, whose text the kernel builds with
+ * the postmaster's memory map locked. The open file stays tied to the process
+ * it was opened for: once that one is gone the read fails, even if its pid
+ * already names another process.
+ */
+export class PostmasterWatch {
+  private open: { pid: number; fd: number } | null = null;
+  private readonly buf = Buffer.alloc(512);
+
+  alive(pid: number): boolean {
+    try {
+      if (this.open?.pid !== pid) {
+        this.close();
+        this.open = { pid, fd: fs.openSync(`/proc/${pid}/stat`, 'r') };
+      }
+      const n = fs.readSync(this.open.fd, this.buf, 0, this.buf.length, 0);
+      const text = this.buf.toString('latin1', 0, n);
+      const state = text.charAt(text.lastIndexOf(')') + 2);
+      if (state !== 'Z' && state !== 'X' && state !== '') return true;
+    } catch {
+      // ENOENT at open, ESRCH at read: gone.
+    }
+    this.close();
     return false;
+  }
+
+  close(): void {
+    if (this.open === null) return;
+    try {
+      fs.closeSync(this.open.fd);
+    } catch {
+      // already closed
+    }
+    this.open = null;
   }
 }
 
