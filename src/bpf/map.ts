@@ -29,6 +29,8 @@ function scratch(name: string, bytes: number): Buffer {
 }
 
 export class BpfMap {
+  private readonly perCpuKey = Buffer.alloc(4);
+  private perCpuValue = Buffer.alloc(0);
 
   constructor(
     readonly name: string,
@@ -53,9 +55,10 @@ export class BpfMap {
     return true;
   }
 
-  lookup(key: Buffer, valueSize = this.valueSize): Buffer {
+  /** `into`: a buffer of at least `valueSize` bytes to fill (and return) instead of a new one. */
+  lookup(key: Buffer, valueSize = this.valueSize, into?: Buffer): Buffer {
     syscallCounter.add('map_lookup_elem');
-    const value = Buffer.alloc(valueSize);
+    const value = into && into.length >= valueSize ? into : Buffer.alloc(valueSize);
     const ret = fn.map_lookup_elem(this.fd, key, value) as number;
     if (ret === -os.constants.errno.ENOENT) throw new KeyNotFoundError(`no such key in map ${this.name}`);
     if (ret < 0) throw bpfError(`lookup in map ${this.name}`, -ret);
@@ -111,9 +114,11 @@ export class BpfMap {
 
   /** Sums a per-CPU array of u64 counters: one syscall per index. */
   readPerCpuU64(index: number, ncpus: number): bigint {
-    const key = Buffer.alloc(4);
+    // Read every 25 ms by the rate follower: the key and value buffers are reused.
+    const key = this.perCpuKey;
     key.writeUInt32LE(index);
-    const raw = this.lookup(key, 8 * ncpus);
+    if (this.perCpuValue.length < 8 * ncpus) this.perCpuValue = Buffer.alloc(8 * ncpus);
+    const raw = this.lookup(key, 8 * ncpus, this.perCpuValue);
     let sum = 0n;
     for (let i = 0; i < ncpus; i++) sum += raw.readBigUInt64LE(i * 8);
     return sum;
