@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
 import { pgbench } from '../dist/demo/workload.js';
-import { flag, log, pgbenchData, run, startCollecting } from './lib/harness.mjs';
+import { flag, log, pgbenchData, run, startCollecting, statusKb } from './lib/harness.mjs';
 
 const SECONDS = Number(flag('seconds', '10'));
 const WARM = Number(flag('warm', '4'));
@@ -87,13 +87,12 @@ run(async () => {
 /** Count and summed pause of each kind of collection in `--trace-gc` lines. */
 function gcSummary(text, fromMs, toMs) {
   const kinds = new Map();
-  for (const m of text.matchAll(/\]\s+(\d+) ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ ([\d.]+) ms/g)) {
-    if (Number(m[1]) < fromMs || Number(m[1]) > toMs) continue;
-    m.splice(1, 1);
-    const k = kinds.get(m[1]) ?? { n: 0, ms: 0 };
+  for (const [, atMs, kind, pauseMs] of text.matchAll(/\]\s+(\d+) ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ [\d.]+ ms/g)) {
+    if (Number(atMs) < fromMs || Number(atMs) > toMs) continue;
+    const k = kinds.get(kind) ?? { n: 0, ms: 0 };
     k.n++;
-    k.ms += Number(m[2]);
-    kinds.set(m[1], k);
+    k.ms += Number(pauseMs);
+    kinds.set(kind, k);
   }
   return [...kinds].map(([k, v]) => `${k} ${v.n}× ${v.ms.toFixed(0)} ms`).join(', ') || 'none';
 }
@@ -101,8 +100,8 @@ function gcSummary(text, fromMs, toMs) {
 /** Resident set of process `pid` in MB (VmRSS), or '?' once it is gone. */
 function residentMb(pid = 'self') {
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? (Number(kb) / 1024).toFixed(0) : '?';
+    const kb = statusKb(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+    return kb ? (kb / 1024).toFixed(0) : '?';
   } catch {
     return '?';
   }

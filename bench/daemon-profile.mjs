@@ -35,16 +35,18 @@ function summarize(profile, key) {
   return [...self.entries()].sort((a, b) => b[1] - a[1]);
 }
 
+/** A profile frame as "function file:line", paths from dist/ or node_modules/ on. */
+const frameName = (f) => `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+
 /** Bytes allocated per (function, file:line), self, from a sampling heap profile. */
 function allocations(head) {
   const out = new Map();
-  const name = (f) => `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
   // Natives (slice, push, set…) are named with their caller: which slice matters.
   const walk = (n, parent) => {
     const f = n.callFrame;
-    const k = f.url ? name(f) : `${name(f)} ← ${parent}`;
+    const k = f.url ? frameName(f) : `${frameName(f)} ← ${parent}`;
     out.set(k, (out.get(k) ?? 0) + n.selfSize);
-    for (const c of n.children) walk(c, f.url ? name(f) : parent);
+    for (const c of n.children) walk(c, f.url ? frameName(f) : parent);
   };
   walk(head, '');
   return [...out.entries()].sort((a, b) => b[1] - a[1]);
@@ -98,7 +100,7 @@ run(async () => {
     const pct = (us) => ((us / wall / 1000) * 100).toFixed(2);
     console.log(`${result.tps.toFixed(0)} TPS; process CPU ${pct(cpu.user + cpu.system)} % of a core (all threads), main-thread samples over ${(total / 1e6).toFixed(1)} s; profile ${OUT}`);
     console.log('self time by function (% of a core, main thread):');
-    for (const [k, us] of summarize(profile, (f) => `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`).slice(0, 30))
+    for (const [k, us] of summarize(profile, frameName).slice(0, 30))
       console.log(`  ${pct(us).padStart(6)}  ${k}`);
     console.log('self time by file:');
     for (const [k, us] of summarize(profile, (f) => f.url.replace(/^.*\/(dist|node_modules)\//, '$1/') || `(${f.functionName})`).slice(0, 20))

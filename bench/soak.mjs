@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
 import { ANALYTICAL_QUERIES, pgbench } from '../dist/demo/workload.js';
-import { flag, fmt, log, pgbenchData, run, sleep } from './lib/harness.mjs';
+import { flag, fmt, log, pgbenchData, run, sleep, statusKb } from './lib/harness.mjs';
 
 const MINUTES = Number(flag('minutes', '30'));
 const EVERY_S = Number(flag('every', '15'));
@@ -41,7 +41,7 @@ function freePort() {
 
 function processSample(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  const kb = (name) => statusKb(status, name);
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const runqNs = Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);   // the main thread's wait for a CPU
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, fds: fs.readdirSync(`/proc/${pid}/fd`).length, cpuTicks: Number(stat[11]) + Number(stat[12]), runqNs };

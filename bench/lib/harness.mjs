@@ -45,6 +45,8 @@ export const median = (xs) => {
 };
 export const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** A kB field (VmRSS, VmHWM…) of a /proc/<pid>/status text, 0 when absent. */
+export const statusKb = (status, name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
 /** Kernel stat slots (bigint) as JSON-friendly numbers. */
 export const numbers = (record) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, Number(v)]));
 export const clientArgs = (clients, threads = clients) => ['-c', String(clients), '-j', String(threads)];
