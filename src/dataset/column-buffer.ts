@@ -1,7 +1,7 @@
 /**
  * Row validation against a TableSpec and transposition into column arrays
  * (what hyparquet-writer consumes). Holds at most one row group: the owner
- * takes the columns out with take() after every row group.
+ * takes the columns out with takeColumns() after every row group.
  */
 import { PgscoutError } from '../util/errors.js';
 import type { ColumnSpec, ColumnType, Row, TableSpec } from './schema.js';
@@ -116,11 +116,11 @@ function releaseColumn(col: Stored): void {
  * What a row group hands to the encoder for one column: a plain array, or a
  * typed column whose JS values are made only when the encoder slices it (it
  * does so once per column per row group). So at most one column's worth of
- * heap values exists at a time: materializing every column of a row group at
- * once (70 columns × thousands of bigints, all alive while the group is
- * encoded) made young-generation collections copy megabytes. The encoder
- * could read typed arrays itself, but it passes over a column five times and
- * would make a new bigint for every value at every pass.
+ * heap values exists at a time instead of every column's (70 columns ×
+ * thousands of bigints while a group is encoded): a lower peak, the same
+ * total (CPU within noise, docs/benchmarks.md run F). Handing the encoder the
+ * typed arrays themselves cost more: it passes over a column five times and
+ * makes a new bigint for every value at every pass (more scavenges measured).
  */
 export type EncodableColumn = Value[] | LazyColumn;
 
@@ -240,11 +240,6 @@ export class ColumnBuffer {
     const out = this.columns.map((col) => encodable(col, this.rowCount));
     this.clear();
     return out;
-  }
-
-  /** takeColumns() as JS values (null where there is none). */
-  take(): Value[][] {
-    return this.takeColumns().map((col) => (Array.isArray(col) ? col : col.slice()));
   }
 
   /** Gives the typed arrays back to the pool; the buffer is empty and unusable afterwards. */
