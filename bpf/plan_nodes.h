@@ -73,7 +73,7 @@ struct pn_agg {
  * the same layout as stmt_agg.h's stmt_ctl. */
 struct pn_ctl {
 	__u32 gen;                /* which aggregation map the program writes: 0 or 1 */
-	__u32 sample_p32;         /* keep probability × 2^32 of a statement's node rows */
+	__u32 rows_per_s;         /* budget of statements whose nodes become rows (KEEP_NO_BUDGET: all) */
 	__u64 slow_ns;            /* statements whose executor ran at least this long are always kept */
 };
 

@@ -237,11 +237,12 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 	if (failed)
 		stat_inc(PGS_STAT_ERRORS);
 	/* Every failed execution is a query_errors row. */
-	if (!agg_keep(ctl, dur, &slow) && !failed) {
+	__u32 p32 = keep_p32(ctl->rows_per_s, now, &stmt_stats, PGS_STAT_CALLS);
+	if (!agg_keep(ctl, p32, dur, &slow) && !failed) {
 		ts->seq++;
 		return;
 	}
-	ts->rec.sample_p32 = slow || failed ? 0 : ctl->sample_p32;
+	ts->rec.sample_p32 = slow || failed ? 0 : p32;
 	struct stmt_key key = { .pid = ts->rec.pid, .seq = ts->seq++ };
 	if (bpf_map_update_elem(&finished, &key, &ts->rec, BPF_NOEXIST))
 		stat_inc(PGS_STAT_DROP_FULL);

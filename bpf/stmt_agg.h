@@ -7,6 +7,7 @@
 #define PGSCOUT_STMT_AGG_H
 
 #include "pgscout.h"
+#include "keep_rate.h"
 
 #define STMT_NHIST 24     /* duration buckets: [2^i, 2^(i+1)) µs, bucket 0 from 0, the last open-ended */
 
@@ -41,7 +42,7 @@ struct stmt_agg {
 /* Control block (array map `stmt_ctl`, written by user space every interval). */
 struct stmt_ctl {
 	__u32 gen;                /* which aggregation map programs write: 0 or 1 */
-	__u32 sample_p32;         /* keep probability × 2^32 for executions faster than slow_ns */
+	__u32 rows_per_s;         /* row budget for executions faster than slow_ns (KEEP_NO_BUDGET: all) */
 	__u64 slow_ns;            /* executions at least this long are always kept */
 };
 
@@ -124,11 +125,11 @@ static __always_inline void agg_call(struct stmt_agg *a, __u64 dur)
 }
 
 /* Should this execution be handed over as a row? Slow ones always, the rest
- * with the probability user space sets from the row budget. */
-static __always_inline bool agg_keep(struct stmt_ctl *ctl, __u64 dur, bool *slow)
+ * with probability p32 (keep_p32(): the row budget over the execution rate). */
+static __always_inline bool agg_keep(struct stmt_ctl *ctl, __u32 p32, __u64 dur, bool *slow)
 {
 	*slow = ctl->slow_ns && dur >= ctl->slow_ns;
-	return *slow || ctl->sample_p32 == ~0u || (ctl->sample_p32 && bpf_get_prandom_u32() < ctl->sample_p32);
+	return *slow || p32 == KEEP_ALL_P32 || (p32 && bpf_get_prandom_u32() < p32);
 }
 #endif
 

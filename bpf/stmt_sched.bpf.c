@@ -439,9 +439,10 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
 
 	bool slow;
-	if (agg_keep(ctl, dur, &slow)) {
+	__u32 p32 = keep_p32(ctl->rows_per_s, now, &sched_stats, PGS_SSTAT_STATEMENTS);
+	if (agg_keep(ctl, p32, dur, &slow)) {
 		s->flags |= slow ? PGS_S_SLOW : 0;
-		s->sample_p32 = slow ? 0 : ctl->sample_p32;
+		s->sample_p32 = slow ? 0 : p32;
 		if (bpf_ringbuf_output(&samples, s, sizeof(*s), BPF_RB_NO_WAKEUP))
 			sstat_inc(PGS_SSTAT_SAMPLE_DROP, 1);
 		else

@@ -20,6 +20,25 @@ export const UprobeOpts = koffi.struct('bpf_uprobe_opts', {
   func_name: 'const char *',
 });
 
+/** struct bpf_test_run_opts of libbpf 1.1 (sz: 80); only what BPF_PROG_RUN of a raw_tp program reads. */
+export const TestRunOpts = koffi.struct('bpf_test_run_opts', {
+  sz: 'size_t',
+  data_in: 'void *',
+  data_out: 'void *',
+  data_size_in: 'uint32_t',
+  data_size_out: 'uint32_t',
+  ctx_in: 'void *',
+  ctx_out: 'void *',
+  ctx_size_in: 'uint32_t',
+  ctx_size_out: 'uint32_t',
+  retval: 'uint32_t',
+  repeat: 'int',
+  duration: 'uint32_t',
+  flags: 'uint32_t',
+  cpu: 'uint32_t',
+  batch_size: 'uint32_t',
+});
+
 export const printCallback = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
 export const ringbufCallback = koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
 
@@ -40,6 +59,8 @@ export const fn = {
   map_value_size: lib.func('uint32_t bpf_map__value_size(void *map)'),
   program_set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
   program_attach: lib.func('void *bpf_program__attach(void *prog)'),
+  program_fd: lib.func('int bpf_program__fd(void *prog)'),
+  prog_test_run: lib.func('int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)'),
   program_attach_usdt: lib.func(
     'void *bpf_program__attach_usdt(void *prog, int pid, const char *binary_path, const char *usdt_provider, const char *usdt_name, void *opts)',
   ),

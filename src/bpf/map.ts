@@ -114,7 +114,7 @@ export class BpfMap {
 
   /** Sums a per-CPU array of u64 counters: one syscall per index. */
   readPerCpuU64(index: number, ncpus: number): bigint {
-    // Read every 25 ms by the rate follower: the key and value buffers are reused.
+    // Read for every slot of the stats at each report: the key and value buffers are reused.
     const key = this.perCpuKey;
     key.writeUInt32LE(index);
     if (this.perCpuValue.length < 8 * ncpus) this.perCpuValue = Buffer.alloc(8 * ncpus);

@@ -11,6 +11,8 @@ import { BpfMap } from './map.js';
 import { writeRodata, type RodataValue } from './rodata.js';
 import { PgscoutError } from '../util/errors.js';
 
+const BPF_F_TEST_RUN_ON_CPU = 1;
+
 export class BpfObject {
   private handle: bigint | null;
   private loaded = false;
@@ -62,6 +64,21 @@ export class BpfObject {
 
   hasProgram(name: string): boolean {
     return Boolean(fn.find_program(this.obj, name));
+  }
+
+  /**
+   * Runs a loaded raw_tp program once (BPF_PROG_RUN) on `cpu` with `args` as
+   * its u64 arguments and returns what it returned: how the programs' shared
+   * logic is tested on this kernel with inputs the test chooses.
+   */
+  run(program: string, args: readonly bigint[], cpu = 0): number {
+    const ctx = Buffer.alloc(8 * args.length);
+    args.forEach((a, i) => ctx.writeBigUInt64LE(BigInt.asUintN(64, a), 8 * i));
+    const opts = { sz: 80, data_in: null, data_out: null, data_size_in: 0, data_size_out: 0, ctx_in: ctx, ctx_out: null,
+      ctx_size_in: ctx.length, ctx_size_out: 0, retval: 0, repeat: 0, duration: 0, flags: BPF_F_TEST_RUN_ON_CPU, cpu, batch_size: 0 };
+    const fd = fn.program_fd(this.program(program)) as number;
+    checkRet(fn.prog_test_run(fd, opts) as number, `test run of ${program}`);
+    return opts.retval;
   }
 
   private program(name: string): bigint {

@@ -36,7 +36,7 @@ export const pnAggLayout = layoutStruct('pn_agg', [
   u64('est_cost_milli'), u64('workers'),
 ]);
 
-export const pnCtlLayout = layoutStruct('pn_ctl', [u32('gen'), u32('sample_p32'), u64('slow_ns')]);
+export const pnCtlLayout = layoutStruct('pn_ctl', [u32('gen'), u32('rows_per_s'), u64('slow_ns')]);
 
 /** enum pn_flag */
 export const PN_FLAGS = { INSTRUMENTED: 1 << 0, SUBPLAN_ROOT: 1 << 1, INITPLAN: 1 << 2, EXEC_SEQ: 1 << 3, WORKER: 1 << 4 } as const;

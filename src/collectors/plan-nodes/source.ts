@@ -127,7 +127,7 @@ export class PlanNodeSource {
       this.obj.load();
       this.stats = this.obj.map('pn_stats');
       this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
-      this.aggs = new AggregateMaps(this.obj, this.ncpus, budget, () => this.readStats().statements, PN_AGG_MAPS);
+      this.aggs = new AggregateMaps(this.obj, this.ncpus, budget, PN_AGG_MAPS);
       const decode = nodeDecoder(layout);
       this.ring = new RingBuffer(this.obj.map('plan_nodes'), (d) => this.pending.push(decode(d)));
       this.attachStates = attachSpec(this.obj, spec, target.binaryPath);
@@ -163,7 +163,6 @@ export class PlanNodeSource {
   }
 
   close(): void {
-    this.aggs?.close();
     this.ownPids?.close();
     this.ring?.close();
     this.obj.close();

@@ -51,7 +51,7 @@ export const stmtSampleLayout = layoutStruct('stmt_sample', [
   u32('pid'), u32('seq'), u32('dbid'), u32('userid'), u32('flags'), u32('sample_p32'), u32('coalesced'), u32('state'),
 ]);
 
-export const stmtCtlLayout = layoutStruct('stmt_ctl', [u32('gen'), u32('sample_p32'), u64('slow_ns')]);
+export const stmtCtlLayout = layoutStruct('stmt_ctl', [u32('gen'), u32('rows_per_s'), u64('slow_ns')]);
 
 /** enum pgs_sched_stat: slots of the per-CPU `sched_stats` array, in order. */
 export const SCHED_STATS = [

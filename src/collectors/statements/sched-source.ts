@@ -113,8 +113,7 @@ export class SchedStatementSource {
       this.samplesRing = new RingBuffer(this.obj.map('samples'), (d) => this.pendingSamples.append(d));
       this.textsRing = new RingBuffer(this.obj.map('texts'), (d) => this.pendingTexts.push(decodeText(d)));
       this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
-      this.aggs = new AggregateMaps(this.obj, this.ncpus, opts,
-        () => this.statsMap.readPerCpuU64(SCHED_STATS.indexOf('statements'), this.ncpus));
+      this.aggs = new AggregateMaps(this.obj, this.ncpus, opts);
       this.attachStates = attachSpec(this.obj, { ...spec, probes }, target.binaryPath);
     } catch (err) {
       this.close();
@@ -156,7 +155,6 @@ export class SchedStatementSource {
     const aggregates = final ? this.aggs.drainAll() : await this.aggs.flipAndDrain();
     // Samples after the flip: every sample of the drained interval is in the ring by now.
     this.samplesRing.consume();
-    this.aggs.followRate();
     const samples = this.pendingSamples;
     this.pendingSamples = this.drainedSamples;
     this.pendingSamples.clear();
@@ -169,12 +167,10 @@ export class SchedStatementSource {
   }
 
   detach(): Promise<void> {
-    this.aggs?.close();
     return closeAll(this.obj.links);
   }
 
   close(): void {
-    this.aggs?.close();
     this.ownPids?.close();
     this.samplesRing?.close();
     this.textsRing?.close();

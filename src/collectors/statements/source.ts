@@ -118,8 +118,7 @@ export class StatementSource {
       this.statsMap = this.obj.map('stmt_stats');
       this.ring = new RingBuffer(this.obj.map('texts'), (data) => this.pendingTexts.push(decodeText(data)));
       this.ownPids = new OwnPidsMap(this.obj.map('own_pids'));
-      this.aggs = new AggregateMaps(this.obj, this.ncpus, opts.budget,
-        () => this.statsMap.readPerCpuU64(STMT_STATS.indexOf('calls'), this.ncpus));
+      this.aggs = new AggregateMaps(this.obj, this.ncpus, opts.budget);
       this.attachStates = attachSpec(this.obj, { ...spec, probes }, target.binaryPath);
     } catch (err) {
       this.close();
@@ -168,7 +167,6 @@ export class StatementSource {
       const seq = batch.keys.readUInt32LE(i * stmtKeyLayout.size + stmtKeyLayout.byName.get('seq')!.offset);
       records.push(decodeRecord(batch.values, i * stmtRecordLayout.size, seq));
     }
-    this.aggs.followRate();
     return { ...aggregates, records, texts };
   }
 
@@ -195,12 +193,10 @@ export class StatementSource {
 
   /** Stops new events (detach, off the event loop) without freeing the maps. */
   detach(): Promise<void> {
-    this.aggs?.close();
     return closeAll(this.obj.links);
   }
 
   close(): void {
-    this.aggs?.close();
     this.ownPids?.close();
     this.ring?.close();
     this.obj.close();

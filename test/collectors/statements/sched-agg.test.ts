@@ -77,7 +77,7 @@ describe('AggregateMaps.drainAll', () => {
       stmt_agg1: fakeMap([[7n, copies([{}, { calls: 1n, total_ns: 4n, min_ns: 4n, max_ns: 4n }])]]),
     };
     const obj = { map: (name: string) => maps[name] } as unknown as BpfObject;
-    const aggs = new AggregateMaps(obj, 2, { slowNs: 0, rowsPerSecond: null }, () => 0n, STMT_AGG_MAPS);
+    const aggs = new AggregateMaps(obj, 2, { slowNs: 0, rowsPerSecond: null }, STMT_AGG_MAPS);
     const drained = aggs.drainAll().aggregates.sort((a, b) => Number(a.queryId - b.queryId));
     expect(drained.map((d) => [d.queryId, d.agg.calls, d.agg.total_ns, d.agg.min_ns, d.agg.max_ns])).toEqual([
       [7n, 3n, 34n, 4n, 20n],
