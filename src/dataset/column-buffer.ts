@@ -114,19 +114,15 @@ function releaseColumn(col: Stored): void {
 
 /**
  * What a row group hands to the encoder for one column: a plain array, or a
- * typed column whose JS values are made only when the encoder slices it (it
- * does so once per column per row group). So at most one column's worth of
- * heap values exists at a time instead of every column's (70 columns ×
- * thousands of bigints while a group is encoded): a lower peak, the same
- * total (CPU within noise, docs/benchmarks.md run F). Handing the encoder the
- * typed arrays themselves cost more: it passes over a column five times and
- * makes a new bigint for every value at every pass (more scavenges measured).
+ * typed column (its own copy of values and nulls). Numeric columns are
+ * encoded from the typed arrays themselves (src/dataset/typed-chunk.ts);
+ * slice() makes JS values for hyparquet-writer's general path.
  */
 export type EncodableColumn = Value[] | LazyColumn;
 
-/** A typed column (own copy of its values and nulls): JS values on slice(). */
+/** A typed column (own copy of its values; nulls[i] = 1 marks a null, no nulls: null). */
 export class LazyColumn {
-  constructor(private readonly values: BigInt64Array | Float64Array | Int32Array, private readonly nulls: Uint8Array | null) {}
+  constructor(readonly values: BigInt64Array | Float64Array | Int32Array, readonly nulls: Uint8Array | null) {}
 
   get length(): number {
     return this.values.length;

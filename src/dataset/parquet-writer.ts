@@ -9,13 +9,14 @@
  * by maxFileRows.
  */
 import { basename } from 'node:path';
-import { ParquetWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
+import { ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { ConfigError, PgscoutError } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { ColumnBuffer } from './column-buffer.js';
 import { compressorsFor, defaultCompression, type Compression } from './compression.js';
 import { FileSink } from './file-sink.js';
 import { writeJournal } from './footer-journal.js';
+import { writeRowGroup } from './row-group.js';
 import { PARTITION_COLUMNS, partitionDir, partitionValue } from './paths.js';
 import type { ColumnSpec, Row, TableSpec } from './schema.js';
 
@@ -307,9 +308,7 @@ export class ParquetTableWriter {
     }
     const columns = this.buffer.takeColumns();
     try {
-      // A LazyColumn has what the encoder uses of an array: length and slice().
-      const columnData: ColumnSource[] = this.opts.table.columns.map((c, k) => ({ name: c.name, data: columns[k] as ColumnSource['data'] }));
-      await file.pq.write({ columnData, rowGroupSize: rows });
+      await writeRowGroup(file.pq, columns, rows);
     } catch (err) {
       if (isStorageError(err)) {
         // The row group is in the file's footer-to-be; its bytes wait in the sink.
