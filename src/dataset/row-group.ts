@@ -69,7 +69,7 @@ export function writeRowGroup(writer: ParquetWriter, columns: readonly Encodable
     if (data.length !== rows) throw new Error('parquet columns must have the same length');
     const element = leaves[k]!;
     const result = TYPED_CHUNKS && data instanceof LazyColumn
-      ? { chunk: writeTypedChunk(pq.writer, element, data.values, data.nulls, pq.codec, compressorOf(pq)) }
+      ? { chunk: writeTypedChunk(pq.writer, element, data.values, data.nulls, { codec: pq.codec, compress: compressorOf(pq), statistics: pq.statistics }) }
       : generalChunk(pq, element, data, rows);
     chunks.push(result.chunk);
     pq.pendingIndexes.push(result);

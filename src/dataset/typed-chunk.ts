@@ -12,7 +12,7 @@ import os from 'node:os';
 import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
-import type { ColumnChunk, SchemaElement } from 'hyparquet';
+import type { ColumnChunk, CompressionCodec, SchemaElement } from 'hyparquet';
 
 export type TypedValues = BigInt64Array | Float64Array | Int32Array;
 type Compressor = (input: Uint8Array) => Uint8Array;
@@ -81,12 +81,12 @@ function countNulls(nulls: Uint8Array | null, length: number): number {
   return n;
 }
 
-/**
- * Appends the chunk of a flat column (`element`, named `name`) to `sink`.
- * `compress` is the file's codec (absent: UNCOMPRESSED).
- */
+/** How the chunk is written: the file's codec (`compress` absent for UNCOMPRESSED), statistics or not. */
+export interface ChunkOptions { codec: CompressionCodec; compress: Compressor | undefined; statistics: boolean }
+
+/** Appends the chunk of the flat column `element` to `sink`. */
 export function writeTypedChunk(sink: ChunkSink, element: SchemaElement, values: TypedValues, nulls: Uint8Array | null,
-  codec: string, compress: Compressor | undefined): ColumnChunk {
+  { codec, compress, statistics: withStatistics }: ChunkOptions): ColumnChunk {
   const offsetStart = sink.offset;
   const optional = element.repetition_type !== 'REQUIRED';
   const nullCount = countNulls(nulls, values.length);
@@ -112,13 +112,13 @@ export function writeTypedChunk(sink: ChunkSink, element: SchemaElement, values:
       type: element.type!,
       encodings: ['PLAIN'],
       path_in_schema: [element.name],
-      codec: codec as ColumnChunk['meta_data'] extends infer M ? M extends { codec: infer C } ? C : never : never,
+      codec,
       num_values: BigInt(values.length),
       total_compressed_size: BigInt(sink.offset - offsetStart),
       total_uncompressed_size: BigInt(headerSize + levels.length + plain.length),
       data_page_offset: BigInt(offsetStart),
-      statistics: statistics(present, nullCount) as NonNullable<ColumnChunk['meta_data']>['statistics'],
-      encoding_stats: [{ page_type: 'DATA_PAGE_V2', encoding: 'PLAIN', count: 1 }],
+      statistics: withStatistics ? statistics(present, nullCount) as NonNullable<ColumnChunk['meta_data']>['statistics'] : undefined,
+      encoding_stats: withStatistics ? [{ page_type: 'DATA_PAGE_V2', encoding: 'PLAIN', count: 1 }] : undefined,
     },
     file_offset: BigInt(offsetStart),
   };
