@@ -208,15 +208,22 @@ static __always_inline __u32 task_tgid(struct task_struct *task)
 	return task->tgid;
 }
 
+/* Client backends are children of the target postmaster: two loads rule out
+ * every other task of the machine before a task-storage lookup (a backend
+ * orphaned by a dying postmaster is no longer followed; process_exit still
+ * finds its entry). */
+static __always_inline bool is_backend(struct task_struct *task)
+{
+	return task->real_parent->tgid == target_postmaster;
+}
+
 /* The backend's state entry for `task` (current); created for a client
  * backend of the target cluster seen for the first time. */
 static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool create)
 {
 	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, task, 0, 0);
-	if (th || !create)
+	if (th || !create || !is_backend(task))
 		return th;
-	if (task->real_parent->tgid != target_postmaster)
-		return 0;
 	struct stmt_thread init = {};
 	init.be = read_u64(mybeentry_addr);
 	if (!init.be)
@@ -468,9 +475,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 {
 	__u64 now = 0;
 	__u32 prev_tid = prev->pid;
-	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, prev, 0, 0);
-	if (!th && prev->real_parent->tgid == target_postmaster)
-		th = thread_of(prev, prev_tid, true);
+	struct stmt_thread *th = is_backend(prev) ? thread_of(prev, prev_tid, true) : 0;
 	if (th && !th->ignored) {
 		now = bpf_ktime_get_ns();
 		if (!end_at_send)
@@ -482,7 +487,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 		th->off_since = now;
 		th->preempted = preempt;
 	}
-	th = bpf_task_storage_get(&sched_threads, next, 0, 0);
+	th = is_backend(next) ? bpf_task_storage_get(&sched_threads, next, 0, 0) : 0;
 	if (th && !th->ignored) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -515,10 +520,16 @@ static __always_inline struct stmt_thread *current_thread(void)
 	return th && !th->ignored ? th : 0;
 }
 
+/* current_thread() for the hot socket tracepoints: every other task of the machine is ruled out by its parent first. */
+static __always_inline struct stmt_thread *current_backend(void)
+{
+	return is_backend(bpf_get_current_task_btf()) ? current_thread() : 0;
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 {
-	struct stmt_thread *th = current_thread();
+	struct stmt_thread *th = current_backend();
 	if (!th)
 		return 0;
 	if (ret > 0)
@@ -533,7 +544,7 @@ int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
 {
-	struct stmt_thread *th = ret > 0 && !(flags & 2 /* MSG_PEEK */) ? current_thread() : 0;
+	struct stmt_thread *th = ret > 0 && !(flags & 2 /* MSG_PEEK */) ? current_backend() : 0;
 	if (th)
 		th->net_recv += ret;
 	return 0;
