@@ -79,7 +79,7 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   c('truncated', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit; default source: backend first seen mid-statement', 'The times cover only part of the statement (the backend exited, or was first seen, while it ran)'),
   c('aborted', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit while the statement ran (--exact; always false from the scheduler source)', 'The backend died inside the statement (pg_terminate_backend, crash, restart): a query_errors row, never counted in calls'),
   c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default: statements seen at the backend's switch-out into client wait or its next socket read, no trap) or 'exact' (--exact: query lifecycle probes)"),
-  c('sample_weight', 'DOUBLE', false, '', '1 / probability the row was kept with (chosen in BPF; with --exact per drain in user space)', 'Executions this row stands for: 1 for kept-because-slow and --statement-rows all; reweight aggregates with it'),
+  c('sample_weight', 'DOUBLE', false, '', '1 / probability the row was kept with (chosen in BPF from the row budget and the execution rate, both sources)', 'Executions this row stands for: 1 for kept-because-slow and --statement-rows all; reweight aggregates with it'),
   c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role the backend runs as; null unless the default source'),
   c('coalesced', 'INT32', true, '', 'PGPROC.lxid advance at statement end (default source on kernels without sock_send_length)', 'Further autocommit statements that ended unseen just before this one; always 0 where ends are seen at ReadyForQuery; null with --exact'),
   ...USAGE_COLUMNS,
