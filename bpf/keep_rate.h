@@ -102,6 +102,12 @@ static __always_inline __u32 keep_p32(__u32 budget, __u64 now, void *counts, __u
 	}
 	return r->p32;
 }
+
+/* One draw: keep with probability p32 / 2^32 (KEEP_ALL_P32: always, 0: never). */
+static __always_inline bool keep_draw(__u32 p32)
+{
+	return p32 == KEEP_ALL_P32 || (p32 && bpf_get_prandom_u32() < p32);
+}
 #endif
 
 #endif

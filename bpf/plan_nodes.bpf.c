@@ -432,7 +432,7 @@ int BPF_KPROBE(executor_end, void *query_desc)
 	__u64 tt = COPIED(__u64, w->qd, off_qd_totaltime);
 	bool slow = ctl->slow_ns && tt && dbl_scaled(read_u64(tt + off_in_total), NS) >= ctl->slow_ns;
 	__u32 p32 = keep_p32(ctl->rows_per_s, w->stmt_ns, &pn_stats, PN_STAT_STATEMENTS);
-	w->keep = slow || p32 == KEEP_ALL_P32 || (p32 && bpf_get_prandom_u32() < p32);
+	w->keep = slow || keep_draw(p32);
 	w->p32 = slow ? 0 : p32;
 	if (w->keep)
 		stat_inc(PN_STAT_KEPT);

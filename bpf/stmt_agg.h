@@ -129,7 +129,7 @@ static __always_inline void agg_call(struct stmt_agg *a, __u64 dur)
 static __always_inline bool agg_keep(struct stmt_ctl *ctl, __u32 p32, __u64 dur, bool *slow)
 {
 	*slow = ctl->slow_ns && dur >= ctl->slow_ns;
-	return *slow || p32 == KEEP_ALL_P32 || (p32 && bpf_get_prandom_u32() < p32);
+	return *slow || keep_draw(p32);
 }
 #endif
 
