@@ -122,7 +122,8 @@ export type EncodableColumn = Value[] | LazyColumn;
 
 /** A typed column (own copy of its values; nulls[i] = 1 marks a null, no nulls: null). */
 export class LazyColumn {
-  constructor(readonly values: BigInt64Array | Float64Array | Int32Array, readonly nulls: Uint8Array | null) {}
+  constructor(readonly values: BigInt64Array | Float64Array | Int32Array, readonly nulls: Uint8Array | null,
+    readonly nullCount = 0) {}
 
   get length(): number {
     return this.values.length;
@@ -143,7 +144,7 @@ function encodable(col: Stored, n: number): EncodableColumn {
   if (Array.isArray(col)) return col.slice(0, n);
   const nulls = col.nulls === null ? 0 : countOnes(col.nulls, n);
   if (nulls === n && n > 0) return new Array<Value>(n).fill(null);
-  return new LazyColumn(col.values.slice(0, n), nulls === 0 ? null : col.nulls!.slice(0, n));
+  return new LazyColumn(col.values.slice(0, n), nulls === 0 ? null : col.nulls!.slice(0, n), nulls);
 }
 
 function countOnes(flags: Uint8Array, n: number): number {

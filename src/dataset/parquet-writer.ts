@@ -16,7 +16,7 @@ import { ColumnBuffer } from './column-buffer.js';
 import { compressorsFor, defaultCompression, type Compression } from './compression.js';
 import { FileSink } from './file-sink.js';
 import { writeJournal } from './footer-journal.js';
-import { writeRowGroup } from './row-group.js';
+import { writeRowGroup, type WriterInternals } from './row-group.js';
 import { PARTITION_COLUMNS, partitionDir, partitionValue } from './paths.js';
 import type { ColumnSpec, Row, TableSpec } from './schema.js';
 
@@ -116,9 +116,6 @@ interface OpenFile {
   /** FileProvenance.dropsSoFar() when the file was opened. */
   dropsAtOpen: number;
 }
-
-/** The parts of hyparquet-writer's ParquetWriter a rollback touches (its public fields). */
-interface WriterState { row_groups: unknown[]; pendingIndexes: unknown[]; num_rows: bigint }
 
 /** A write the filesystem refused: the writer waits for it, keeping what it has. */
 function isStorageError(err: unknown): boolean {
@@ -403,7 +400,7 @@ export class ParquetTableWriter {
   private async salvage(file: OpenFile): Promise<boolean> {
     const kept = file.groups.filter((g) => g.end <= file.sink.durable);
     if (kept.length === 0) return false;
-    const pq = file.pq as unknown as WriterState;
+    const pq = file.pq as unknown as WriterInternals;
     const columns = pq.pendingIndexes.length / Math.max(1, file.groups.length);
     for (const g of file.groups.slice(kept.length)) {
       pq.row_groups.pop();

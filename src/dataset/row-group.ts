@@ -16,8 +16,11 @@ import { TYPED_CHUNKS, writeTypedChunk, type ChunkSink } from './typed-chunk.js'
 type Compressor = (input: Uint8Array) => Uint8Array;
 type ColumnWriterArgs = Parameters<typeof writeColumn>[0];
 
-/** The fields of ParquetWriter a row group touches (public in hyparquet-writer 0.17, undeclared in its types). */
-interface WriterInternals {
+/**
+ * The fields of ParquetWriter a row group touches, and a rollback after a
+ * full disk (public in hyparquet-writer 0.17, undeclared in its types).
+ */
+export interface WriterInternals {
   writer: ChunkSink & { flush?: () => Promise<void> | void };
   schema: SchemaElement[];
   codec: CompressionCodec;
@@ -69,7 +72,7 @@ export function writeRowGroup(writer: ParquetWriter, columns: readonly Encodable
     if (data.length !== rows) throw new Error('parquet columns must have the same length');
     const element = leaves[k]!;
     const result = TYPED_CHUNKS && data instanceof LazyColumn
-      ? { chunk: writeTypedChunk(pq.writer, element, data.values, data.nulls, { codec: pq.codec, compress: compressorOf(pq), statistics: pq.statistics }) }
+      ? { chunk: writeTypedChunk(pq.writer, element, data, { codec: pq.codec, compress: compressorOf(pq), statistics: pq.statistics }) }
       : generalChunk(pq, element, data, rows);
     chunks.push(result.chunk);
     pq.pendingIndexes.push(result);

@@ -75,21 +75,17 @@ function definitionLevels(length: number, nulls: Uint8Array | null): Uint8Array 
   return w.getBytes();
 }
 
-function countNulls(nulls: Uint8Array | null, length: number): number {
-  let n = 0;
-  if (nulls) for (let i = 0; i < length; i++) n += nulls[i]!;
-  return n;
-}
-
 /** How the chunk is written: the file's codec (`compress` absent for UNCOMPRESSED), statistics or not. */
 export interface ChunkOptions { codec: CompressionCodec; compress: Compressor | undefined; statistics: boolean }
 
+/** A column's values, its null marks (nulls[i] = 1; null: none) and how many there are (src/dataset/column-buffer.ts LazyColumn). */
+export interface TypedColumnData { values: TypedValues; nulls: Uint8Array | null; nullCount: number }
+
 /** Appends the chunk of the flat column `element` to `sink`. */
-export function writeTypedChunk(sink: ChunkSink, element: SchemaElement, values: TypedValues, nulls: Uint8Array | null,
+export function writeTypedChunk(sink: ChunkSink, element: SchemaElement, { values, nulls, nullCount }: TypedColumnData,
   { codec, compress, statistics: withStatistics }: ChunkOptions): ColumnChunk {
   const offsetStart = sink.offset;
   const optional = element.repetition_type !== 'REQUIRED';
-  const nullCount = countNulls(nulls, values.length);
   if (!optional && nullCount > 0) throw new Error(`parquet column ${element.name} is required but has ${nullCount} nulls`);
   const levels = optional ? definitionLevels(values.length, nulls) : new Uint8Array(0);
   const present = nullCount > 0 ? dense(values, nulls!, nullCount) : values;
