@@ -16,6 +16,7 @@
 #include "statements.h"
 #include "stmt_agg.h"
 #include "stats.h"
+#include "usage_read.h"
 
 static void stat_inc(__u32 idx);
 #define PGS_ON_THREAD_FULL() stat_inc(PGS_STAT_THREAD_FULL)
@@ -36,7 +37,6 @@ const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 const volatile __u32 off_qd_plannedstmt = 0;   /* QueryDesc.plannedstmt */
 const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
-const volatile __u64 bufusage_addr = 0;     /* &pgBufferUsage (0: no buffer columns) */
 /* Lean mode (--exact without --phases): no pgstat_report_query_id, transaction or
  * executor probes. The query id is PgBackendStatus.st_query_id at the end of the
  * top-level PortalRun; an execution an error unwound is found when the backend
@@ -45,7 +45,6 @@ const volatile __u32 lean = 0;
 const volatile __u32 off_st_state = 0;      /* PgBackendStatus.st_state */
 const volatile __u32 off_st_activity_raw = 0; /* PgBackendStatus.st_activity_raw */
 const volatile __u32 state_running = 2;     /* STATE_RUNNING */
-const volatile __u64 walusage_addr = 0;     /* &pgWalUsage */
 /* Keep these types in the object's BTF, where the layout test finds them. */
 const volatile struct stmt_text_event *btf_anchor_stmt_text_event = 0;
 const volatile struct stmt_agg_key *btf_anchor_agg_key = 0;
@@ -88,15 +87,17 @@ static __always_inline void stat_inc(__u32 idx)
 
 static __always_inline void read_task_io(__u64 io[6], __u64 flt[2])
 {
+	/* Plain loads from the BTF-typed task (CO-RE relocated): a BPF_CORE_READ
+	 * is a probe-read helper call per field. */
 	struct task_struct *t = bpf_get_current_task_btf();
-	io[0] = BPF_CORE_READ(t, ioac.read_bytes);
-	io[1] = BPF_CORE_READ(t, ioac.write_bytes);
-	io[2] = BPF_CORE_READ(t, ioac.rchar);
-	io[3] = BPF_CORE_READ(t, ioac.wchar);
-	io[4] = BPF_CORE_READ(t, ioac.syscr);
-	io[5] = BPF_CORE_READ(t, ioac.syscw);
-	flt[0] = BPF_CORE_READ(t, min_flt);
-	flt[1] = BPF_CORE_READ(t, maj_flt);
+	io[0] = t->ioac.read_bytes;
+	io[1] = t->ioac.write_bytes;
+	io[2] = t->ioac.rchar;
+	io[3] = t->ioac.wchar;
+	io[4] = t->ioac.syscr;
+	io[5] = t->ioac.syscw;
+	flt[0] = t->min_flt;
+	flt[1] = t->maj_flt;
 }
 
 static __always_inline void open_record(struct thread_state *ts, __u64 now)
@@ -106,18 +107,17 @@ static __always_inline void open_record(struct thread_state *ts, __u64 now)
 	ts->rec.pid = (__u32)bpf_get_current_pid_tgid();
 	ts->rec.start_ns = now;
 	ts->rec.stmt_index = ts->next_stmt_index;
-	if (dbid_addr)
-		bpf_probe_read_user(&ts->rec.dbid, sizeof(ts->rec.dbid), (void *)dbid_addr);
+	if (!ts->dbid && dbid_addr)
+		bpf_probe_read_user(&ts->dbid, sizeof(ts->dbid), (void *)dbid_addr);
+	ts->rec.dbid = ts->dbid;
 	ts->rec.counter_mask = read_all(vals);
 	for (int i = 0; i < PGS_NCOUNTERS; i++) {
 		ts->ctr_base[i] = vals[i];
 		ts->ctr_acc[i] = 0;
 	}
 	read_task_io(ts->io_start, ts->flt_start);
-	if (bufusage_addr) {
-		bpf_probe_read_user(ts->buf_start, sizeof(ts->buf_start), (void *)bufusage_addr);
-		bpf_probe_read_user(ts->wal_start, sizeof(ts->wal_start), (void *)walusage_addr);
-	}
+	if (bufusage_addr)
+		read_usage(ts->buf_start, ts->wal_start);
 	ts->oncpu_since = now;
 	ts->offcpu_since = 0;
 	ts->has_exec = 0;
@@ -155,16 +155,13 @@ static __always_inline void end_record(struct thread_state *ts, __u64 now)
 	ts->rec.majflt = flt[1] - ts->flt_start[1];
 	/* In the backend's own context (its probes), so its memory is readable;
 	 * at process exit it may be gone, and the columns stay 0. */
-	if (bufusage_addr && !bpf_probe_read_user(ts->rec.buf, sizeof(ts->rec.buf), (void *)bufusage_addr)) {
+	if (bufusage_addr && !read_usage(ts->rec.buf, ts->rec.wal)) {
 		for (int i = 0; i < STMT_NBUF; i++)
 			ts->rec.buf[i] -= ts->buf_start[i];
-	} else {
-		__builtin_memset(ts->rec.buf, 0, sizeof(ts->rec.buf));
-	}
-	if (walusage_addr && !bpf_probe_read_user(ts->rec.wal, sizeof(ts->rec.wal), (void *)walusage_addr)) {
 		for (int i = 0; i < STMT_NWAL; i++)
 			ts->rec.wal[i] -= ts->wal_start[i];
 	} else {
+		__builtin_memset(ts->rec.buf, 0, sizeof(ts->rec.buf));
 		__builtin_memset(ts->rec.wal, 0, sizeof(ts->rec.wal));
 	}
 }
@@ -222,7 +219,12 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 		return;
 	end_record(ts, now);
 	ts->state = ST_NONE;
-	if (!ts->has_exec || (ts->rec.flags & PGS_F_NOT_A_CALL) || bpf_map_lookup_elem(&own_pids, &ts->rec.pid)) {
+	/* pgscout puts its own backends in own_pids before their first statement:
+	 * one lookup per backend, not one per statement (a backend found there
+	 * stays marked by own_checked = 2). */
+	if (!ts->own_checked)
+		ts->own_checked = bpf_map_lookup_elem(&own_pids, &ts->rec.pid) ? 2 : 1;
+	if (!ts->has_exec || (ts->rec.flags & PGS_F_NOT_A_CALL) || ts->own_checked == 2) {
 		stat_inc(PGS_STAT_DISCARDED);
 		return;
 	}
@@ -261,7 +263,7 @@ static __always_inline void begin_statement(struct thread_state *ts, __u64 now)
 /* ---- query lifecycle (USDT) ---- */
 
 SEC("usdt")
-int BPF_USDT(query_start, void *query)
+int BPF_USDT(query_start)
 {
 	struct thread_state *ts = current_state(true);
 	if (!ts)
@@ -280,7 +282,7 @@ int BPF_USDT(query_start, void *query)
 }
 
 SEC("usdt")
-int BPF_USDT(query_done, void *query)
+int BPF_USDT(query_done)
 {
 	struct thread_state *ts = current_state(false);
 	if (!ts)
@@ -316,14 +318,14 @@ static __always_inline struct thread_state *phase_end(__u64 now, __u64 *elapsed)
 }
 
 SEC("usdt")
-int BPF_USDT(parse_start, void *query)
+int BPF_USDT(parse_start)
 {
 	phase_begin(bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("usdt")
-int BPF_USDT(parse_done, void *query)
+int BPF_USDT(parse_done)
 {
 	__u64 d;
 	struct thread_state *ts = phase_end(bpf_ktime_get_ns(), &d);
@@ -378,23 +380,30 @@ static __always_inline bool starts_with_prepare(void)
 	return next == ' ' || next == '\t' || next == '\n' || next == '\r';
 }
 
-/* A field of this backend's PgBackendStatus (0 when unreadable). */
-static __always_inline __u64 backend_u64(__u32 off)
+/* This backend's PgBackendStatus: MyBEEntry is set once at backend start,
+ * so it is read once, not at every field read. 0 when not set (yet). */
+static __always_inline __u64 backend_entry(struct thread_state *ts)
 {
-	__u64 be = 0, v = 0;
-	if (!mybeentry_addr || !off || bpf_probe_read_user(&be, sizeof(be), (void *)mybeentry_addr) || !be)
-		return 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)(be + off));
+	if (!ts->be && mybeentry_addr)
+		bpf_probe_read_user(&ts->be, sizeof(ts->be), (void *)mybeentry_addr);
+	return ts->be;
+}
+
+/* A field of this backend's PgBackendStatus (0 when unreadable). */
+static __always_inline __u64 backend_u64(struct thread_state *ts, __u32 off)
+{
+	__u64 be = backend_entry(ts), v = 0;
+	if (be && off)
+		bpf_probe_read_user(&v, sizeof(v), (void *)(be + off));
 	return v;
 }
 
-static __always_inline __u32 backend_u32(__u32 off)
+static __always_inline __u32 backend_u32(struct thread_state *ts, __u32 off)
 {
-	__u64 be = 0;
+	__u64 be = backend_entry(ts);
 	__u32 v = 0;
-	if (!mybeentry_addr || !off || bpf_probe_read_user(&be, sizeof(be), (void *)mybeentry_addr) || !be)
-		return 0;
-	bpf_probe_read_user(&v, sizeof(v), (void *)(be + off));
+	if (be && off)
+		bpf_probe_read_user(&v, sizeof(v), (void *)(be + off));
 	return v;
 }
 
@@ -415,7 +424,7 @@ static __always_inline void send_text(struct thread_state *ts)
 	/* Between messages (an error found at idle) debug_query_string is reset:
 	 * the backend's activity still holds the text. */
 	if (!src)
-		src = (const char *)backend_u64(off_st_activity_raw);
+		src = (const char *)backend_u64(ts, off_st_activity_raw);
 	if (src)
 		n = bpf_probe_read_user_str(ev->text, sizeof(ev->text), src);
 	if (n <= 0) {
@@ -459,9 +468,8 @@ int BPF_USDT(execute_start)
 		/* Extended protocol: take the id PostgreSQL itself shows for this Execute
 		 * (pg_stat_activity.query_id). A re-executed prepared utility statement
 		 * has none: pg_stat_statements zeroes its cached queryId and counts it no more. */
-		__u64 be = 0, qid = 0;
-		if (!bpf_probe_read_user(&be, sizeof(be), (void *)mybeentry_addr) && be &&
-		    !bpf_probe_read_user(&qid, sizeof(qid), (void *)(be + off_st_query_id)))
+		__u64 be = backend_entry(ts), qid = 0;
+		if (be && !bpf_probe_read_user(&qid, sizeof(qid), (void *)(be + off_st_query_id)))
 			ts->rec.query_id = qid;
 	}
 	send_text(ts);
@@ -481,7 +489,7 @@ int BPF_USDT(execute_done)
 		ts->rec.execute_ns += now - ts->exec_start;
 	if (lean && ts->state == ST_OPEN) {
 		/* After the run: SQL EXECUTE has reported its prepared statement's id by now. */
-		__u64 qid = backend_u64(off_st_query_id);
+		__u64 qid = backend_u64(ts, off_st_query_id);
 		ts->rec.query_id = qid;
 		if (ts->in_query && ts->rec.stmt_index == 0 && starts_with_prepare())
 			ts->rec.flags |= PGS_F_NOT_A_CALL;
@@ -647,7 +655,7 @@ static __always_inline bool unwound_by_error(struct thread_state *ts, __u64 now)
 {
 	if (!lean || ts->state != ST_OPEN || ts->exec_depth == 0)
 		return false;
-	if (backend_u32(off_st_state) == state_running)
+	if (backend_u32(ts, off_st_state) == state_running)
 		return false;
 	ts->rec.flags |= PGS_F_ERROR;
 	ts->exec_depth = 0;
@@ -655,7 +663,7 @@ static __always_inline bool unwound_by_error(struct thread_state *ts, __u64 now)
 	ts->op_depth = 0;
 	ts->in_query = 0;
 	/* Idle keeps the failed statement's id (it is reset only when the next one runs). */
-	__u64 qid = backend_u64(off_st_query_id);
+	__u64 qid = backend_u64(ts, off_st_query_id);
 	if (qid)
 		ts->rec.query_id = qid;
 	send_text(ts);
@@ -670,24 +678,34 @@ static __always_inline void remember_query_id(struct thread_state *ts)
 {
 	if (!lean || ts->state != ST_OPEN || ts->exec_depth == 0 || ts->rec.query_id)
 		return;
-	ts->rec.query_id = backend_u64(off_st_query_id);
+	ts->rec.query_id = backend_u64(ts, off_st_query_id);
 	send_text(ts);
 }
 
+/* The state of `task` when it may be a backend of the target (see
+ * maybe_backend): the switch passes every task of the machine twice. `btf`:
+ * the task pointer is BTF-typed (tp_btf) and read with plain loads. */
+static __always_inline struct thread_state *switch_state(struct task_struct *task, bool btf)
+{
+	if (btf)
+		return maybe_backend(task) ? get_state(task->pid, false) : 0;
+	if (target_postmaster && BPF_CORE_READ(task, real_parent, tgid) != target_postmaster)
+		return 0;
+	return get_state(BPF_CORE_READ(task, pid), false);
+}
+
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
-				     unsigned int prev_state)
+				     unsigned int prev_state, bool btf)
 {
 	__u64 now = 0;
-	__u32 prev_tid = BPF_CORE_READ(prev, pid);
-	__u32 next_tid = BPF_CORE_READ(next, pid);
-	struct thread_state *ts = get_state(prev_tid, false);
+	struct thread_state *ts = switch_state(prev, btf);
 	if (ts && is_tracked(ts)) {
 		now = bpf_ktime_get_ns();
 		switch_out(ts, now, preempt || prev_state == 0);
 		if (!preempt && !unwound_by_error(ts, now))
 			remember_query_id(ts);
 	}
-	ts = get_state(next_tid, false);
+	ts = switch_state(next, btf);
 	if (ts && is_tracked(ts)) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -699,7 +717,7 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	on_switch(preempt, prev, next, prev_state);
+	on_switch(preempt, prev, next, prev_state, true);
 	return 0;
 }
 
@@ -708,24 +726,30 @@ SEC("raw_tp/sched_switch")
 int sched_switch_raw(struct bpf_raw_tracepoint_args *ctx)
 {
 	on_switch((bool)ctx->args[0], (struct task_struct *)ctx->args[1],
-		  (struct task_struct *)ctx->args[2], (unsigned int)ctx->args[3]);
+		  (struct task_struct *)ctx->args[2], (unsigned int)ctx->args[3], false);
 	return 0;
 }
 
 /* ---- sockets: bytes of the client connection ---- */
 
+/* current_state() for the socket tracepoints, which every task of the machine passes. */
+static __always_inline struct thread_state *current_backend(void)
+{
+	return maybe_backend(bpf_get_current_task_btf()) ? current_state(false) : 0;
+}
+
 static __always_inline void on_send(int ret)
 {
 	if (ret <= 0)
 		return;
-	struct thread_state *ts = current_state(false);
+	struct thread_state *ts = current_backend();
 	if (ts && ts->state != ST_NONE)
 		ts->rec.net_send_bytes += ret;
 }
 
 static __always_inline void on_recv(int ret, bool peek)
 {
-	struct thread_state *ts = current_state(false);
+	struct thread_state *ts = current_backend();
 	if (!ts || ts->state == ST_NONE)
 		return;
 	if (unwound_by_error(ts, bpf_ktime_get_ns()))

@@ -28,21 +28,14 @@
 #include "statements.h"
 #include "stmt_sched.h"
 #include "sched_thread.h"
+#include "usage_read.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set before load from the binary's symbols and collectors/layouts/pg<N>.json. */
 const volatile __u32 target_postmaster = 0;
 const volatile __u64 mybeentry_addr = 0;      /* &MyBEEntry */
-const volatile __u64 bufusage_addr = 0;       /* &pgBufferUsage */
-const volatile __u64 walusage_addr = 0;       /* &pgWalUsage */
 const volatile __u64 myproc_addr = 0;         /* &MyProc */
-/* pgBufferUsage and pgWalUsage are neighbours in the binary's .bss: when they
- * lie within USAGE_SPAN bytes, one user read from usage_base takes both
- * (each bpf_probe_read_user pays the fault-safe copy set-up). 0: two reads. */
-const volatile __u64 usage_base = 0;
-const volatile __u32 usage_len = 0;
-const volatile __u32 usage_buf_off = 0, usage_wal_off = 0;
 const volatile __u32 off_be_type = 0;         /* PgBackendStatus.st_backendType */
 const volatile __u32 off_be_procpid = 0;      /* .st_procpid */
 const volatile __u32 off_be_changecount = 0;  /* .st_changecount */
@@ -114,35 +107,6 @@ static __always_inline void read_task(struct task_struct *t, __u64 out[STMT_NTAS
 	out[7] = t->ioac.wchar;
 	out[8] = t->ioac.syscr;
 	out[9] = t->ioac.syscw;
-}
-
-#define USAGE_SPAN 256
-struct usage_span {
-	__u8 b[USAGE_SPAN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct usage_span);
-} usage_scratch SEC(".maps");
-
-/* The backend's counters now (its own memory: call only in its context). */
-static __always_inline void read_usage(__u64 buf[STMT_NBUF], __u64 wal[STMT_NWAL])
-{
-	__u32 zero = 0;
-	/* The loader checks the offsets; the bounds here are for the verifier. */
-	__u32 n = usage_len, bo = usage_buf_off, wo = usage_wal_off;
-	struct usage_span *span = n ? bpf_map_lookup_elem(&usage_scratch, &zero) : 0;
-	if (span && n <= USAGE_SPAN && bo <= USAGE_SPAN - STMT_NBUF * 8 && wo <= USAGE_SPAN - STMT_NWAL * 8 &&
-	    !bpf_probe_read_user(span->b, n, (void *)usage_base)) {
-		__builtin_memcpy(buf, &span->b[bo], STMT_NBUF * sizeof(__u64));
-		__builtin_memcpy(wal, &span->b[wo], STMT_NWAL * sizeof(__u64));
-		return;
-	}
-	bpf_probe_read_user(buf, STMT_NBUF * sizeof(__u64), (void *)bufusage_addr);
-	bpf_probe_read_user(wal, STMT_NWAL * sizeof(__u64), (void *)walusage_addr);
 }
 
 static __always_inline __u32 read_lxid(struct stmt_thread *th)

@@ -62,6 +62,9 @@ struct thread_state {
 	__u32 op_overflow;        /* calls deeper than OP_DEPTH, not tracked */
 	__u32 explain_only;       /* ExecInitNode of an EXPLAIN without ANALYZE */
 	__u64 init_estate;        /* EState * of the ExecInitNode in progress */
+	__u64 be;                 /* MyBEEntry (PgBackendStatus *): fixed for the backend's life */
+	__u32 dbid;               /* MyDatabaseId, once the backend has connected (idem) */
+	__u32 own_checked;        /* own_pids was looked up after the backend's first statement */
 	__s32 init_ids[INIT_DEPTH];
 	struct node_frame frames[OP_DEPTH];
 };
@@ -108,16 +111,22 @@ static __always_inline int read_ctr(void *map, __u64 *out)
 	return 0;
 }
 
+/* Bit i: user space opened counter i on every CPU. A read of a counter the
+ * kernel lacks fails, but only after the helper call and the map lookup: on a
+ * VM without a PMU that was five calls for nothing at every statement boundary
+ * and tracked switch. The verifier drops the branches of the cleared bits. */
+const volatile __u32 ctr_mask = (1u << PGS_NCOUNTERS) - 1;
+
 /* Reads every counter of this CPU; bit i of the result says counters[i] is valid. */
 static __always_inline __u32 read_all(__u64 vals[PGS_NCOUNTERS])
 {
 	__u32 mask = 0;
-	if (!read_ctr(&ctr_cpu_clock, &vals[0])) mask |= 1 << 0;
-	if (!read_ctr(&ctr_cycles, &vals[1])) mask |= 1 << 1;
-	if (!read_ctr(&ctr_instructions, &vals[2])) mask |= 1 << 2;
-	if (!read_ctr(&ctr_cache_refs, &vals[3])) mask |= 1 << 3;
-	if (!read_ctr(&ctr_cache_misses, &vals[4])) mask |= 1 << 4;
-	if (!read_ctr(&ctr_ref_cycles, &vals[5])) mask |= 1 << 5;
+	if ((ctr_mask & (1 << 0)) && !read_ctr(&ctr_cpu_clock, &vals[0])) mask |= 1 << 0;
+	if ((ctr_mask & (1 << 1)) && !read_ctr(&ctr_cycles, &vals[1])) mask |= 1 << 1;
+	if ((ctr_mask & (1 << 2)) && !read_ctr(&ctr_instructions, &vals[2])) mask |= 1 << 2;
+	if ((ctr_mask & (1 << 3)) && !read_ctr(&ctr_cache_refs, &vals[3])) mask |= 1 << 3;
+	if ((ctr_mask & (1 << 4)) && !read_ctr(&ctr_cache_misses, &vals[4])) mask |= 1 << 4;
+	if ((ctr_mask & (1 << 5)) && !read_ctr(&ctr_ref_cycles, &vals[5])) mask |= 1 << 5;
 	return mask;
 }
 
@@ -137,16 +146,21 @@ static __always_inline bool is_tracked(struct thread_state *ts)
 	return ts->state == ST_OPEN || ts->op_depth > 0;
 }
 
+/* Whether `task` (a BTF pointer) may be a backend of the target cluster: two
+ * loads rule out every other task of the machine before a hash lookup. A
+ * parallel worker is a child of the postmaster too. */
+static __always_inline bool maybe_backend(struct task_struct *task)
+{
+	return !target_postmaster || task->real_parent->tgid == target_postmaster;
+}
+
 static __always_inline struct thread_state *get_state(__u32 tid, bool create)
 {
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
 	if (ts || !create)
 		return ts;
-	if (target_postmaster) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		if (BPF_CORE_READ(task, real_parent, tgid) != target_postmaster)
-			return 0;
-	}
+	if (!maybe_backend(bpf_get_current_task_btf()))
+		return 0;
 	__u32 zero = 0;
 	struct thread_state *z = bpf_map_lookup_elem(&zero_state, &zero);
 	if (!z)

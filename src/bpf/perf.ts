@@ -58,28 +58,51 @@ export function openCounter(spec: CounterSpec, cpus = os.cpus().length): { fds: 
   return { fds };
 }
 
-/** Holds the counter fds for as long as the BPF programs use them. */
+/**
+ * Holds the counter fds for as long as the BPF programs use them. open()
+ * before the object is loaded (its `mask` goes into the programs' rodata, so
+ * they never call the helper for a counter that is not there), install()
+ * after, when the maps exist.
+ */
 export class PerfCounters {
   private fds: number[] = [];
+  private opened: { spec: CounterSpec; fds: number[] }[] | null = null;
   readonly status: CounterStatus[] = [];
 
-  install(mapOf: (name: string) => BpfMap, cpus = os.cpus().length): void {
+  /** Opens every counter this kernel has on every CPU; returns the mask of those it has (bit i = COUNTERS[i]). */
+  open(cpus = os.cpus().length): number {
+    if (this.opened) return this.mask;
+    this.opened = [];
     for (const spec of COUNTERS) {
-      const opened = openCounter(spec, cpus);
-      if ('reason' in opened) {
-        this.status.push({ name: spec.name, available: false, reason: opened.reason });
+      const result = openCounter(spec, cpus);
+      if ('reason' in result) {
+        this.status.push({ name: spec.name, available: false, reason: result.reason });
         continue;
       }
+      this.opened.push({ spec, fds: result.fds });
+      this.fds.push(...result.fds);
+      this.status.push({ name: spec.name, available: true });
+    }
+    return this.mask;
+  }
+
+  /** Bit i set: COUNTERS[i] is open. */
+  get mask(): number {
+    return (this.opened ?? []).reduce((m, o) => m | (1 << COUNTERS.indexOf(o.spec)), 0);
+  }
+
+  /** Puts each open counter's per-CPU fds into its map (opening them first if open() was not called). */
+  install(mapOf: (name: string) => BpfMap, cpus = os.cpus().length): void {
+    this.open(cpus);
+    for (const { spec, fds } of this.opened!) {
       const map = mapOf(spec.map);
-      opened.fds.forEach((fd, cpu) => {
+      fds.forEach((fd, cpu) => {
         const key = Buffer.alloc(4);
         key.writeUInt32LE(cpu);
         const value = Buffer.alloc(4);
         value.writeInt32LE(fd);
         map.update(key, value);
       });
-      this.fds.push(...opened.fds);
-      this.status.push({ name: spec.name, available: true });
     }
   }
 

@@ -20,6 +20,7 @@ import { loadLayout } from '../../pg/layouts.js';
 import type { Target } from '../../pg/target.js';
 import { AggregateMaps, sizeAggregateMaps, type AggregateDrain, type RowBudget } from './agg-maps.js';
 import { OwnPidsMap } from './own-pids-map.js';
+import { usageSpan } from './usage-span.js';
 
 type U64Field =
   | 'query_id' | 'start_ns' | 'end_ns' | 'parse_ns' | 'plan_ns' | 'execute_ns' | 'executor_ns'
@@ -92,6 +93,8 @@ export class StatementSource {
     const layout = loadLayout(target.major);
     this.obj = BpfObject.open(objectPath(root, spec));
     try {
+      const bufAddr = globalAddress(target.postmasterPid, target.binaryPath, 'pgBufferUsage');
+      const walAddr = globalAddress(target.postmasterPid, target.binaryPath, 'pgWalUsage');
       this.obj.setRodata({
         dqs_addr: globalAddress(target.postmasterPid, target.binaryPath, 'debug_query_string'),
         dbid_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyDatabaseId'),
@@ -102,12 +105,14 @@ export class StatementSource {
         off_estate_processed: layout.offsetOf('EState', 'es_processed'),
         off_qd_plannedstmt: layout.offsetOf('QueryDesc', 'plannedstmt'),
         off_pstmt_query_id: layout.offsetOf('PlannedStmt', 'queryId'),
-        bufusage_addr: globalAddress(target.postmasterPid, target.binaryPath, 'pgBufferUsage'),
+        bufusage_addr: bufAddr,
         lean: opts.phases ? 0 : 1,
         off_st_state: layout.offsetOf('PgBackendStatus', 'st_state'),
         off_st_activity_raw: layout.offsetOf('PgBackendStatus', 'st_activity_raw'),
         state_running: layout.enumValue('BackendState', 'STATE_RUNNING'),
-        walusage_addr: globalAddress(target.postmasterPid, target.binaryPath, 'pgWalUsage'),
+        walusage_addr: walAddr,
+        ...usageSpan(bufAddr, walAddr),
+        ctr_mask: this.counters.open(),
       });
       const wanted = enabledProbes(spec, new Set(opts.phases ? ['phases'] : []), (p, on) => this.obj.setAutoload(p, on));
       const probes = chooseVariants(this.obj, wanted);
