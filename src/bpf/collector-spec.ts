@@ -22,8 +22,13 @@ export interface AutoProbeSpec {
 }
 
 export type ProbeSpec =
-  /** group: attached only when the collector enables that group (e.g. 'phases' with --phases). */
-  | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean; group?: string }
+  /**
+   * group: attached only when the collector enables that group (e.g. 'phases' with --phases).
+   * within: only the probe's sites inside this exported function (a probe compiled into several
+   * functions, e.g. query__execute__start in PortalRun and in PortalRunMulti, which PortalRun calls:
+   * the outer site brackets the inner one, and every hit is a trap).
+   */
+  | { kind: 'usdt'; provider: string; name: string; program: string; optional?: boolean; group?: string; within?: string }
   /** perBackend: attached per sampled backend pid (zero cost elsewhere) rather than binary-wide. */
   | { kind: 'uprobe' | 'uretprobe'; func: string; program: string; optional?: boolean; perBackend?: boolean; group?: string }
   | AutoProbeSpec;

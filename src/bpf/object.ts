@@ -123,10 +123,10 @@ export class BpfObject {
   }
 
   attachUprobe(program: string, binary: string, target: { func?: string; offset?: number },
-    opts: { retprobe?: boolean; pid?: number; cookie?: bigint } = {}): Link {
+    opts: { retprobe?: boolean; pid?: number; cookie?: bigint; refCtrOffset?: number } = {}): Link {
     const uopts = {
       sz: 40,
-      ref_ctr_offset: 0,
+      ref_ctr_offset: opts.refCtrOffset ?? 0,
       bpf_cookie: opts.cookie ?? 0n,
       retprobe: opts.retprobe ?? false,
       func_name: target.func ?? null,
