@@ -126,8 +126,9 @@ static __always_inline void open_record(struct thread_state *ts, __u64 now)
 }
 
 /* OPEN -> CLOSING: freeze the time- and CPU-based values. */
-static __always_inline void end_record(struct thread_state *ts, __u64 now)
+static __always_inline void end_record(struct thread_state *ts)
 {
+	__u64 now;
 	__u64 vals[PGS_NCOUNTERS] = {};
 	__u64 io[6], flt[2];
 	if (ts->state != ST_OPEN)
@@ -217,7 +218,7 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 {
 	if (ts->state == ST_NONE)
 		return;
-	end_record(ts, now);
+	end_record(ts);
 	ts->state = ST_NONE;
 	/* pgscout puts its own backends in own_pids before their first statement:
 	 * one lookup per backend, not one per statement (a backend found there
@@ -287,7 +288,7 @@ int BPF_USDT(query_done)
 	struct thread_state *ts = current_state(false);
 	if (!ts)
 		return 0;
-	end_record(ts, bpf_ktime_get_ns());
+	end_record(ts);
 	ts->in_query = 0;
 	return 0;
 }
@@ -497,7 +498,7 @@ int BPF_USDT(execute_done)
 			send_text(ts);
 	}
 	if (!ts->in_query)
-		end_record(ts, now);
+		end_record(ts);
 	return 0;
 }
 
@@ -506,14 +507,13 @@ static __always_inline void xact_end(__u32 lxid, __u32 flag)
 	struct thread_state *ts = current_state(false);
 	if (!ts || ts->state == ST_NONE)
 		return;
-	__u64 now = bpf_ktime_get_ns();
 	if (flag == PGS_F_ABORT && ts->exec_depth > 0 && ts->state == ST_OPEN) {
 		/* Abort while executing: an error unwound the executor. */
 		ts->rec.flags |= PGS_F_ERROR;
 		ts->exec_depth = 0;
 		ts->run_depth = 0;
 		ts->op_depth = 0;
-		end_record(ts, now);
+		end_record(ts);
 	}
 	ts->rec.flags |= flag;
 	ts->rec.lxid = lxid;
@@ -651,7 +651,7 @@ static __always_inline void switch_in(struct thread_state *ts, __u64 now)
 /* Lean mode: an execution still open while the backend is no longer running
  * was unwound by an error (the *_done probes were skipped). Call only in the
  * backend's own context. */
-static __always_inline bool unwound_by_error(struct thread_state *ts, __u64 now)
+static __always_inline bool unwound_by_error(struct thread_state *ts)
 {
 	if (!lean || ts->state != ST_OPEN || ts->exec_depth == 0)
 		return false;
@@ -667,7 +667,7 @@ static __always_inline bool unwound_by_error(struct thread_state *ts, __u64 now)
 	if (qid)
 		ts->rec.query_id = qid;
 	send_text(ts);
-	end_record(ts, now);
+	end_record(ts);
 	return true;
 }
 
@@ -702,7 +702,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	if (ts && is_tracked(ts)) {
 		now = bpf_ktime_get_ns();
 		switch_out(ts, now, preempt || prev_state == 0);
-		if (!preempt && !unwound_by_error(ts, now))
+		if (!preempt && !unwound_by_error(ts))
 			remember_query_id(ts);
 	}
 	ts = switch_state(next, btf);
@@ -752,7 +752,7 @@ static __always_inline void on_recv(int ret, bool peek)
 	struct thread_state *ts = current_backend();
 	if (!ts || ts->state == ST_NONE)
 		return;
-	if (unwound_by_error(ts, bpf_ktime_get_ns()))
+	if (unwound_by_error(ts))
 		return;
 	if (ts->state == ST_CLOSING) {
 		/* The backend wants its next message: the statement is over. */
