@@ -6,6 +6,7 @@
  *   node bench/overhead.mjs [--seconds 15] [--rounds 3] [--scale 10] [--clients 2]
  *                           [--workloads select,tpcb] [--configs bare,pgscout,...] [--interval 1s]
  *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180] [--foreign-cpu 5|off]
+ *                           [--steal-limit 10|off]
  *                           [--json out.json]
  *
  * Needs root (BPF), `npm run build` (dist/ and bpf/.output/{stmt_sched,statements,empty}.bpf.o)
@@ -45,7 +46,8 @@
  * exact configurations also reach clusters B and C: they are only ever attached during their
  * own run. A run is contaminated, and redone (up to --attempts times), when someone else's BPF
  * links are attached before, during or after it, or when processes that are neither this one,
- * its children nor its clusters used more than --foreign-cpu % of the machine's CPU during it
+ * its children nor its clusters used more than --foreign-cpu % of the machine's CPU during it,
+ * or the hypervisor stole more than --steal-limit % of the CPUs (other guests on the host)
  * (another session's tests); before each run the bench waits up to --foreign-wait s for both.
  *
  * Before the rounds each pgscout configuration collects once for 3 s, unmeasured (first-use costs:
@@ -91,6 +93,8 @@ const ATTEMPTS = Number(flag('attempts', '3'));
 const FOREIGN_WAIT_S = Number(flag('foreign-wait', '180'));
 /** % of the machine's CPU other processes may use during a run before it counts as contaminated ('off': never). */
 const FOREIGN_CPU = flag('foreign-cpu', '5') === 'off' ? null : Number(flag('foreign-cpu', '5'));
+/** % of the CPUs the hypervisor may steal during a run before it is redone ('off': never). */
+const STEAL_LIMIT = flag('steal-limit', '10') === 'off' ? null : Number(flag('steal-limit', '10'));
 
 const WORKLOADS = {
   // Statements per transaction of pgbench's builtin scripts (simple protocol).
@@ -326,7 +330,7 @@ const isPgscout = (name) => name in PGSCOUT_OPTIONS;
 
 async function measureRun(config, workload, seconds = SECONDS) {
   const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(seconds))),
-    { seconds, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: workload, foreignCpuLimitPct: FOREIGN_CPU });
+    { seconds, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: workload, foreignCpuLimitPct: FOREIGN_CPU, stealLimitPct: STEAL_LIMIT });
   const { output, ...kept } = r;
   return kept;
 }
@@ -340,7 +344,7 @@ function logRun(prefix, r) {
         ` drops ${x.dropTotal}${x.lastError ? ` ERROR ${x.lastError}` : ''}`
       : '') +
     `  foreign CPU ${r.foreignCpuPct}%` +
-    (r.contaminated ? '  CONTAMINATED (foreign BPF links or CPU use)' : '') +
+    (r.contaminated ? '  CONTAMINATED (foreign BPF links, CPU use or steal)' : '') +
     `  (cpu busy ${r.cpu.busyPct}% sys ${r.cpu.systemPct}% idle ${r.cpu.idlePct}% steal ${r.cpu.stealPct}%; load ${r.loadavg.join(' ')}; attempts ${r.attempts})`);
 }
 
@@ -456,7 +460,7 @@ async function main() {
     if (JSON_OUT) {
       writeJson(JSON_OUT, {
         startedAt, facts, version,
-        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS, attempts: ATTEMPTS, foreignCpuLimitPct: FOREIGN_CPU },
+        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS, attempts: ATTEMPTS, foreignCpuLimitPct: FOREIGN_CPU, stealLimitPct: STEAL_LIMIT },
         root: ROOT, git, hashesAtStart, changedDuringRun: changed, bpfStatsSysctl: statsSysctl,
         floors: Object.fromEntries(Object.entries(FLOOR_SPECS).map(([k, s]) => [k, s.probes.map((p) => p.program)])),
         skipped, summary, runs, profiles,
@@ -486,6 +490,7 @@ function summarize(runs, configs) {
         busyPctMedian: median(rs.map((r) => r.cpu?.busyPct ?? NaN)), ratio: tpsMedian / bareMedian, pairedRatioMedian: median(paired),
         processCpuPctMedian: median(rs.map((r) => r.benchProcess?.cpuPct ?? NaN)),
         foreignCpuPct: rs.map((r) => r.foreignCpuPct),
+        stealPct: rs.map((r) => r.cpu?.stealPct ?? NaN),
       };
       if (isPgscout(config.name)) {
         const x = rs.map((r) => r.extra);
@@ -540,17 +545,17 @@ function render(summary, profiles, skipped, facts, version, { git, changed }) {
   }
   lines.push('');
 
-  lines.push('| workload | configuration | cluster | TPS per round | median TPS | ratio to bare (medians) | paired ratio (median) | CPU busy (median) | foreign CPU per round (% of machine) | bench process CPU (% of a core) |');
+  lines.push('| workload | configuration | cluster | TPS per round | median TPS | ratio to bare (medians) | paired ratio (median) | CPU busy (median) | steal per round (%) | foreign CPU per round (% of machine) | bench process CPU (% of a core) |');
   lines.push('|---|---|---|---|---:|---:|---:|---:|---|---:|');
   for (const r of summary) {
-    lines.push(`| ${WORKLOADS[r.workload].label} | ${label(r.config)} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} | ${fmt(r.busyPctMedian, 1)} % | ${r.foreignCpuPct.join(' / ')} | ${fmt(r.processCpuPctMedian, 2)} |`);
+    lines.push(`| ${WORKLOADS[r.workload].label} | ${label(r.config)} | ${r.cluster} | ${r.tps.map((t) => t.toFixed(0)).join(' / ')} | ${r.tpsMedian.toFixed(0)} | ${fmt(r.ratio)} | ${fmt(r.pairedRatioMedian)} | ${fmt(r.busyPctMedian, 1)} % | ${r.stealPct.join(' / ')} | ${r.foreignCpuPct.join(' / ')} | ${fmt(r.processCpuPctMedian, 2)} |`);
   }
   for (const s of skipped) lines.push('', `Skipped ${s.config}: ${s.reason}`);
   lines.push(...taintWarning(summary, ATTEMPTS, (r) => `${r.workload}/${r.config}`));
   const redone = summary.filter((r) => r.attempts.some((n) => n > 1));
   if (redone.length) lines.push('', `Redone because of foreign BPF links or CPU use: ${redone.map((r) => `${r.workload}/${r.config} (attempts ${r.attempts.join('/')})`).join(', ')}`);
   lines.push('', 'Ratios are to the bare median of cluster A (pgss: cluster B, pgss+kcache: cluster C, separate fresh clusters).',
-    `Foreign CPU: task CPU of processes other than the bench, its children and its clusters (another session's tests, kernel threads), in % of both CPUs; above ${FOREIGN_CPU ?? '∞'} % a run is redone.`,
+    `Foreign CPU: task CPU of processes other than the bench, its children and its clusters (another session's tests, kernel threads), in % of both CPUs; above ${FOREIGN_CPU ?? '∞'} % a run is redone, as it is when steal time (the CPU other guests on the host took) is above ${STEAL_LIMIT ?? '∞'} %.`,
     'Bench process CPU: this process (user + sys, all threads) over the pgbench window; for pgscout it is the in-process collector, for the others the bench\'s own floor.', '');
 
   lines.push('## pgscout collecting (medians of the measured runs)', '');

@@ -340,21 +340,23 @@ async function waitForNoForeignLinks(seconds) {
  * after it (its result is `extra`). A run with someone else's BPF links before,
  * in the middle of or after it is contaminated and redone, up to `attempts` times.
  */
-export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWaitS, label, foreignCpuLimitPct = null }) {
+export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWaitS, label, foreignCpuLimitPct = null, stealLimitPct = null }) {
   for (let attempt = 1; ; attempt++) {
-    const r = await measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct);
+    const r = await measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct, stealLimitPct);
     if (!r.contaminated || attempt >= attempts) return { ...r, attempts: attempt };
     log(`${label} ${config.name}: someone else's BPF links or CPU use during the run (links ${JSON.stringify(r.foreignLinks)}, ` +
-      `foreign CPU ${r.foreignCpuPct}% of the machine): redoing it`);
+      `foreign CPU ${r.foreignCpuPct}% of the machine, steal ${r.cpu?.stealPct}%): redoing it`);
   }
 }
 
 /**
  * With `foreignCpuLimitPct`, a run during which other processes (not this one, its
  * descendants or a trackOwnProcess() root's) used more than that share of the machine's
- * CPU is contaminated too, and each run first waits for such use to calm down.
+ * CPU is contaminated too, and each run first waits for such use to calm down. With
+ * `stealLimitPct`, so is a run during which the hypervisor took more than that share of the
+ * CPUs (steal time: other guests on the host; this VM's rounds lost 5–40 % to it in run H).
  */
-async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct) {
+async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct, stealLimitPct = null) {
   const before = await waitForNoForeignLinks(foreignWaitS);
   if (foreignCpuLimitPct !== null) await waitForQuietCpu(foreignCpuLimitPct, foreignWaitS);
   const { teardown, started } = await config.setup();
@@ -392,7 +394,8 @@ async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimi
   return {
     tps: result.tps, transactions: result.transactions, loadavg: la0, cpu: result.cpu, benchProcess: result.benchProcess, extra: result.extra,
     foreignLinks: { before, own, mid, after }, foreignCpuPct: result.foreignCpuPct,
-    contaminated: before > 0 || after > 0 || (mid ?? 0) > 0 || (foreignCpuLimitPct !== null && result.foreignCpuPct > foreignCpuLimitPct),
+    contaminated: before > 0 || after > 0 || (mid ?? 0) > 0 || (foreignCpuLimitPct !== null && result.foreignCpuPct > foreignCpuLimitPct) ||
+      (stealLimitPct !== null && (result.cpu?.stealPct ?? 0) > stealLimitPct),
     output: result.output, wallS: result.wallS,
   };
 }
