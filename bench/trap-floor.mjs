@@ -3,11 +3,12 @@
  * What the traps alone cost: bpf/empty.bpf.o's empty programs on growing subsets of --exact's
  * probe points, one cluster, rounds rotating, pgbench -S at 2 clients; ratio of median TPS to bare.
  *
- *   node bench/trap-floor.mjs [--seconds 10] [--rounds 3] [--sets bare,usdt2,usdt4,exact-floor]
+ *   node bench/trap-floor.mjs [--seconds 10] [--rounds 3] [--sets bare,usdt2,usdt3,usdt4,exact-floor]
  *
- *   usdt2        query__start + query__done (USDT)
- *   usdt4        those + query__execute__start/done at their PortalRun sites (what --exact traps on)
- *   exact-floor  usdt4 + the tracepoints --exact attaches (sched_switch, sock_send/recv, process_exit)
+ *   usdt2        query__execute__start/done at their PortalRun sites (what an extended-protocol statement traps on)
+ *   usdt3        those + query__start (what a simple-protocol statement traps on under --exact)
+ *   usdt4        those + query__done (the query boundaries --exact --phases adds)
+ *   exact-floor  usdt3 + the tracepoints --exact attaches (sched_switch, sock_send/recv, process_exit)
  *
  * Needs root and `npm run build`.
  */
@@ -21,9 +22,10 @@ import { closeObject, flag, fmt, loadObject, log, median, pgbenchData, run } fro
 
 const ROOT = packageRoot();
 const EMPTY = loadCollectorSpec(ROOT, 'statements-empty');
-const USDT2 = ['query_start', 'query_done'];
-const USDT4 = [...USDT2, 'execute_start', 'execute_done'];
-const SETS = { bare: null, usdt2: USDT2, usdt4: USDT4, 'exact-floor': [...USDT4, 'sched_switch', 'sock_send', 'sock_recv', 'process_exit'] };
+const USDT2 = ['execute_start', 'execute_done'];
+const USDT3 = [...USDT2, 'query_start'];
+const USDT4 = [...USDT3, 'query_done'];
+const SETS = { bare: null, usdt2: USDT2, usdt3: USDT3, usdt4: USDT4, 'exact-floor': [...USDT3, 'sched_switch', 'sock_send', 'sock_recv', 'process_exit'] };
 const SECONDS = Number(flag('seconds', '10'));
 const ROUNDS = Number(flag('rounds', '3'));
 const NAMES = flag('sets', Object.keys(SETS).join(',')).split(',');

@@ -41,6 +41,11 @@ const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
  * executor probes. The query id is PgBackendStatus.st_query_id at the end of the
  * top-level PortalRun; an execution an error unwound is found when the backend
  * next goes idle (at its next sleep or socket read). */
+/* Lean mode is also three traps a simple-protocol statement, two an extended
+ * one: a record spans the top-level PortalRun in both protocols (execution
+ * time, as pg_stat_statements' exec time), query__start only marks a Query
+ * message (protocol, statement index, the PREPARE check) and query__done is
+ * not attached. */
 const volatile __u32 lean = 0;
 const volatile __u32 off_st_state = 0;      /* PgBackendStatus.st_state */
 const volatile __u32 off_st_activity_raw = 0; /* PgBackendStatus.st_activity_raw */
@@ -269,7 +274,6 @@ int BPF_USDT(query_start)
 	struct thread_state *ts = current_state(true);
 	if (!ts)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
 	/* An error longjmp skips every *_done probe: reset the nesting here. */
 	ts->exec_depth = 0;
 	ts->run_depth = 0;
@@ -277,8 +281,11 @@ int BPF_USDT(query_start)
 	ts->init_depth = 0;
 	ts->next_stmt_index = 0;
 	ts->cur_qid = 0;
-	begin_statement(ts, now);
 	ts->in_query = 1;
+	/* Lean: the statement opens at its PortalRun (an unwound one was closed
+	 * at the socket read of this message). */
+	if (!lean)
+		begin_statement(ts, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -497,7 +504,9 @@ int BPF_USDT(execute_done)
 		else
 			send_text(ts);
 	}
-	if (!ts->in_query)
+	if (lean && ts->in_query)
+		ts->next_stmt_index++;   /* the next statement of a multi-statement string */
+	if (lean || !ts->in_query)
 		end_record(ts);
 	return 0;
 }
@@ -750,7 +759,13 @@ static __always_inline void on_send(int ret)
 static __always_inline void on_recv(int ret, bool peek)
 {
 	struct thread_state *ts = current_backend();
-	if (!ts || ts->state == ST_NONE)
+	if (!ts)
+		return;
+	/* Lean: a message read ends the Query message's statements; the next
+	 * PortalRun is an Execute's unless query__start says otherwise. */
+	if (lean && ret > 0)
+		ts->in_query = 0;
+	if (ts->state == ST_NONE)
 		return;
 	if (unwound_by_error(ts))
 		return;

@@ -60,6 +60,13 @@ export interface CollectConfig {
   /** --phases (with --exact): parse/plan probes too, for parse_ns/plan_ns (4 more traps per statement). */
   phases: boolean;
   /**
+   * --cpu-clock (with --exact or --operator-probes): read the software cpu-clock
+   * perf counter into cpu_clock_ns. Off by default: it counts the task's own CPU
+   * time, which on_cpu_ns already has, at two counter reads per statement
+   * boundary and tracked switch (docs/benchmarks.md, run I).
+   */
+  cpuClock: boolean;
+  /**
    * --net-recv (default source): trace socket reads too, for net_recv_bytes and
    * for telling apart statements a client pipelines (otherwise counted as
    * coalesced); ~0.4 µs more per statement (docs/benchmarks.md).
@@ -102,6 +109,7 @@ export const DEFAULTS: Omit<CollectConfig, 'pg' | 'out'> = {
   statementRows: 500,
   slowMs: 10,
   phases: false,
+  cpuClock: false,
   netRecv: false,
   setupInstrumentation: false,
   skipWarmup: false,
@@ -135,6 +143,7 @@ export interface RawCollectOptions {
   'statement-rows'?: string;
   slow?: string;
   phases?: boolean;
+  'cpu-clock'?: boolean;
   'net-recv'?: boolean;
   'operator-probes'?: string;
   'operator-timing'?: string;
@@ -182,6 +191,7 @@ export function collectConfig(flags: RawCollectOptions, env: NodeJS.ProcessEnv =
     })(),
     slowMs: optional(pick(flags.slow, 'SLOW'), (v) => (v === '0' ? 0 : parseDuration(v, '--slow'))) ?? DEFAULTS.slowMs,
     phases: flags.phases ?? parseBool(env.PGSCOUT_PHASES, 'PGSCOUT_PHASES') ?? DEFAULTS.phases,
+    cpuClock: flags['cpu-clock'] ?? parseBool(env.PGSCOUT_CPU_CLOCK, 'PGSCOUT_CPU_CLOCK') ?? DEFAULTS.cpuClock,
     netRecv: flags['net-recv'] ?? parseBool(env.PGSCOUT_NET_RECV, 'PGSCOUT_NET_RECV') ?? DEFAULTS.netRecv,
     setupInstrumentation: flags['setup-instrumentation'] ?? parseBool(env.PGSCOUT_SETUP_INSTRUMENTATION, 'PGSCOUT_SETUP_INSTRUMENTATION')
       ?? DEFAULTS.setupInstrumentation,
@@ -305,6 +315,9 @@ export function validate(cfg: CollectConfig): void {
   }
   if (cfg.phases && !cfg.exact && cfg.operatorProbes === null) {
     throw new ConfigError('--phases needs --exact: the default source sees no parse/plan boundaries (it traps nothing per statement)');
+  }
+  if (cfg.cpuClock && !cfg.exact && cfg.operatorProbes === null) {
+    throw new ConfigError('--cpu-clock needs --exact or --operator-probes: the default source reads no perf counters (on_cpu_ns is its CPU time)');
   }
   if (cfg.netRecv && (cfg.exact || cfg.operatorProbes !== null)) {
     throw new ConfigError('--net-recv is for the default statement source: --exact and --operator-probes trace socket reads already');

@@ -69,11 +69,18 @@ export class PerfCounters {
   private opened: { spec: CounterSpec; fds: number[] }[] | null = null;
   readonly status: CounterStatus[] = [];
 
-  /** Opens every counter this kernel has on every CPU; returns the mask of those it has (bit i = COUNTERS[i]). */
+  /** `cpuClock`: open the software cpu-clock too (the hardware counters are opened whenever the kernel has them). */
+  constructor(private readonly cpuClock = true) {}
+
+  /** Opens every counter wanted that this kernel has on every CPU; returns the mask of those opened (bit i = COUNTERS[i]). */
   open(cpus = os.cpus().length): number {
     if (this.opened) return this.mask;
     this.opened = [];
     for (const spec of COUNTERS) {
+      if (spec.map === 'ctr_cpu_clock' && !this.cpuClock) {
+        this.status.push({ name: spec.name, available: false, reason: 'not requested (--cpu-clock): on_cpu_ns is the same task CPU time' });
+        continue;
+      }
       const result = openCounter(spec, cpus);
       if ('reason' in result) {
         this.status.push({ name: spec.name, available: false, reason: result.reason });

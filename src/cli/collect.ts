@@ -26,6 +26,7 @@ export const COLLECT_OPTIONS = {
   'statement-rows': { type: 'string' },
   slow: { type: 'string' },
   phases: { type: 'boolean' },
+  'cpu-clock': { type: 'boolean' },
   'net-recv': { type: 'boolean' },
   'operator-probes': { type: 'string' },
   'operator-timing': { type: 'string' },

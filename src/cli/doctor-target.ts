@@ -105,7 +105,7 @@ function defaultSourceCheck(target: Target): Check {
 
 /** Operator level: discover the node functions with EXPLAIN-only plans in our own backend; report slow probe sites. */
 async function operatorChecks(stmt: StatementSource, target: Target): Promise<Check[]> {
-  const ops = new OperatorSource((m) => stmt.mapFd(m), target, packageRoot(), { initialTargets: [] });
+  const ops = new OperatorSource((m) => stmt.mapFd(m), target, packageRoot(), { initialTargets: [], counterMask: stmt.counterMask });
   try {
     const discovery: Link[] = [];
     await warmupNodeFunctions(target.conninfo, (pid) => { discovery.push(...ops.attachDiscovery(pid)); });

@@ -7,7 +7,7 @@ commands:
   doctor  [--pg <conninfo>]                 check kernel, privileges and the PostgreSQL target
   collect --pg <conninfo> --out <dir> [--interval 1s] [--sync-interval 5s] [--duration 30s] [--host <name>]
           [--level statement|operator] [--sample 1] [--sample-rotate 10s]
-          [--statement-rows 500/s|all] [--slow 10ms] [--net-recv] [--exact [--phases]]
+          [--statement-rows 500/s|all] [--slow 10ms] [--net-recv] [--exact [--phases] [--cpu-clock]]
           [--operator-probes f] [--operator-timing 0.1] [--operator-rows 500/s|all] [--setup-instrumentation] [--skip-warmup] [--wait]
           [--config /etc/pgscout/pgscout.toml]
           [--prometheus [host:]port] [--otlp <url>] [--otlp-interval 10s] [--top-queries 20]

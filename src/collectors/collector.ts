@@ -80,6 +80,8 @@ export interface Collector {
   objects(): BpfObject[];
   /** fd of a map other collectors may share (statements: threads, perf counters). */
   sharedMapFd?(name: string): number;
+  /** Bit i: perf counter i is open in the shared counter maps (statements). */
+  sharedCounterMask?(): number;
 }
 
 /** Records of `map` that never reached a table for `reason`. */

@@ -26,4 +26,16 @@ describeBpf('perf counters (src/bpf/perf.ts)', () => {
     expect(mask & 1).toBe(1);
     expect(counters.open()).toBe(mask);   // a second open() keeps the first set
   });
+
+  it('leaves the software clock out unless asked for (on_cpu_ns is the same time)', () => {
+    const counters = new PerfCounters(false);
+    opened.push(counters);
+    const mask = counters.open();
+    expect(mask & 1).toBe(0);
+    expect(counters.status[0]).toMatchObject({ name: 'cpu_clock_ns', available: false, reason: expect.stringMatching(/--cpu-clock/) });
+    // The hardware counters are still opened when the kernel has them.
+    const withClock = new PerfCounters(true);
+    opened.push(withClock);
+    expect(withClock.open() & ~1).toBe(mask);
+  });
 });

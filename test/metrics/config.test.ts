@@ -132,6 +132,9 @@ describe('operator level: --sample, --operator-probes, --operator-timing, --oper
     expect(configError(() => cfg({ 'net-recv': true, exact: true })).message).toMatch(/--net-recv is for the default statement source/);
     expect(configError(() => cfg({ 'net-recv': true, level: 'operator', 'operator-probes': '1' })).message).toMatch(/--net-recv is for the default/);
     expect(cfg({ 'net-recv': true, level: 'operator' }).netRecv).toBe(true);
+    expect(configError(() => cfg({ 'cpu-clock': true })).message).toMatch(/--cpu-clock needs --exact or --operator-probes/);
+    expect(cfg({ exact: true }).cpuClock).toBe(false);
+    expect(cfg({ exact: true }, { PGSCOUT_CPU_CLOCK: '1' }).cpuClock).toBe(true);
     expect(configError(() => cfg({ level: 'operator', 'skip-warmup': true })).message).toMatch(/--skip-warmup is for --operator-probes/);
     expect(cfg({ level: 'operator', 'operator-probes': '1' }, { PGSCOUT_SKIP_WARMUP: 'true' }).skipWarmup).toBe(true);
   });

@@ -39,7 +39,9 @@ export class OperatorsCollector implements Collector {
     const fraction = config.operatorProbes ?? 1;
     this.sampler = fraction < 1 ? new BackendSampler(config.pg, fraction) : null;
     const initialTargets = this.sampler ? await this.sampler.choose() : [-1];
-    const source = new OperatorSource((m) => statements.sharedMapFd!(m), target, packageRoot(), { initialTargets });
+    const source = new OperatorSource((m) => statements.sharedMapFd!(m), target, packageRoot(), {
+      initialTargets, counterMask: statements.sharedCounterMask?.() ?? 0,
+    });
     this.source = source;
     if (!config.skipWarmup) await this.warmUp(config.pg);
     this.drainer = new OperatorDrainer(source, ctx.clock, ctx.catalog);

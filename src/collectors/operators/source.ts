@@ -48,7 +48,12 @@ export function decodeNode(buf: Buffer, base: number) {
   };
 }
 
-export interface OperatorSourceOptions { /** -1 = every backend; else explicit pids (sampling). */ initialTargets: number[] }
+export interface OperatorSourceOptions {
+  /** -1 = every backend; else explicit pids (sampling). */
+  initialTargets: number[];
+  /** Perf counters open in the shared counter maps (bit i = COUNTERS[i]): the programs call the helper for no other. */
+  counterMask: number;
+}
 
 export class OperatorSource {
   private readonly obj: BpfObject;
@@ -83,6 +88,7 @@ export class OperatorSource {
         target_postmaster: target.postmasterPid,
         myproc_addr: globalAddress(target.postmasterPid, target.binaryPath, 'MyProc'),
         pwn_addr: globalAddress(target.postmasterPid, target.binaryPath, 'ParallelWorkerNumber'),
+        ctr_mask: opts.counterMask,
       });
       for (const m of ['threads', ...COUNTER_MAPS]) this.obj.reuseMap(m, sharedMapFd(m));
       this.obj.load();

@@ -66,7 +66,7 @@ export const LABEL_COLUMNS: readonly ColumnSpec[] = [
   label('excl_on_cpu_ns', 'INT64', 'ns', 'excl_ns - excl_off_cpu_ns', 'On-CPU part of excl_ns'),
   label('excl_off_cpu_ns', 'INT64', 'ns', 'tp_btf/sched_switch charged to the innermost active node', 'Off-CPU time while this node was the innermost active one'),
   label('excl_runq_wait_ns', 'INT64', 'ns', 'tp_btf/sched_switch (preempted)', 'Part of excl_off_cpu_ns spent runnable, waiting for a CPU'),
-  ...COUNTERS.map((k, i) => label(k.name, 'INT64', i === 0 ? 'ns' : 'count', 'perf counter, virtualized per task, exclusive of child nodes', `Exclusive ${k.name}; null when the kernel lacks the counter`)),
+  ...COUNTERS.map((k, i) => label(k.name, 'INT64', i === 0 ? 'ns' : 'count', 'perf counter, virtualized per task, exclusive of child nodes', `Exclusive ${k.name}; null when the kernel lacks the counter${i === 0 ? ' or without --cpu-clock' : ''}`)),
   label('disk_read_bytes', 'INT64', 'bytes', 'task ioac.read_bytes, exclusive of child nodes', 'Block-device reads caused while this node was innermost'),
   label('disk_write_bytes', 'INT64', 'bytes', 'task ioac.write_bytes, exclusive of child nodes', 'Page-cache bytes dirtied while this node was innermost'),
   label('net_recv_bytes', 'INT64', 'bytes', 'sock:sock_recv_length while innermost', 'Socket bytes received while this node was innermost'),

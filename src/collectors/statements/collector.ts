@@ -33,7 +33,7 @@ export class StatementsCollector implements Collector {
       // Operator rows take the statement's query id while it runs: only the full probe set has it then.
       // With operator probes every execution keeps its row: operator rows join to it by exec_id.
       const budget = { rowsPerSecond: probes ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
-      const source = new StatementSource(target, packageRoot(), { phases: config.phases || probes, budget });
+      const source = new StatementSource(target, packageRoot(), { phases: config.phases || probes, budget, cpuClock: config.cpuClock });
       this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {
@@ -119,6 +119,12 @@ export class StatementsCollector implements Collector {
   /** A map of the running source, for a collector that reads it too (the operator probes, the plan-node reader). */
   sharedMapFd(name: string): number {
     return this.running.source.mapFd(name);
+  }
+
+  /** The perf counters open in the shared counter maps (none with the default source). */
+  sharedCounterMask(): number {
+    const mode = this.running;
+    return mode.kind === 'exact' ? mode.source.counterMask : 0;
   }
 
   objects(): BpfObject[] {

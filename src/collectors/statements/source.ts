@@ -48,6 +48,8 @@ export interface ExactOptions {
   phases: boolean;
   /** Which executions become `queries` rows (null rows per second: all, as the operator level needs). */
   budget: RowBudget;
+  /** --cpu-clock: read the software cpu-clock counter (cpu_clock_ns) as well. */
+  cpuClock?: boolean;
 }
 
 const decodeStmt = compileDecoder(stmtRecordLayout);
@@ -77,7 +79,7 @@ export class StatementSource {
   get object(): BpfObject {
     return this.obj;
   }
-  private readonly counters = new PerfCounters();
+  private readonly counters: PerfCounters;
   private readonly finished: BpfMap;
   private readonly statsMap: BpfMap;
   private readonly ring: RingBuffer;
@@ -91,6 +93,7 @@ export class StatementSource {
     opts: ExactOptions = { phases: true, budget: { rowsPerSecond: null, slowNs: 0 } }) {
     const spec = loadCollectorSpec(root, 'statements');
     const layout = loadLayout(target.major);
+    this.counters = new PerfCounters(opts.cpuClock ?? false);
     this.obj = BpfObject.open(objectPath(root, spec));
     try {
       const bufAddr = globalAddress(target.postmasterPid, target.binaryPath, 'pgBufferUsage');
@@ -134,6 +137,11 @@ export class StatementSource {
   /** Maps the operator collector shares (threads, perf counters). */
   mapFd(name: string): number {
     return this.obj.map(name).fd;
+  }
+
+  /** Bit i: COUNTERS[i] is open and in the shared counter maps (the operator programs read only those). */
+  get counterMask(): number {
+    return this.counters.mask;
   }
 
   get counterStatus(): CounterStatus[] {

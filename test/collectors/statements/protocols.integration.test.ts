@@ -66,10 +66,10 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
     expect(rows.filter((r) => r.protocol === 'extended')).toHaveLength(600);
   });
 
-  it('--exact needs at most 4 probe hits per statement: no parse/plan, transaction or executor probe by default', () => {
+  it('--exact traps 3 times a simple-protocol statement, twice an extended one: no query__done, parse/plan, transaction or executor probe by default', () => {
     const probes = summary.collectors.statements!.probes.map((p) => p.probe);
     expect(probes.filter((p) => p.startsWith('usdt:')).sort()).toEqual([
-      'usdt:postgresql:query__done', 'usdt:postgresql:query__execute__done', 'usdt:postgresql:query__execute__start', 'usdt:postgresql:query__start',
+      'usdt:postgresql:query__execute__done', 'usdt:postgresql:query__execute__start', 'usdt:postgresql:query__start',
     ]);
     expect(probes.filter((p) => p.startsWith('uprobe') || p.startsWith('uretprobe'))).toEqual([]);
   });

@@ -44,7 +44,7 @@ describeBpf('statement collection against a real PostgreSQL', () => {
     outPrefix: 'pgscout-it-',
     setup: async (cluster, out) => {
       await cluster.psql(`CREATE TABLE items(id int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE items`);
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '200ms', exact: true, phases: true, 'statement-rows': 'all' }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '200ms', exact: true, phases: true, 'cpu-clock': true, 'statement-rows': 'all' }));
       await cluster.psql('SELECT pg_stat_statements_reset()');
       for (let i = 0; i < N_SIMPLE; i++) await cluster.psql(`SELECT count(*) FROM items WHERE v > '${SECRET}' AND id < ${SECRET_NUM}`);
       const client = new pg.Client(toClientConfig(cluster.conninfo));
