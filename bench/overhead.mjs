@@ -4,7 +4,7 @@
  * default source against --exact, the empty-program floors of both, and pg_stat_statements).
  *
  *   node bench/overhead.mjs [--seconds 15] [--rounds 3] [--scale 10] [--clients 2]
- *                           [--workloads select,tpcb] [--configs bare,pgscout,...] [--interval 1s]
+ *                           [--workloads select,tpcb,select-prepared] [--configs bare,pgscout,...] [--interval 1s]
  *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180] [--foreign-cpu 5|off]
  *                           [--steal-limit 10|off]
  *                           [--json out.json]
@@ -97,11 +97,13 @@ const FOREIGN_CPU = flag('foreign-cpu', '5') === 'off' ? null : Number(flag('for
 const STEAL_LIMIT = flag('steal-limit', '10') === 'off' ? null : Number(flag('steal-limit', '10'));
 
 const WORKLOADS = {
-  // Statements per transaction of pgbench's builtin scripts (simple protocol).
+  // Statements per transaction of pgbench's builtin scripts (simple protocol unless -M says otherwise).
   select: { label: 'select-only (-S)', args: ['-S'], statementsPerTx: 1 },
   tpcb: { label: 'tpcb-like', args: [], statementsPerTx: 7 }, // BEGIN, 3×UPDATE, SELECT, INSERT, END
+  // The extended protocol: --exact traps twice a statement there (no query__start).
+  'select-prepared': { label: 'select-only -M prepared', args: ['-S', '-M', 'prepared'], statementsPerTx: 1 },
 };
-for (const w of WORKLOAD_NAMES) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}' (select, tpcb)`);
+for (const w of WORKLOAD_NAMES) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}' (${Object.keys(WORKLOADS).join(', ')})`);
 for (const c of CONFIG_NAMES) if (!ALL_CONFIGS.includes(c)) throw new Error(`unknown configuration '${c}' (${ALL_CONFIGS.join(', ')})`);
 if (!CONFIG_NAMES.includes('bare')) throw new Error('--configs must include bare (the reference of every ratio)');
 
