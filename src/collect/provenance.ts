@@ -44,6 +44,8 @@ export interface Provenance {
   kernel_release: string;
   counters_available: string[];
   counters_unavailable: string[];
+  /** Counters this run read (per-task virtualized): none with the default source, cpu_clock_ns only with --cpu-clock. */
+  counters_collected?: string[];
   sampling: Record<string, number | string | null>;
   level: string;
   source: string;
@@ -80,6 +82,12 @@ function counterAvailability(): { available: string[]; unavailable: string[] } {
   return { available, unavailable };
 }
 
+/** The counters the statement programs read: the trap-based sources only, the software clock on request. */
+function countersCollected(config: CollectConfig, available: string[]): string[] {
+  if (!config.exact && config.operatorProbes === null) return [];
+  return available.filter((name) => name !== 'cpu_clock_ns' || config.cpuClock);
+}
+
 async function planSettings(conninfo: string): Promise<Record<string, string>> {
   // An own backend: its statement is not part of the dataset.
   const client = await connectOwn(conninfo);
@@ -104,6 +112,7 @@ export async function gatherProvenance(config: CollectConfig, target: Target, at
     kernel_release: os.release(),
     counters_available: counters.available,
     counters_unavailable: counters.unavailable,
+    counters_collected: countersCollected(config, counters.available),
     sampling: {
       statement_rows_per_s: config.statementRows,
       slow_ms: config.slowMs,

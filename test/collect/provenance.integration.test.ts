@@ -48,6 +48,8 @@ describeBpf('provenance of a dataset', () => {
     expect(run.rows!.queries).toBe(summary.rows.queries);
     expect(run.records_dropped).toBe(0);
     expect(run.counters_available.length + run.counters_unavailable.length).toBeGreaterThan(0);
+    // --exact without --cpu-clock: the hardware counters the kernel has, never the software clock.
+    expect(run.counters_collected).toEqual(run.counters_available.filter((c: string) => c !== 'cpu_clock_ns'));
     expect(run.sampling.statement_rows_per_s).toBe(500);
   });
 
