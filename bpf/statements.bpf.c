@@ -37,15 +37,14 @@ const volatile __u32 off_qd_estate = 0;     /* QueryDesc.estate */
 const volatile __u32 off_estate_processed = 0; /* EState.es_processed */
 const volatile __u32 off_qd_plannedstmt = 0;   /* QueryDesc.plannedstmt */
 const volatile __u32 off_pstmt_query_id = 0;   /* PlannedStmt.queryId */
-/* Lean mode (--exact without --phases): no pgstat_report_query_id, transaction or
- * executor probes. The query id is PgBackendStatus.st_query_id at the end of the
- * top-level PortalRun; an execution an error unwound is found when the backend
- * next goes idle (at its next sleep or socket read). */
-/* Lean mode is also three traps a simple-protocol statement, two an extended
- * one: a record spans the top-level PortalRun in both protocols (execution
- * time, as pg_stat_statements' exec time), query__start only marks a Query
- * message (protocol, statement index, the PREPARE check) and query__done is
- * not attached. */
+/* Lean mode (--exact without --phases): no query__done, pgstat_report_query_id,
+ * transaction or executor probes — three traps a simple-protocol statement, two
+ * an extended one. A record spans the top-level PortalRun in both protocols
+ * (execution time, as pg_stat_statements' exec time); query__start only marks a
+ * Query message (protocol, statement index, the PREPARE check). The query id is
+ * PgBackendStatus.st_query_id at the end of the top-level PortalRun; an
+ * execution an error unwound is found when the backend next goes idle (at its
+ * next sleep or socket read). */
 const volatile __u32 lean = 0;
 const volatile __u32 off_st_state = 0;      /* PgBackendStatus.st_state */
 const volatile __u32 off_st_activity_raw = 0; /* PgBackendStatus.st_activity_raw */

@@ -285,6 +285,15 @@ function parseFraction(value: string, flag: string, what: string, zeroOk: boolea
   return n;
 }
 
+/**
+ * Statements come from the trap-based source (--exact, or the operator probes,
+ * which join their rows to its statements); otherwise from the default,
+ * scheduler-based one.
+ */
+export function usesExactSource(cfg: Pick<CollectConfig, 'exact' | 'operatorProbes'>): boolean {
+  return cfg.exact || cfg.operatorProbes !== null;
+}
+
 export function validate(cfg: CollectConfig): void {
   if (!cfg.pg) throw new ConfigError('--pg <conninfo> is required (e.g. --pg "host=/var/run/postgresql user=postgres")');
   if (!cfg.out) throw new ConfigError('--out <dir> is required: where the Parquet dataset is written');
@@ -313,13 +322,13 @@ export function validate(cfg: CollectConfig): void {
   if (cfg.level !== 'operator' && cfg.sample !== 1) {
     throw new ConfigError('--sample is the fraction of statements instrumented at --level operator: add --level operator');
   }
-  if (cfg.phases && !cfg.exact && cfg.operatorProbes === null) {
+  if (cfg.phases && !usesExactSource(cfg)) {
     throw new ConfigError('--phases needs --exact: the default source sees no parse/plan boundaries (it traps nothing per statement)');
   }
-  if (cfg.cpuClock && !cfg.exact && cfg.operatorProbes === null) {
+  if (cfg.cpuClock && !usesExactSource(cfg)) {
     throw new ConfigError('--cpu-clock needs --exact or --operator-probes: the default source reads no perf counters (on_cpu_ns is its CPU time)');
   }
-  if (cfg.netRecv && (cfg.exact || cfg.operatorProbes !== null)) {
+  if (cfg.netRecv && usesExactSource(cfg)) {
     throw new ConfigError('--net-recv is for the default statement source: --exact and --operator-probes trace socket reads already');
   }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);

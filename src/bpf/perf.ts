@@ -31,6 +31,11 @@ export const COUNTERS: readonly CounterSpec[] = [
   { map: 'ctr_ref_cycles', name: 'ref_cycles', type: 0, config: 9 },
 ];
 
+/** Whether `spec` is opened: the software cpu-clock only on request (--cpu-clock: on_cpu_ns is the same task CPU time), the hardware counters always. */
+export function counterWanted(spec: CounterSpec, cpuClock: boolean): boolean {
+  return spec.map !== 'ctr_cpu_clock' || cpuClock;
+}
+
 export interface CounterStatus { name: string; available: boolean; reason?: string }
 
 function perfEventOpen(spec: CounterSpec, cpu: number): number {
@@ -70,14 +75,14 @@ export class PerfCounters {
   readonly status: CounterStatus[] = [];
 
   /** `cpuClock`: open the software cpu-clock too (the hardware counters are opened whenever the kernel has them). */
-  constructor(private readonly cpuClock = true) {}
+  constructor(private readonly cpuClock: boolean) {}
 
   /** Opens every counter wanted that this kernel has on every CPU; returns the mask of those opened (bit i = COUNTERS[i]). */
   open(cpus = os.cpus().length): number {
     if (this.opened) return this.mask;
     this.opened = [];
     for (const spec of COUNTERS) {
-      if (spec.map === 'ctr_cpu_clock' && !this.cpuClock) {
+      if (!counterWanted(spec, this.cpuClock)) {
         this.status.push({ name: spec.name, available: false, reason: 'not requested (--cpu-clock): on_cpu_ns is the same task CPU time' });
         continue;
       }

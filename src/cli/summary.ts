@@ -57,7 +57,7 @@ function runLines(outDir: string): string[] {
       `${r.level} level, ${r.source} source`,
     `    ${r.started_at} → ${r.ended_at ?? 'did not end (killed?)'}; rows ${r.rows ? Object.values(r.rows).reduce((a, n) => a + n, 0) : 'n/a'}, ` +
       `records dropped ${r.records_dropped ?? 'n/a'}`,
-    `    PostgreSQL ${r.postgres_version}, kernel ${r.kernel_release}; perf counters read ${(r.counters_collected ?? r.counters_available).join(', ') || 'none'}` +
+    `    PostgreSQL ${r.postgres_version}, kernel ${r.kernel_release}; perf counters read ${r.counters_collected ? r.counters_collected.join(', ') || 'none' : 'not recorded'}` +
       `; the kernel has ${r.counters_available.join(', ') || 'none'}` +
       (r.counters_unavailable.length ? ` (not: ${r.counters_unavailable.join(', ')})` : ''),
     `    sampling ${Object.entries(r.sampling).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join(', ')}`,

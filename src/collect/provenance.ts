@@ -10,13 +10,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { COUNTERS, openCounter } from '../bpf/perf.js';
+import { COUNTERS, counterWanted, openCounter } from '../bpf/perf.js';
 import { column, type ColumnSpec } from '../dataset/schema.js';
 import { utcStamp } from '../dataset/paths.js';
 import { connectOwn } from '../pg/own-backends.js';
 import type { Target } from '../pg/target.js';
 import { packageRoot } from '../util/package-root.js';
-import type { CollectConfig } from '../config.js';
+import { usesExactSource, type CollectConfig } from '../config.js';
 
 /** Bumped whenever a table gains, loses or changes a column. */
 export const DATASET_SCHEMA_VERSION = 2;
@@ -82,10 +82,10 @@ function counterAvailability(): { available: string[]; unavailable: string[] } {
   return { available, unavailable };
 }
 
-/** The counters the statement programs read: the trap-based sources only, the software clock on request. */
+/** The counters the statement programs read: the trap-based source only, the software clock on request. */
 function countersCollected(config: CollectConfig, available: string[]): string[] {
-  if (!config.exact && config.operatorProbes === null) return [];
-  return available.filter((name) => name !== 'cpu_clock_ns' || config.cpuClock);
+  if (!usesExactSource(config)) return [];
+  return COUNTERS.filter((spec) => available.includes(spec.name) && counterWanted(spec, config.cpuClock)).map((spec) => spec.name);
 }
 
 async function planSettings(conninfo: string): Promise<Record<string, string>> {
@@ -122,7 +122,7 @@ export async function gatherProvenance(config: CollectConfig, target: Target, at
       operator_rows_per_s: config.level === 'operator' ? config.operatorRows : null,
     },
     level: config.level,
-    source: config.exact || config.operatorProbes !== null ? 'exact' : 'scheduler',
+    source: usesExactSource(config) ? 'exact' : 'scheduler',
     host: config.host,
     started_at: at.toISOString(),
   };

@@ -13,7 +13,7 @@ describeBpf('perf counters (src/bpf/perf.ts)', () => {
   afterEach(() => opened.splice(0).forEach((c) => c.close()));
 
   it('sets mask bit i exactly for the counters it opened', () => {
-    const counters = new PerfCounters();
+    const counters = new PerfCounters(true);
     opened.push(counters);
     const mask = counters.open();
     expect(counters.status.map((s) => s.name)).toEqual(COUNTERS.map((c) => c.name));

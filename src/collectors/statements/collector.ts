@@ -9,6 +9,7 @@
  * collector (sharedMapFd).
  */
 import type { BpfObject } from '../../bpf/object.js';
+import { usesExactSource } from '../../config.js';
 import { packageRoot } from '../../util/package-root.js';
 import { droppedCount, type Collector, type CollectorContext, type CollectorStats, type TableRows } from '../collector.js';
 import { StatementDrainer } from './drainer.js';
@@ -29,7 +30,7 @@ export class StatementsCollector implements Collector {
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
     const probes = config.operatorProbes !== null;
-    if (config.exact || probes) {
+    if (usesExactSource(config)) {
       // Operator rows take the statement's query id while it runs: only the full probe set has it then.
       // With operator probes every execution keeps its row: operator rows join to it by exec_id.
       const budget = { rowsPerSecond: probes ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
