@@ -231,16 +231,13 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 	a->net_send_bytes += s->net_send_bytes;
 #pragma unroll
 	for (int i = 0; i < STMT_NTASK; i++)
-		if (s->task[i])
-			a->task[i] += s->task[i];
+		a->task[i] += s->task[i];
 #pragma unroll
 	for (int i = 0; i < STMT_NBUF; i++)
-		if (s->buf[i])
-			a->buf[i] += s->buf[i];
+		a->buf[i] += s->buf[i];
 #pragma unroll
 	for (int i = 0; i < STMT_NWAL; i++)
-		if (s->wal[i])
-			a->wal[i] += s->wal[i];
+		a->wal[i] += s->wal[i];
 	return created;
 }
 
@@ -440,7 +437,13 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	__u64 now = 0;
 	__u32 prev_tid = prev->pid;
 	struct stmt_thread *th = is_backend(prev) ? thread_of(prev, prev_tid, true) : 0;
-	if (th && !th->ignored) {
+	if (th && !th->ignored && end_at_send && th->win_pending && !preempt) {
+		/* Asleep after a statement end: the window restarts at the wake-up,
+		 * nothing of this switch is kept (no clock read). */
+		th->oncpu_since = 0;
+		th->off_since = 0;
+		th->preempted = 0;
+	} else if (th && !th->ignored) {
 		now = bpf_ktime_get_ns();
 		if (!end_at_send)
 			statement_end(th, prev, prev_tid, now, preempt ? END_AT_PREEMPT : END_AT_SLEEP);
@@ -478,29 +481,31 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	return 0;
 }
 
-static __always_inline struct stmt_thread *current_thread(void)
+static __always_inline struct stmt_thread *thread_of_task(struct task_struct *task)
 {
-	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, bpf_get_current_task_btf(), 0, 0);
+	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, task, 0, 0);
 	return th && !th->ignored ? th : 0;
 }
 
-/* current_thread() for the hot socket tracepoints: every other task of the machine is ruled out by its parent first. */
-static __always_inline struct stmt_thread *current_backend(void)
+/* The hot socket tracepoints fire for every task of the machine: each other
+ * task is ruled out by its parent before the storage lookup. */
+static __always_inline struct stmt_thread *backend_thread(struct task_struct *task)
 {
-	return is_backend(bpf_get_current_task_btf()) ? current_thread() : 0;
+	return is_backend(task) ? thread_of_task(task) : 0;
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 {
-	struct stmt_thread *th = current_backend();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct stmt_thread *th = backend_thread(task);
 	if (!th)
 		return 0;
 	if (ret > 0)
 		th->net_send += ret;
 	/* The ReadyForQuery flush (its bytes counted above) ends the statement. */
 	if (end_at_send)
-		statement_end(th, bpf_get_current_task_btf(), (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns(), END_AT_SEND);
+		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND);
 	return 0;
 }
 
@@ -508,7 +513,7 @@ int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
 {
-	struct stmt_thread *th = ret > 0 && !(flags & 2 /* MSG_PEEK */) ? current_backend() : 0;
+	struct stmt_thread *th = ret > 0 && !(flags & 2 /* MSG_PEEK */) ? backend_thread(bpf_get_current_task_btf()) : 0;
 	if (th)
 		th->net_recv += ret;
 	return 0;
@@ -517,9 +522,9 @@ int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *self = bpf_get_current_task_btf();
-	struct stmt_thread *th = current_thread();
+	__u32 tid = self->pid;
+	struct stmt_thread *th = thread_of_task(self);
 	/* A client that sends Terminate right behind its last request: the
 	 * backend finishes that statement and exits without sleeping in between.
 	 * Its memory is still mapped here (the tracepoint precedes exit_mm), and
