@@ -69,8 +69,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u8);   /* QID_* bits */
 } seen_qids SEC(".maps");
+
+/* What is known of a query id (seen_qids). */
+#define QID_TEXT_SENT   1   /* its text reached user space */
+#define QID_NOT_PREPARE 2   /* a Query message that runs it does not start with PREPARE */
+#define QID_PREPARE     4   /* it is a PREPARE statement's (not a call) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -217,13 +222,15 @@ static __always_inline void aggregate(void *map, struct stmt_record *r, __u64 du
 	}
 }
 
-/* Hands the record to user space, or drops it when it never executed. */
-static __always_inline void finalize(struct thread_state *ts, __u64 now)
+/* Hands the record to user space, or drops it when it never executed. Its
+ * end time stands for "now" where the row budget needs one (no clock read). */
+static __always_inline void finalize(struct thread_state *ts)
 {
 	if (ts->state == ST_NONE)
 		return;
 	end_record(ts);
 	ts->state = ST_NONE;
+	__u64 now = ts->rec.end_ns;
 	/* pgscout puts its own backends in own_pids before their first statement:
 	 * one lookup per backend, not one per statement (a backend found there
 	 * stays marked by own_checked = 2). */
@@ -239,7 +246,12 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 	struct stmt_ctl *ctl = bpf_map_lookup_elem(&stmt_ctl, &zero);
 	if (!ctl)
 		return;
-	aggregate((ctl->gen & 1) ? (void *)&stmt_agg1 : (void *)&stmt_agg0, &ts->rec, dur, failed);
+	/* One call per map: a map pointer that varies at one call site makes the
+	 * verifier give up inlining the lookup (a helper call through a retpoline). */
+	if (ctl->gen & 1)
+		aggregate(&stmt_agg1, &ts->rec, dur, failed);
+	else
+		aggregate(&stmt_agg0, &ts->rec, dur, failed);
 	bool slow;
 	if (failed)
 		stat_inc(PGS_STAT_ERRORS);
@@ -261,7 +273,7 @@ static __always_inline void finalize(struct thread_state *ts, __u64 now)
 static __always_inline void begin_statement(struct thread_state *ts, __u64 now)
 {
 	if (ts->state != ST_NONE)
-		finalize(ts, now);
+		finalize(ts);
 	open_record(ts, now);
 }
 
@@ -387,6 +399,23 @@ static __always_inline bool starts_with_prepare(void)
 	return next == ' ' || next == '\t' || next == '\n' || next == '\r';
 }
 
+/* starts_with_prepare() once per query id: the id of a PREPARE is a hash of
+ * its own text (a utility statement's), so the verdict holds for every later
+ * statement with that id, and two user reads a statement become a lookup. */
+static __always_inline bool is_prepare(__u64 qid)
+{
+	__u8 *known = qid ? bpf_map_lookup_elem(&seen_qids, &qid) : 0;
+	if (known && (*known & (QID_PREPARE | QID_NOT_PREPARE)))
+		return *known & QID_PREPARE;
+	bool prepare = starts_with_prepare();
+	__u8 mark = prepare ? QID_PREPARE : QID_NOT_PREPARE;
+	if (known)
+		*known |= mark;
+	else if (qid)
+		bpf_map_update_elem(&seen_qids, &qid, &mark, BPF_NOEXIST);
+	return prepare;
+}
+
 /* This backend's PgBackendStatus: MyBEEntry is set once at backend start,
  * so it is read once, not at every field read. 0 when not set (yet). */
 static __always_inline __u64 backend_entry(struct thread_state *ts)
@@ -417,8 +446,10 @@ static __always_inline __u32 backend_u32(struct thread_state *ts, __u32 off)
 static __always_inline void send_text(struct thread_state *ts)
 {
 	__u64 qid = ts->rec.query_id;
-	__u8 one = 1;
-	if (!qid || !dqs_addr || bpf_map_lookup_elem(&seen_qids, &qid))
+	if (!qid || !dqs_addr)
+		return;
+	__u8 *known = bpf_map_lookup_elem(&seen_qids, &qid);
+	if (known && (*known & QID_TEXT_SENT))
 		return;
 	struct stmt_text_event *ev = bpf_ringbuf_reserve(&texts, sizeof(*ev), 0);
 	if (!ev) {
@@ -443,7 +474,12 @@ static __always_inline void send_text(struct thread_state *ts)
 	ev->stmt_index = ts->rec.stmt_index;
 	ev->len = n - 1;
 	bpf_ringbuf_submit(ev, 0);
-	bpf_map_update_elem(&seen_qids, &qid, &one, BPF_ANY);
+	if (known) {
+		*known |= QID_TEXT_SENT;
+	} else {
+		__u8 sent = QID_TEXT_SENT;
+		bpf_map_update_elem(&seen_qids, &qid, &sent, BPF_ANY);
+	}
 	stat_inc(PGS_STAT_TEXT_SENT);
 }
 
@@ -486,27 +522,31 @@ int BPF_USDT(execute_start)
 SEC("usdt")
 int BPF_USDT(execute_done)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = current_state(false);
 	if (!ts || ts->exec_depth == 0)
 		return 0;
 	if (--ts->exec_depth > 0)
 		return 0;
-	if (ts->state == ST_OPEN)
-		ts->rec.execute_ns += now - ts->exec_start;
-	if (lean && ts->state == ST_OPEN) {
+	bool open = ts->state == ST_OPEN;
+	if (lean || !ts->in_query) {
+		/* The record ends with the run: one clock read for both. */
+		end_record(ts);
+		if (open)
+			ts->rec.execute_ns += ts->rec.end_ns - ts->exec_start;
+	} else if (open) {
+		ts->rec.execute_ns += bpf_ktime_get_ns() - ts->exec_start;
+	}
+	if (lean && open) {
 		/* After the run: SQL EXECUTE has reported its prepared statement's id by now. */
 		__u64 qid = backend_u64(ts, off_st_query_id);
 		ts->rec.query_id = qid;
-		if (ts->in_query && ts->rec.stmt_index == 0 && starts_with_prepare())
+		if (ts->in_query && ts->rec.stmt_index == 0 && is_prepare(qid))
 			ts->rec.flags |= PGS_F_NOT_A_CALL;
 		else
 			send_text(ts);
 	}
 	if (lean && ts->in_query)
 		ts->next_stmt_index++;   /* the next statement of a multi-statement string */
-	if (lean || !ts->in_query)
-		end_record(ts);
 	return 0;
 }
 
@@ -770,7 +810,7 @@ static __always_inline void on_recv(int ret, bool peek)
 		return;
 	if (ts->state == ST_CLOSING) {
 		/* The backend wants its next message: the statement is over. */
-		finalize(ts, bpf_ktime_get_ns());
+		finalize(ts);
 		return;
 	}
 	if (ret > 0 && !peek)
@@ -821,7 +861,7 @@ static __always_inline void on_process_exit(void)
 		ts->rec.flags |= PGS_F_TRUNCATED | PGS_F_ABORTED | PGS_F_ERROR;
 	else if (ts->state == ST_CLOSING && (ts->rec.flags & PGS_F_ERROR))
 		ts->rec.flags |= PGS_F_ABORTED;
-	finalize(ts, bpf_ktime_get_ns());
+	finalize(ts);
 	bpf_map_delete_elem(&threads, &tid);
 }
 

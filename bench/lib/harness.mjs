@@ -91,6 +91,37 @@ export function programInfos(obj) {
   return out;
 }
 
+/**
+ * Every loaded program's JIT image: name → { ksym, code } where ksym is its
+ * /proc/kallsyms name (bpf_prog_<tag>_<name>) and code the machine code
+ * (bpf_prog_info.jited_prog_insns), for bench/prog-profile.mjs.
+ */
+export function programImages(obj) {
+  const out = {};
+  if (!obj?.handle) return out;
+  for (let p = nextProgram(obj.handle, null); p; p = nextProgram(obj.handle, p)) {
+    const fd = programFd(p);
+    if (fd < 0) continue;
+    const info = Buffer.alloc(INFO_SIZE);
+    if (objGetInfo(fd, info, [INFO_SIZE]) < 0) continue;
+    const len = info.readUInt32LE(16); // jited_prog_len
+    if (!len) continue;
+    const mem = koffi.alloc('uint8_t', len);
+    try {
+      const again = Buffer.alloc(INFO_SIZE);
+      again.writeUInt32LE(len, 16);
+      again.writeBigUInt64LE(koffi.address(mem), 24); // jited_prog_insns
+      if (objGetInfo(fd, again, [INFO_SIZE]) < 0) continue;
+      const name = programName(p);
+      const tag = info.subarray(8, 16).toString('hex');
+      out[name] = { ksym: `bpf_prog_${tag}_${info.subarray(64, 80).toString('latin1').replace(/\0.*$/s, '')}`, code: Buffer.from(new Uint8Array(koffi.view(mem, len))) }; // a copy: mem is freed below
+    } finally {
+      koffi.free(mem);
+    }
+  }
+  return out;
+}
+
 // ---- what we have attached: closed on every exit path
 
 const active = new Set();
