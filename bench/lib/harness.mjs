@@ -371,9 +371,9 @@ async function waitForNoForeignLinks(seconds) {
  * after it (its result is `extra`). A run with someone else's BPF links before,
  * in the middle of or after it is contaminated and redone, up to `attempts` times.
  */
-export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWaitS, label, foreignCpuLimitPct = null, stealLimitPct = null }) {
+export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWaitS, label, foreignCpuLimitPct = null, stealLimitPct = null, settle = null }) {
   for (let attempt = 1; ; attempt++) {
-    const r = await measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct, stealLimitPct);
+    const r = await measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct, stealLimitPct, settle);
     if (!r.contaminated || attempt >= attempts) return { ...r, attempts: attempt };
     log(`${label} ${config.name}: someone else's BPF links or CPU use during the run (links ${JSON.stringify(r.foreignLinks)}, ` +
       `foreign CPU ${r.foreignCpuPct}% of the machine, steal ${r.cpu?.stealPct}%): redoing it`);
@@ -386,11 +386,15 @@ export async function runOnce(config, pgbenchRun, { seconds, attempts, foreignWa
  * CPU is contaminated too, and each run first waits for such use to calm down. With
  * `stealLimitPct`, so is a run during which the hypervisor took more than that share of the
  * CPUs (steal time: other guests on the host; this VM's rounds lost 5–40 % to it in run H).
+ * `settle`: an unmeasured run between setup and the measured one (a collector's start-up —
+ * its first texts, catalog lookups, code warming — is then outside the window, as it is for a
+ * sidecar left on); its pgbench result's transactions come back as settleTransactions.
  */
-async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct, stealLimitPct = null) {
+async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimitPct, stealLimitPct = null, settle = null) {
   const before = await waitForNoForeignLinks(foreignWaitS);
   if (foreignCpuLimitPct !== null) await waitForQuietCpu(foreignCpuLimitPct, foreignWaitS);
   const { teardown, started } = await config.setup();
+  const settled = settle ? await settle() : null;
   const own = (await bpfLinks())?.own ?? null;
   const la0 = loadavg();
   const own0 = cpuOwnership();
@@ -424,7 +428,7 @@ async function measure(config, pgbenchRun, seconds, foreignWaitS, foreignCpuLimi
   const after = (await bpfLinks())?.foreign ?? 0;
   return {
     tps: result.tps, transactions: result.transactions, loadavg: la0, cpu: result.cpu, benchProcess: result.benchProcess, extra: result.extra,
-    foreignLinks: { before, own, mid, after }, foreignCpuPct: result.foreignCpuPct,
+    foreignLinks: { before, own, mid, after }, foreignCpuPct: result.foreignCpuPct, settleTransactions: settled?.transactions ?? 0,
     contaminated: before > 0 || after > 0 || (mid ?? 0) > 0 || (foreignCpuLimitPct !== null && result.foreignCpuPct > foreignCpuLimitPct) ||
       (stealLimitPct !== null && (result.cpu?.stealPct ?? 0) > stealLimitPct),
     output: result.output, wallS: result.wallS,
