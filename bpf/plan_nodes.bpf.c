@@ -22,6 +22,7 @@
 #include "pgscout.h"
 #include "sched_thread.h"
 #include "keep_rate.h"
+#include "map_slot.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -210,27 +211,14 @@ static __always_inline __u64 dbl_scaled(__u64 bits, __u64 mul)
 
 #define NS 1000000000ull
 
-/* The key's aggregate in `map`, created when missing. */
-static __always_inline struct pn_agg *pn_slot(void *map, struct pn_agg_key *key)
-{
-	struct pn_agg *a = bpf_map_lookup_elem(map, key);
-	if (a)
-		return a;
-	__u32 zero = 0;
-	struct pn_agg *z = bpf_map_lookup_elem(&zero_pn_agg, &zero);
-	if (!z)
-		return 0;
-	bpf_map_update_elem(map, key, z, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
-
 /* The node's counts added to its aggregate, as EXPLAIN's InstrEndLoop would
  * fold a loop still running at executor end. */
 static __always_inline void add_node(struct walk *w, struct pn_agg_key *key, __u32 workers)
 {
 	/* One call per map: a map pointer that varies at one call site keeps the
 	 * verifier from inlining the lookup (a helper call through a retpoline). */
-	struct pn_agg *a = w->gen ? pn_slot(&pn_agg1, key) : pn_slot(&pn_agg0, key);
+	bool created = false;
+	struct pn_agg *a = w->gen ? map_slot(&pn_agg1, key, &zero_pn_agg, &created) : map_slot(&pn_agg0, key, &zero_pn_agg, &created);
 	if (!a) {
 		stat_inc(PN_STAT_AGG_FULL);
 		return;

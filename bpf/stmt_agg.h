@@ -8,6 +8,7 @@
 
 #include "pgscout.h"
 #include "keep_rate.h"
+#include "map_slot.h"
 
 #define STMT_NHIST 24     /* duration buckets: [2^i, 2^(i+1)) µs, bucket 0 from 0, the last open-ended */
 
@@ -76,20 +77,10 @@ struct {
 	__type(value, struct stmt_agg);
 } zero_agg SEC(".maps");
 
-/* The key's slot in `map`, created when missing; *created says so (its first
- * execution of the interval). */
+/* The key's slot in `map` (stmt_agg0 or stmt_agg1), created when missing. */
 static __always_inline struct stmt_agg *agg_slot(void *map, struct stmt_agg_key *key, bool *created)
 {
-	struct stmt_agg *a = bpf_map_lookup_elem(map, key);
-	if (a)
-		return a;
-	*created = true;
-	__u32 zero = 0;
-	struct stmt_agg *z = bpf_map_lookup_elem(&zero_agg, &zero);
-	if (!z)
-		return 0;
-	bpf_map_update_elem(map, key, z, BPF_NOEXIST);   /* a racing insert is fine */
-	return bpf_map_lookup_elem(map, key);
+	return map_slot(map, key, &zero_agg, created);
 }
 
 /* floor(log2(µs)) capped at the last bucket, 0 below 2 µs: five shifts

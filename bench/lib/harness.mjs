@@ -74,10 +74,9 @@ export function enableBpfStats() {
   return () => fn.close(fd);
 }
 
-/** Every loaded program of a BpfObject: name → { id, runCnt, runTimeNs } (what `bpftool prog show -j` prints). */
-export function programInfos(obj) {
-  const out = {};
-  if (!obj?.handle) return out;
+/** Each loaded program of a BpfObject with its fd and bpf_prog_info (checked against its name). */
+function* programsWithInfo(obj) {
+  if (!obj?.handle) return;
   for (let p = nextProgram(obj.handle, null); p; p = nextProgram(obj.handle, p)) {
     const fd = programFd(p);
     if (fd < 0) continue;
@@ -86,6 +85,14 @@ export function programInfos(obj) {
     const name = programName(p);
     const kname = info.subarray(64, 80).toString('latin1').replace(/\0.*$/s, '');
     if (!name.startsWith(kname)) throw new Error(`bpf_prog_info layout mismatch: expected ${name}, read '${kname}'`);
+    yield { name, kname, fd, info };
+  }
+}
+
+/** Every loaded program of a BpfObject: name → { id, runCnt, runTimeNs } (what `bpftool prog show -j` prints). */
+export function programInfos(obj) {
+  const out = {};
+  for (const { name, info } of programsWithInfo(obj)) {
     out[name] = { id: info.readUInt32LE(4), runCnt: Number(info.readBigUInt64LE(200)), runTimeNs: Number(info.readBigUInt64LE(192)) };
   }
   return out;
@@ -98,12 +105,7 @@ export function programInfos(obj) {
  */
 export function programImages(obj) {
   const out = {};
-  if (!obj?.handle) return out;
-  for (let p = nextProgram(obj.handle, null); p; p = nextProgram(obj.handle, p)) {
-    const fd = programFd(p);
-    if (fd < 0) continue;
-    const info = Buffer.alloc(INFO_SIZE);
-    if (objGetInfo(fd, info, [INFO_SIZE]) < 0) continue;
+  for (const { name, kname, fd, info } of programsWithInfo(obj)) {
     const len = info.readUInt32LE(16); // jited_prog_len
     if (!len) continue;
     const mem = koffi.alloc('uint8_t', len);
@@ -112,9 +114,9 @@ export function programImages(obj) {
       again.writeUInt32LE(len, 16);
       again.writeBigUInt64LE(koffi.address(mem), 24); // jited_prog_insns
       if (objGetInfo(fd, again, [INFO_SIZE]) < 0) continue;
-      const name = programName(p);
       const tag = info.subarray(8, 16).toString('hex');
-      out[name] = { ksym: `bpf_prog_${tag}_${info.subarray(64, 80).toString('latin1').replace(/\0.*$/s, '')}`, code: Buffer.from(new Uint8Array(koffi.view(mem, len))) }; // a copy: mem is freed below
+      // a copy: mem is freed below
+      out[name] = { ksym: `bpf_prog_${tag}_${kname}`, code: Buffer.from(new Uint8Array(koffi.view(mem, len))) };
     } finally {
       koffi.free(mem);
     }
