@@ -283,6 +283,34 @@ static __always_inline void read_io(__u64 io[2])
 	io[1] = BPF_CORE_READ(t, ioac.write_bytes);
 }
 
+/* Drops the innermost frames of calls the stack has unwound past — their
+ * return was never seen (an error's longjmp, a return probe not yet
+ * attached) — given the entry stack pointer of a call starting or returning
+ * now: a live frame's call is always at or above it. Returns the depth. */
+static __always_inline __u32 drop_unwound(struct thread_state *ts, __u64 entry_sp)
+{
+	__u32 d = ts->op_depth;
+	for (int i = 0; i < OP_DEPTH && d > 0 && d <= OP_DEPTH; i++) {
+		if (ts->frames[(d - 1) & (OP_DEPTH - 1)].sp >= entry_sp)
+			break;
+		d--;
+		nstat_inc(PGS_NSTAT_STALE_FRAME);
+	}
+	ts->op_depth = d;
+	return d;
+}
+
+/* The depth + 1 of the frame a return at user stack pointer `sp` closes
+ * (the return popped the address its call pushed), or 0 for a call that
+ * was never pushed (deeper than OP_DEPTH, or not tracked). */
+static __always_inline __u32 frame_of_return(struct thread_state *ts, __u64 sp)
+{
+	__u32 d = drop_unwound(ts, sp - 8);
+	if (d == 0 || d > OP_DEPTH || ts->frames[(d - 1) & (OP_DEPTH - 1)].sp != sp - 8)
+		return 0;
+	return d;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(node_enter, void *planstate)
 {
@@ -293,12 +321,18 @@ int BPF_KPROBE(node_enter, void *planstate)
 	struct node_record *n = node_of(ps);
 	if (!n)
 		return 0;
-	__u32 d = ts->op_depth;
+	/* Only functions probed at both ends before the plan started are
+	 * tracked: a call seen at entry only (its return probe not yet attached)
+	 * would leave a frame no return pops. */
+	if (!(n->flags & PGS_N_PROBED))
+		return 0;
+	__u64 sp = PT_REGS_SP(ctx);
+	__u32 d = drop_unwound(ts, sp);
 	if (d >= OP_DEPTH) {
-		ts->op_overflow++;
 		nstat_inc(PGS_NSTAT_STACK_OVERFLOW);
 		return 0;
 	}
+	barrier_var(d);   /* keeps the index mask below: the verifier lost d's bound in the loop */
 	__u64 now = bpf_ktime_get_ns();
 	if (!(n->flags & PGS_N_IDENTIFIED)) {
 		identify(n, ts);
@@ -319,6 +353,7 @@ int BPF_KPROBE(node_enter, void *planstate)
 	}
 	struct node_frame *f = &ts->frames[d & (OP_DEPTH - 1)];
 	f->ps = ps;
+	f->sp = sp;
 	f->start = now;
 	f->child_ns = 0;
 	f->off_ns = 0;
@@ -332,14 +367,10 @@ int BPF_KPROBE(node_enter, void *planstate)
 	return 0;
 }
 
-/* Pops the innermost frame into its node's labels; returns the node. */
-static __always_inline struct node_record *pop_frame(struct thread_state *ts, __u64 *ps_out)
+/* Pops the frame of the returning call into its node's labels; returns the node. */
+static __always_inline struct node_record *pop_frame(struct thread_state *ts, __u64 sp, __u64 *ps_out)
 {
-	if (ts->op_overflow) {
-		ts->op_overflow--;
-		return 0;
-	}
-	__u32 d = ts->op_depth;
+	__u32 d = frame_of_return(ts, sp);
 	if (d == 0 || d > OP_DEPTH)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
@@ -349,17 +380,20 @@ static __always_inline struct node_record *pop_frame(struct thread_state *ts, __
 	__u64 io[2], ctr[PGS_NCOUNTERS] = {};
 	read_io(io);
 	__u32 mask = vctr_now(ts, ctr);
-	struct node_frame *parent = d >= 2 ? &ts->frames[(d - 2) & (OP_DEPTH - 1)] : 0;
+	/* Always a valid slot (masked index), so the verifier needs no null
+	 * path; has_parent says whether it is a caller's frame. */
+	bool has_parent = d >= 2;
+	struct node_frame *parent = &ts->frames[(d - 2) & (OP_DEPTH - 1)];
 	struct node_record *n = node_of(f->ps);
 	*ps_out = f->ps;
-	if (parent) {
+	if (has_parent) {
 		parent->child_ns += incl;
 		parent->child_io[0] += io[0] - f->io_start[0];
 		parent->child_io[1] += io[1] - f->io_start[1];
 	}
 	for (int i = 0; i < PGS_NCOUNTERS; i++) {
 		__u64 c = ctr[i] - f->ctr_start[i];
-		if (parent)
+		if (has_parent)
 			parent->child_ctr[i] += c;
 		if (n)
 			n->counters[i] += c - f->child_ctr[i];
@@ -395,7 +429,7 @@ int BPF_KRETPROBE(node_exit, void *slot)
 	if (!ts)
 		return 0;
 	__u64 ps;
-	struct node_record *n = pop_frame(ts, &ps);
+	struct node_record *n = pop_frame(ts, PT_REGS_SP(ctx), &ps);
 	if (!n || !slot)
 		return 0;
 	__u16 flags = 0;
@@ -426,7 +460,7 @@ int BPF_KRETPROBE(multi_exit)
 	if (!ts)
 		return 0;
 	__u64 ps;
-	struct node_record *n = pop_frame(ts, &ps);
+	struct node_record *n = pop_frame(ts, PT_REGS_SP(ctx), &ps);
 	if (!n || n->tag != tag_hash_state)
 		return 0;
 	/* EXPLAIN counts hashtable->partialTuples of every build (a rescan may rebuild). */

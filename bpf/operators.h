@@ -88,6 +88,7 @@ enum pgs_node_stat {
 	PGS_NSTAT_FN_EVENTS,
 	PGS_NSTAT_STACK_OVERFLOW,
 	PGS_NSTAT_UNPROBED,
+	PGS_NSTAT_STALE_FRAME,       /* a call whose return was never seen, dropped by a later return */
 	PGS_NSTAT_MAX,
 };
 

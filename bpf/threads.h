@@ -21,6 +21,7 @@ enum rec_state { ST_NONE = 0, ST_OPEN = 1, ST_CLOSING = 2 };
  * give exclusive time; off-CPU time is charged to the innermost frame. */
 struct node_frame {
 	__u64 ps;                 /* PlanState * */
+	__u64 sp;                 /* user stack pointer at the call: its return leaves sp + 8 */
 	__u64 start;
 	__u64 child_ns;
 	__u64 off_ns;
@@ -59,7 +60,6 @@ struct thread_state {
 	__u32 init_depth;
 	__s32 worker;             /* ParallelWorkerNumber: -1 leader, -2 not read yet */
 	__u32 leader_pid;
-	__u32 op_overflow;        /* calls deeper than OP_DEPTH, not tracked */
 	__u32 explain_only;       /* ExecInitNode of an EXPLAIN without ANALYZE */
 	__u64 init_estate;        /* EState * of the ExecInitNode in progress */
 	__u64 be;                 /* MyBEEntry (PgBackendStatus *): fixed for the backend's life */

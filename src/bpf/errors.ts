@@ -10,6 +10,10 @@ export function errnoName(code: number): string {
 /** `what` says what was attempted, e.g. "load statements.bpf.o". */
 export function bpfError(what: string, code: number, feature?: string): PgscoutError {
   const name = errnoName(code);
+  if (code === os.constants.errno.EACCES && process.geteuid?.() === 0) {
+    // As root, EACCES from a load is the verifier's verdict, not a missing capability.
+    return new PgscoutError(`${what} failed with ${name}: the kernel's verifier rejected a program (the libbpf log printed above says which instruction and why)`);
+  }
   if (code === os.constants.errno.EPERM || code === os.constants.errno.EACCES) {
     return new PermissionError(
       'CAP_BPF+CAP_PERFMON (or root)',

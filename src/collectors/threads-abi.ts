@@ -20,7 +20,7 @@ const u32 = (name: string) => ({ name, type: 'u32' as const });
 
 /** One active plan-node call on a backend's stack. */
 export const nodeFrameLayout = layoutStruct('node_frame', [
-  u64('ps'), u64('start'), u64('child_ns'), u64('off_ns'), u64('runq_ns'),
+  u64('ps'), u64('sp'), u64('start'), u64('child_ns'), u64('off_ns'), u64('runq_ns'),
   { name: 'io_start', type: { array: 'u64', length: 2 } },
   { name: 'child_io', type: { array: 'u64', length: 2 } },
   { name: 'ctr_start', type: { array: 'u64', length: PGS_NCOUNTERS } },
@@ -40,7 +40,7 @@ export const threadStateLayout = layoutStruct('thread_state', [
   { name: 'run_qd', type: { array: 'u64', length: RUN_STACK } },
   u32('seq'), u32('state'), u32('in_query'), u32('exec_depth'), u32('run_depth'), u32('has_exec'),
   u32('next_stmt_index'), u32('last_cpu'),
-  u32('op_depth'), u32('init_depth'), u32('worker'), u32('leader_pid'), u32('op_overflow'), u32('explain_only'),
+  u32('op_depth'), u32('init_depth'), u32('worker'), u32('leader_pid'), u32('explain_only'),
   u64('init_estate'), u64('be'), u32('dbid'), u32('own_checked'),
   { name: 'init_ids', type: { array: 'u32', length: INIT_DEPTH } },
   { name: 'frames', type: { array: 'char', length: OP_DEPTH * nodeFrameLayout.size } },

@@ -216,8 +216,8 @@ export const METRICS = {
   },
   errors: {
     name: 'pgscout.errors', kind: 'counter', observable: true, unit: '{error}', attributes: [ATTR.errorType],
-    description: 'Collector errors by kind: drain, node_function_discovery, sample_rotation, metrics_export, operator_stack_overflow, node_function_not_probed',
-    source: 'Collection error paths, OTLP export results, op_stats.stack_overflow, OperatorDrainer.stats.unprobed',
+    description: 'Collector errors by kind: drain, node_function_discovery, sample_rotation, metrics_export, operator_stack_overflow, operator_return_missed, node_function_not_probed',
+    source: 'Collection error paths, OTLP export results, op_stats.stack_overflow/stale_frame, OperatorDrainer.stats.unprobed',
   },
   processCpuTime: {
     name: 'process.cpu.time', kind: 'counter', observable: true, unit: 's', attributes: [ATTR.cpuMode],

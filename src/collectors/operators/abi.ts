@@ -40,5 +40,5 @@ export const nodeRecordLayout = layoutStruct('node_record', [
 export const nodeFnEventLayout = layoutStruct('node_fn_event', [u64('fn_addr'), u32('tag'), u32('plan_tag')]);
 
 /** enum pgs_node_stat: slots of the per-CPU `node_stats` array, in order. */
-export const NODE_STATS = ['nodes_done', 'drop_full', 'fn_events', 'stack_overflow', 'unprobed'] as const;
+export const NODE_STATS = ['nodes_done', 'drop_full', 'fn_events', 'stack_overflow', 'unprobed', 'stale_frame'] as const;
 export type NodeStatName = (typeof NODE_STATS)[number];

@@ -123,7 +123,7 @@ export class OperatorsCollector implements Collector {
         { map: 'finished_nodes', reason: 'map_full', count: Number(k.drop_full ?? 0n) },
       ],
       probes: [],
-      errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n), node_function_not_probed: drainer.stats.unprobed },
+      errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n), operator_return_missed: Number(k.stale_frame ?? 0n), node_function_not_probed: drainer.stats.unprobed },
       kernel: { ...k } as Record<string, bigint>,
       sampledBackends: this.sampler ? source.targets.filter((p) => p > 0).length : 'all',
       probeSites: { fast: sites.length - slow, slow },
