@@ -125,6 +125,34 @@ static __always_inline void read_worker(struct thread_state *ts)
 
 /* ---- initialization: features and tree shape ---- */
 
+/* The number of the plan whose tree starts initializing now, distinct for
+ * every plan a backend starts: a nested statement (PL/pgSQL, SQL function)
+ * starts its own, whose plan_node_ids repeat the outer plan's. The InitPlan
+ * and SubPlan trees of a plan are initialized just before its main tree,
+ * with the same EState and no node called in between: they share its number
+ * (a later statement's EState may reuse the address, but nodes ran since).
+ * A parallel worker runs part of the plan its leader is executing: the one
+ * of the leader's innermost node call. */
+static __always_inline __u32 next_plan_seq(struct thread_state *ts, __u64 estate)
+{
+	if (ts->worker < 0) {
+		bool same_plan = estate == ts->init_estate && !ts->ran_since_init && ts->plan_count;
+		ts->ran_since_init = 0;
+		return same_plan ? ts->init_plan : ts->plan_count++;
+	}
+	struct thread_state *lt = get_state(ts->leader_pid, false);
+	if (!lt)
+		return 0;
+	__u32 d = lt->op_depth;
+	if (d > 0 && d <= OP_DEPTH) {
+		struct node_key key = { .pid = ts->leader_pid, .planstate = lt->frames[(d - 1) & (OP_DEPTH - 1)].ps };
+		struct node_record *n = bpf_map_lookup_elem(&nodes, &key);
+		if (n)
+			return n->plan_seq;
+	}
+	return lt->init_plan;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(init_enter, void *plan, void *estate)
 {
@@ -134,6 +162,7 @@ int BPF_KPROBE(init_enter, void *plan, void *estate)
 	read_worker(ts);
 	__u32 d = ts->init_depth++;
 	if (d == 0) {
+		ts->init_plan = next_plan_seq(ts, (__u64)estate);
 		ts->init_estate = (__u64)estate;
 		ts->explain_only = read_u32((__u64)estate + off_es_top_eflags) & exec_flag_explain_only;
 	}
@@ -231,6 +260,7 @@ int BPF_KRETPROBE(init_exit, void *ret)
 	n->plan_width = read_u32(plan + off_plan_width);
 	n->parallel_aware = read_u32(plan + off_plan_parallel_aware) & 0xff;
 	n->plan_node_id = read_u32(plan + off_plan_node_id);
+	n->plan_seq = ts->init_plan;
 	n->parent_node_id = d > 0 && d <= INIT_DEPTH ? ts->init_ids[(d - 1) & (INIT_DEPTH - 1)] : -1;
 	n->depth = d;
 	__u64 left = read_u64(plan + off_plan_lefttree), right = read_u64(plan + off_plan_righttree);
@@ -324,6 +354,7 @@ int BPF_KPROBE(node_enter, void *planstate)
 	/* Only functions probed at both ends before the plan started are
 	 * tracked: a call seen at entry only (its return probe not yet attached)
 	 * would leave a frame no return pops. */
+	ts->ran_since_init = 1;
 	if (!(n->flags & PGS_N_PROBED))
 		return 0;
 	__u64 sp = PT_REGS_SP(ctx);
@@ -522,9 +553,16 @@ int BPF_KPROBE(end_node, void *planstate)
 			n->flags &= ~PGS_N_PROBED;
 	}
 	struct node_done_key done = {
-		.leader_pid = n->leader_pid, .seq = n->seq, .plan_node_id = n->plan_node_id, .pid = n->pid,
+		.leader_pid = n->leader_pid, .seq = n->seq, .plan_seq = n->plan_seq,
+		.plan_node_id = n->plan_node_id, .pid = n->pid,
 	};
-	if (bpf_map_update_elem(&finished_nodes, &done, n, BPF_ANY))
+	/* NOEXIST: a key taken twice (a nested plan whose node functions were
+	 * never probed reusing its predecessor's EState) is a counted drop, never
+	 * a silent overwrite. */
+	long err = bpf_map_update_elem(&finished_nodes, &done, n, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */)
+		nstat_inc(PGS_NSTAT_DROP_DUPLICATE);
+	else if (err)
 		nstat_inc(PGS_NSTAT_DROP_FULL);
 	else
 		nstat_inc(PGS_NSTAT_NODES_DONE);

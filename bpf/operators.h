@@ -27,6 +27,7 @@ struct node_key {
 struct node_done_key {
 	__u32 leader_pid;
 	__u32 seq;
+	__u32 plan_seq;
 	__u32 plan_node_id;
 	__u32 pid;
 };
@@ -70,6 +71,8 @@ struct node_record {
 	__u32 subplan;               /* 1: root of an InitPlan/SubPlan tree */
 	__s32 left_child_id;         /* Plan.lefttree->plan_node_id, -1: none */
 	__s32 right_child_id;        /* Plan.righttree->plan_node_id, -1: none */
+	__u32 plan_seq;              /* the backend's plan-tree number (threads.h plan_count) */
+	__u32 _pad;
 };
 
 /* A node function address seen for the first time (user space probes it). */
@@ -89,6 +92,7 @@ enum pgs_node_stat {
 	PGS_NSTAT_STACK_OVERFLOW,
 	PGS_NSTAT_UNPROBED,
 	PGS_NSTAT_STALE_FRAME,       /* a call whose return was never seen, dropped by a later return */
+	PGS_NSTAT_DROP_DUPLICATE,    /* a finished node whose key was already waiting in finished_nodes */
 	PGS_NSTAT_MAX,
 };
 

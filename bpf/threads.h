@@ -61,6 +61,9 @@ struct thread_state {
 	__s32 worker;             /* ParallelWorkerNumber: -1 leader, -2 not read yet */
 	__u32 leader_pid;
 	__u32 explain_only;       /* ExecInitNode of an EXPLAIN without ANALYZE */
+	__u32 plan_count;         /* plan trees this backend started */
+	__u32 init_plan;          /* number of the plan tree being initialized */
+	__u32 ran_since_init;     /* a node was called since the last tree was initialized */
 	__u64 init_estate;        /* EState * of the ExecInitNode in progress */
 	__u64 be;                 /* MyBEEntry (PgBackendStatus *): fixed for the backend's life */
 	__u32 dbid;               /* MyDatabaseId, once the backend has connected (idem) */

@@ -41,6 +41,7 @@ export const threadStateLayout = layoutStruct('thread_state', [
   u32('seq'), u32('state'), u32('in_query'), u32('exec_depth'), u32('run_depth'), u32('has_exec'),
   u32('next_stmt_index'), u32('last_cpu'),
   u32('op_depth'), u32('init_depth'), u32('worker'), u32('leader_pid'), u32('explain_only'),
+  u32('plan_count'), u32('init_plan'), u32('ran_since_init'),
   u64('init_estate'), u64('be'), u32('dbid'), u32('own_checked'),
   { name: 'init_ids', type: { array: 'u32', length: INIT_DEPTH } },
   { name: 'frames', type: { array: 'char', length: OP_DEPTH * nodeFrameLayout.size } },

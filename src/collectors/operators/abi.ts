@@ -21,7 +21,7 @@ const u32 = (name: string) => ({ name, type: 'u32' as const });
 export const nodeKeyLayout = layoutStruct('node_key', [u32('pid'), u32('_pad'), u64('planstate')]);
 
 export const nodeDoneKeyLayout = layoutStruct('node_done_key', [
-  u32('leader_pid'), u32('seq'), u32('plan_node_id'), u32('pid'),
+  u32('leader_pid'), u32('seq'), u32('plan_seq'), u32('plan_node_id'), u32('pid'),
 ]);
 
 export const nodeRecordLayout = layoutStruct('node_record', [
@@ -34,11 +34,11 @@ export const nodeRecordLayout = layoutStruct('node_record', [
   { name: 'counters', type: { array: 'u64', length: PGS_NCOUNTERS } },
   u32('counter_mask'), u32('flags'), u32('pid'), u32('leader_pid'), u32('seq'), u32('plan_node_id'),
   u32('parent_node_id'), u32('worker'), u32('depth'), u32('tag'), u32('plan_tag'), u32('plan_width'),
-  u32('parallel_aware'), u32('subplan'), u32('left_child_id'), u32('right_child_id'),
+  u32('parallel_aware'), u32('subplan'), u32('left_child_id'), u32('right_child_id'), u32('plan_seq'), u32('_pad'),
 ]);
 
 export const nodeFnEventLayout = layoutStruct('node_fn_event', [u64('fn_addr'), u32('tag'), u32('plan_tag')]);
 
 /** enum pgs_node_stat: slots of the per-CPU `node_stats` array, in order. */
-export const NODE_STATS = ['nodes_done', 'drop_full', 'fn_events', 'stack_overflow', 'unprobed', 'stale_frame'] as const;
+export const NODE_STATS = ['nodes_done', 'drop_full', 'fn_events', 'stack_overflow', 'unprobed', 'stale_frame', 'drop_duplicate'] as const;
 export type NodeStatName = (typeof NODE_STATS)[number];

@@ -121,6 +121,7 @@ export class OperatorsCollector implements Collector {
       maps: [{ map: 'finished_nodes', drained: drainer.stats.nodesDrained, capacity: source.finishedCapacity }],
       drops: [
         { map: 'finished_nodes', reason: 'map_full', count: Number(k.drop_full ?? 0n) },
+        { map: 'finished_nodes', reason: 'duplicate_key', count: Number(k.drop_duplicate ?? 0n) },
       ],
       probes: [],
       errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n), operator_return_missed: Number(k.stale_frame ?? 0n), node_function_not_probed: drainer.stats.unprobed },

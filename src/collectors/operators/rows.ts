@@ -76,6 +76,7 @@ export function operatorRow(rec: NodeRecord, ctx: OperatorRowContext): Row {
     pid: rec.pid,
     leader_pid: rec.leader_pid,
     worker: rec.worker,
+    plan_seq: BigInt(rec.plan_seq),
     plan_node_id: rec.plan_node_id,
     parent_node_id: rec.parent_node_id < 0 ? null : rec.parent_node_id,
     depth: rec.depth,

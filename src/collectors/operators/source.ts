@@ -41,7 +41,7 @@ export function decodeNode(buf: Buffer, base: number) {
     disk_read_bytes: big('disk_read_bytes'), disk_write_bytes: big('disk_write_bytes'),
     hash_buckets: big('hash_buckets'), hash_batches: big('hash_batches'), counters: r.counters as bigint[],
     counter_mask: num('counter_mask'), flags: num('flags'), pid: num('pid'), leader_pid: num('leader_pid'), seq: num('seq'),
-    plan_node_id: num('plan_node_id'), parent_node_id: num('parent_node_id') | 0, worker: num('worker') | 0,
+    plan_seq: num('plan_seq'), plan_node_id: num('plan_node_id'), parent_node_id: num('parent_node_id') | 0, worker: num('worker') | 0,
     depth: num('depth'), tag: num('tag'), plan_tag: num('plan_tag'), plan_width: num('plan_width'),
     parallel_aware: num('parallel_aware'), subplan: num('subplan'),
     left_child_id: num('left_child_id') | 0, right_child_id: num('right_child_id') | 0,

@@ -18,6 +18,8 @@ export const OPERATOR_COLUMNS: readonly ColumnSpec[] = [
   c('pid', 'INT32', false, '', 'bpf_get_current_pid_tgid', 'Process that ran the node (the worker for parallel workers)'),
   c('leader_pid', 'INT32', false, '', 'MyProc->lockGroupLeader->pid in workers', 'Backend that ran the statement'),
   c('worker', 'INT32', false, '', 'ParallelWorkerNumber', '-1 for the leader, 0..n-1 for parallel workers'),
+  c('plan_seq', 'INT64', false, '', 'ExecInitNode of a tree root, counted per backend (a worker: its leader\'s tree)',
+    'Which plan tree of the execution the node belongs to: distinct for every tree the backend starts, increasing; the lowest in an exec_id is the statement\'s own plan, the others are plans of statements it ran nested (PL/pgSQL, SQL functions). (exec_id, plan_seq, plan_node_id, pid) is unique'),
   c('plan_node_id', 'INT32', false, '', `${INIT} plan_node_id`, 'Plan node id (as in EXPLAIN VERBOSE / auto_explain)'),
   c('parent_node_id', 'INT32', true, '', 'ExecInitNode nesting; ExecInitSubPlan for subplan roots', 'plan_node_id of the parent node; null for the root'),
   c('depth', 'INT32', false, '', 'ExecInitNode nesting', 'Depth below the tree root (subplan trees count from their own root)'),
