@@ -29,6 +29,8 @@ export class OperatorsCollector implements Collector {
   private drainer: OperatorDrainer | null = null;
   private sampler: BackendSampler | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** Sampled backends when the probes came off at stop (the summary reports them). */
+  private probedAtStop: number | null = null;
   private rotating: Promise<void> = Promise.resolve();
   private readonly errors: Record<ErrorKind, number> = { node_function_discovery: 0, sample_rotation: 0 };
 
@@ -106,7 +108,13 @@ export class OperatorsCollector implements Collector {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.rotating;
-    const rows = await this.running.drainer.drainOnce();
+    // Detached before the last drain, as the statement sources: a node that
+    // ended after it would be lost uncounted (pgscout's own shutdown queries
+    // showed it: nodes_done > drained).
+    const { source, drainer } = this.running;
+    this.probedAtStop = source.targets.filter((p) => p > 0).length;
+    await source.detach();
+    const rows = await drainer.drainOnce();
     await this.sampler?.close();
     return rows;
   }
@@ -126,7 +134,7 @@ export class OperatorsCollector implements Collector {
       probes: [],
       errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n), operator_return_missed: Number(k.stale_frame ?? 0n), node_function_not_probed: drainer.stats.unprobed },
       kernel: { ...k } as Record<string, bigint>,
-      sampledBackends: this.sampler ? source.targets.filter((p) => p > 0).length : 'all',
+      sampledBackends: this.sampler ? (this.probedAtStop ?? source.targets.filter((p) => p > 0).length) : 'all',
       probeSites: { fast: sites.length - slow, slow },
     };
   }

@@ -82,5 +82,8 @@ describeBpf('operators: plans of nested statements', () => {
     const keys = new Set(rows.map((r) => `${r.exec_id}/${r.plan_seq}/${r.plan_node_id}/${r.pid}`));
     expect(keys.size).toBe(rows.length);
     expect(summary.collectors.operators!.drops.reduce((a, d) => a + d.count, 0)).toBe(0);
+    // Every node that finished in the kernel was drained (pgscout's own included), none after the last drain.
+    const ops = summary.collectors.operators!;
+    expect(ops.kernel!.nodes_done).toBe(BigInt(ops.maps[0]!.drained));
   });
 });
