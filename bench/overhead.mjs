@@ -6,7 +6,7 @@
  *   node bench/overhead.mjs [--seconds 15] [--rounds 3] [--scale 10] [--clients 2]
  *                           [--workloads select,tpcb,select-prepared] [--configs bare,pgscout,...] [--interval 1s]
  *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180] [--foreign-cpu 5|off]
- *                           [--steal-limit 10|off] [--settle 2]
+ *                           [--steal-limit 10|off] [--settle 2] [--out-dir DIR]
  *                           [--json out.json]
  *
  * Needs root (BPF), `npm run build` (dist/ and bpf/.output/{stmt_sched,statements,empty}.bpf.o)
@@ -33,7 +33,7 @@
  * unmeasured, after its setup: a collector's start-up (loading, its first texts and catalog
  * lookups, code warming) falls outside the window, as it does for a sidecar left on; 0 puts it in.
  *
- * pgscout runs in this process (Collection, 1 s drains, Parquet to a temp dir), so its CPU is
+ * pgscout runs in this process (Collection, 1 s drains, Parquet to a temp dir, or under --out-dir), so its CPU is
  * this process's CPU: process.cpuUsage() deltas (user + sys, every thread) over exactly the
  * pgbench window (pgbench is a child process and not included). The same figure for bare and
  * the floors is the bench's own CPU when nothing collects (its taint check), i.e. the noise floor.
@@ -93,6 +93,8 @@ const PROFILE = enabled('profile');
 const PROFILE_SECONDS = Number(flag('profile-seconds', String(SECONDS)));
 // Seconds of the same workload, unmeasured, between a configuration's setup and its measured run.
 const SETTLE_S = Number(flag('settle', '2'));
+/** Where the in-process collector writes its dataset (default: the OS temp dir, the clusters' disk). */
+const OUT_DIR = flag('out-dir', undefined);
 const WORKLOAD_NAMES = flag('workloads', 'select,tpcb').split(',');
 const CONFIG_NAMES = flag('configs', ALL_CONFIGS.join(',')).split(',');
 const ATTEMPTS = Number(flag('attempts', '3'));
@@ -254,7 +256,7 @@ function watchDrains(collection) {
 function pgscoutConfig(name, cluster, { profile = false, coverage = false } = {}) {
   return {
     name, cluster, clusterLabel: cluster.label, setup: async () => {
-      const collecting = await startCollecting(cluster.conninfo, { interval: INTERVAL, ...PGSCOUT_OPTIONS[name] }, { profile });
+      const collecting = await startCollecting(cluster.conninfo, { interval: INTERVAL, ...PGSCOUT_OPTIONS[name] }, { profile, ...(OUT_DIR ? { dir: OUT_DIR } : {}) });
       const source = collecting.collection.collector('statements').source;
       const drains = watchDrains(collecting.collection);
       if (coverage) await cluster.psql('SELECT pg_stat_statements_reset()');
