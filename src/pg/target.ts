@@ -27,11 +27,13 @@ export interface Target {
   pgssInstalled: boolean;
   /** The backend that served discovery; it exits when discovery disconnects. */
   backendPid: number;
+  /** PostgreSQL's MaxBackends: client backends, autovacuum, background workers and WAL senders at most alive at once. */
+  maxBackends: number;
 }
 
 /** What the server reports about itself over SQL. */
 type ServerFacts = Pick<Target, 'versionNum' | 'version' | 'dataDir' | 'port' | 'computeQueryId'
-  | 'sharedPreloadLibraries' | 'pgssInstalled' | 'backendPid'>;
+  | 'sharedPreloadLibraries' | 'pgssInstalled' | 'backendPid' | 'maxBackends'>;
 
 const FACTS_SQL = `
   SELECT current_setting('server_version_num')::int AS version_num,
@@ -41,7 +43,9 @@ const FACTS_SQL = `
          current_setting('compute_query_id') AS compute_query_id,
          current_setting('shared_preload_libraries') AS preload,
          EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss,
-         pg_backend_pid() AS backend_pid`;
+         pg_backend_pid() AS backend_pid,
+         current_setting('max_connections')::int + current_setting('autovacuum_max_workers')::int + 1
+           + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int AS max_backends`;
 
 /** Hide the password when a DSN goes into an error message. */
 export function redactConninfo(conninfo: string): string {
@@ -117,6 +121,7 @@ async function readServerFacts(client: pg.Client, conninfo: string): Promise<Ser
       sharedPreloadLibraries: String(r.preload),
       pgssInstalled: Boolean(r.pgss),
       backendPid: Number(r.backend_pid),
+      maxBackends: Number(r.max_backends),
     };
   } catch (err) {
     throw new TargetError(
@@ -202,6 +207,7 @@ export async function discoverTarget(conninfo: string): Promise<Target> {
     sharedPreloadLibraries: facts.sharedPreloadLibraries,
     pgssInstalled: facts.pgssInstalled,
     backendPid: facts.backendPid,
+    maxBackends: facts.maxBackends,
   };
 }
 

@@ -31,6 +31,9 @@ describe('discoverTarget', () => {
     expect(t.computeQueryId).toBe('on');
     expect(t.pgssInstalled).toBe(true);
     expect(t.backendPid).toBeGreaterThan(0);
+    const setting = async (name: string) => Number((await db.cluster.psql(`SHOW ${name}`)).trim());
+    expect(t.maxBackends).toBe((await setting('max_connections')) + (await setting('autovacuum_max_workers')) + 1
+      + (await setting('max_worker_processes')) + (await setting('max_wal_senders')));
     expect(t.conninfo).toBe(db.cluster.conninfo);
   });
 

@@ -51,3 +51,20 @@ export const STMT_STATS = [
   'finished', 'drop_full', 'text_sent', 'text_drop', 'thread_full', 'discarded', 'errors', 'calls', 'agg_full',
 ] as const;
 export type StmtStatName = (typeof STMT_STATS)[number];
+
+/** `finished`'s max_entries in bpf/statements.bpf.c: the most it is ever sized to. */
+export const FINISHED_DECLARED = 65536;
+
+/**
+ * Entries of the preallocated `finished` map (executions kept as rows, waiting
+ * for the next drain): 8 s of the row budget, at least 16384 (slow and failed
+ * executions are kept beyond the budget: 16k a drain interval before
+ * finished/map_full counts drops), the declared 65536 (~27 MB) with every
+ * execution a row (`--statement-rows all`, `--operator-probes`).
+ */
+export function finishedMapEntries(rowsPerSecond: number | null): number {
+  if (rowsPerSecond === null || !Number.isFinite(rowsPerSecond)) return FINISHED_DECLARED;
+  let entries = 16384;
+  while (entries < 8 * rowsPerSecond && entries < FINISHED_DECLARED) entries *= 2;
+  return entries;
+}
