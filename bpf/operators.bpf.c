@@ -102,6 +102,16 @@ static __always_inline struct node_record *node_of(__u64 ps)
 	return bpf_map_lookup_elem(&nodes, &key);
 }
 
+/* The node of backend `pid`'s innermost active call (ts: its state). */
+static __always_inline struct node_record *top_node(struct thread_state *ts, __u32 pid)
+{
+	__u32 d = ts->op_depth;
+	if (d == 0 || d > OP_DEPTH)
+		return 0;
+	struct node_key key = { .pid = pid, .planstate = ts->frames[(d - 1) & (OP_DEPTH - 1)].ps };
+	return bpf_map_lookup_elem(&nodes, &key);
+}
+
 /* Parallel workers report to their leader's statement. */
 static __always_inline void read_worker(struct thread_state *ts)
 {
@@ -143,14 +153,8 @@ static __always_inline __u32 next_plan_seq(struct thread_state *ts, __u64 estate
 	struct thread_state *lt = get_state(ts->leader_pid, false);
 	if (!lt)
 		return 0;
-	__u32 d = lt->op_depth;
-	if (d > 0 && d <= OP_DEPTH) {
-		struct node_key key = { .pid = ts->leader_pid, .planstate = lt->frames[(d - 1) & (OP_DEPTH - 1)].ps };
-		struct node_record *n = bpf_map_lookup_elem(&nodes, &key);
-		if (n)
-			return n->plan_seq;
-	}
-	return lt->init_plan;
+	struct node_record *n = top_node(lt, ts->leader_pid);
+	return n ? n->plan_seq : lt->init_plan;
 }
 
 SEC("uprobe")
@@ -511,10 +515,7 @@ int BPF_KRETPROBE(getbitmap_exit, long ntids)
 	struct thread_state *ts = current_state(false);
 	if (!ts || ntids <= 0)
 		return 0;
-	__u32 d = ts->op_depth;
-	if (d == 0 || d > OP_DEPTH)
-		return 0;
-	struct node_record *n = node_of(ts->frames[(d - 1) & (OP_DEPTH - 1)].ps);
+	struct node_record *n = top_node(ts, (__u32)bpf_get_current_pid_tgid());
 	if (n && n->tag == tag_bitmap_index_state)
 		n->tuples += ntids;
 	return 0;
@@ -575,12 +576,7 @@ int BPF_KPROBE(end_node, void *planstate)
 static __always_inline struct node_record *innermost(void)
 {
 	struct thread_state *ts = current_state(false);
-	if (!ts)
-		return 0;
-	__u32 d = ts->op_depth;
-	if (d == 0 || d > OP_DEPTH)
-		return 0;
-	return node_of(ts->frames[(d - 1) & (OP_DEPTH - 1)].ps);
+	return ts ? top_node(ts, (__u32)bpf_get_current_pid_tgid()) : 0;
 }
 
 SEC("tp_btf/sock_send_length")

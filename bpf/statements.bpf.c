@@ -399,6 +399,15 @@ static __always_inline bool starts_with_prepare(void)
 	return next == ' ' || next == '\t' || next == '\n' || next == '\r';
 }
 
+/* Sets `bit` in a query id's seen_qids entry (`known`, or a new one). */
+static __always_inline void qid_mark(__u64 *qid, __u8 *known, __u8 bit, __u64 flags)
+{
+	if (known)
+		*known |= bit;
+	else
+		bpf_map_update_elem(&seen_qids, qid, &bit, flags);
+}
+
 /* starts_with_prepare() once per query id: the id of a PREPARE is a hash of
  * its own text (a utility statement's), so the verdict holds for every later
  * statement with that id, and two user reads a statement become a lookup. */
@@ -408,11 +417,8 @@ static __always_inline bool is_prepare(__u64 qid)
 	if (known && (*known & (QID_PREPARE | QID_NOT_PREPARE)))
 		return *known & QID_PREPARE;
 	bool prepare = starts_with_prepare();
-	__u8 mark = prepare ? QID_PREPARE : QID_NOT_PREPARE;
-	if (known)
-		*known |= mark;
-	else if (qid)
-		bpf_map_update_elem(&seen_qids, &qid, &mark, BPF_NOEXIST);
+	if (qid)
+		qid_mark(&qid, known, prepare ? QID_PREPARE : QID_NOT_PREPARE, BPF_NOEXIST);
 	return prepare;
 }
 
@@ -474,12 +480,7 @@ static __always_inline void send_text(struct thread_state *ts)
 	ev->stmt_index = ts->rec.stmt_index;
 	ev->len = n - 1;
 	bpf_ringbuf_submit(ev, 0);
-	if (known) {
-		*known |= QID_TEXT_SENT;
-	} else {
-		__u8 sent = QID_TEXT_SENT;
-		bpf_map_update_elem(&seen_qids, &qid, &sent, BPF_ANY);
-	}
+	qid_mark(&qid, known, QID_TEXT_SENT, BPF_ANY);
 	stat_inc(PGS_STAT_TEXT_SENT);
 }
 
