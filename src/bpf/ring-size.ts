@@ -6,6 +6,13 @@
 
 const MIN_RING = 1 << 20;
 
+/** The smallest power-of-two multiple of `min` that holds `want`, at most `max`: how rings and budget-sized maps grow. */
+export function powerOfTwoFor(want: number, min: number, max: number): number {
+  let n = min;
+  while (n < want && n < max) n *= 2;
+  return Math.min(n, max);
+}
+
 /**
  * Bytes for `perSecond` records of `recordBytes` held `seconds` long (a few
  * drain intervals of slack): a power of two from 1 MiB up to `max`. Without a
@@ -13,8 +20,5 @@ const MIN_RING = 1 << 20;
  */
 export function ringBytes(perSecond: number | null, recordBytes: number, max: number, seconds = 4): number {
   if (perSecond === null) return max;
-  const want = perSecond * (recordBytes + 8) * seconds;   // + the ring's 8-byte record header
-  let bytes = MIN_RING;
-  while (bytes < want && bytes < max) bytes *= 2;
-  return Math.min(bytes, max);
+  return powerOfTwoFor(perSecond * (recordBytes + 8) * seconds, MIN_RING, max);   // + the ring's 8-byte record header
 }

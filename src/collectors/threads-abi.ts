@@ -47,17 +47,15 @@ export const threadStateLayout = layoutStruct('thread_state', [
   { name: 'frames', type: { array: 'char', length: OP_DEPTH * nodeFrameLayout.size } },
 ]);
 
-/** `threads`' max_entries in bpf/threads.h: the most it is ever sized to. */
-export const THREADS_DECLARED = 16384;
-
 /**
  * Entries of the preallocated `threads` map (one per live backend that ran a
  * statement or a plan, deleted at its exit): twice PostgreSQL's MaxBackends
  * plus a margin, so backends exiting while their successors start still fit —
- * not the declared 16384 × ~6.9 kB (~110 MB of kernel memory) for every cluster.
+ * not the map's declared size (`declared`, 16384 × ~6.9 kB: ~110 MB of kernel
+ * memory) for every cluster, and never more than it.
  * A backend that finds it full is counted (threads/map_full), not tracked.
  */
-export function threadsMapEntries(maxBackends: number): number {
-  if (!Number.isFinite(maxBackends) || maxBackends <= 0) return THREADS_DECLARED;
-  return Math.min(THREADS_DECLARED, Math.max(256, 2 * maxBackends + 64));
+export function threadsMapEntries(maxBackends: number, declared: number): number {
+  if (!Number.isFinite(maxBackends) || maxBackends <= 0) return declared;
+  return Math.min(declared, Math.max(256, 2 * maxBackends + 64));
 }

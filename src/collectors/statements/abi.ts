@@ -3,6 +3,7 @@
  * layouts, flags and the kernel-side stat slots. Checked against the BTF of
  * statements.bpf.o by test/collectors/abi.test.ts (enums included).
  */
+import { powerOfTwoFor } from '../../bpf/ring-size.js';
 import { layoutStruct } from '../../bpf/struct-layout.js';
 import { PGS_NCOUNTERS, STMT_NBUF, STMT_NWAL } from '../abi.js';
 
@@ -52,19 +53,15 @@ export const STMT_STATS = [
 ] as const;
 export type StmtStatName = (typeof STMT_STATS)[number];
 
-/** `finished`'s max_entries in bpf/statements.bpf.c: the most it is ever sized to. */
-export const FINISHED_DECLARED = 65536;
-
 /**
  * Entries of the preallocated `finished` map (executions kept as rows, waiting
  * for the next drain): 8 s of the row budget, at least 16384 (slow and failed
  * executions are kept beyond the budget: 16k a drain interval before
- * finished/map_full counts drops), the declared 65536 (~27 MB) with every
- * execution a row (`--statement-rows all`, `--operator-probes`).
+ * finished/map_full counts drops), the map's declared size (`declared`,
+ * 65536: ~27 MB) with every execution a row (`--statement-rows all`,
+ * `--operator-probes`).
  */
-export function finishedMapEntries(rowsPerSecond: number | null): number {
-  if (rowsPerSecond === null || !Number.isFinite(rowsPerSecond)) return FINISHED_DECLARED;
-  let entries = 16384;
-  while (entries < 8 * rowsPerSecond && entries < FINISHED_DECLARED) entries *= 2;
-  return entries;
+export function finishedMapEntries(rowsPerSecond: number | null, declared: number): number {
+  if (rowsPerSecond === null || !Number.isFinite(rowsPerSecond)) return declared;
+  return powerOfTwoFor(8 * rowsPerSecond, Math.min(16384, declared), declared);
 }

@@ -120,8 +120,10 @@ export class StatementSource {
       const wanted = enabledProbes(spec, new Set(opts.phases ? ['phases'] : []), (p, on) => this.obj.setAutoload(p, on));
       const probes = chooseVariants(this.obj, wanted);
       sizeAggregateMaps(this.obj, this.ncpus);
-      this.obj.setMaxEntries('threads', threadsMapEntries(target.maxBackends));
-      this.obj.setMaxEntries('finished', finishedMapEntries(opts.budget.rowsPerSecond));
+      // Sized down from what the object declares (the maps are preallocated).
+      const declared = (map: string) => this.obj.map(map).maxEntries;
+      this.obj.setMaxEntries('threads', threadsMapEntries(target.maxBackends, declared('threads')));
+      this.obj.setMaxEntries('finished', finishedMapEntries(opts.budget.rowsPerSecond, declared('finished')));
       this.obj.load();
       this.counters.install((name) => this.obj.map(name));
       this.finished = this.obj.map('finished');

@@ -10,8 +10,11 @@ import { expect, it } from 'vitest';
 import { toClientConfig } from '../../../src/pg/target.js';
 import { Collection } from '../../../src/collect/collection.js';
 import { collectConfig } from '../../../src/config.js';
-import { THREADS_DECLARED, threadsMapEntries } from '../../../src/collectors/threads-abi.js';
-import { FINISHED_DECLARED, finishedMapEntries } from '../../../src/collectors/statements/abi.js';
+import { BpfObject } from '../../../src/bpf/object.js';
+import { loadCollectorSpec, objectPath } from '../../../src/bpf/collector-spec.js';
+import { packageRoot } from '../../../src/util/package-root.js';
+import { threadsMapEntries } from '../../../src/collectors/threads-abi.js';
+import { finishedMapEntries } from '../../../src/collectors/statements/abi.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
 import { readTable } from '../../helpers/dataset.js';
@@ -24,6 +27,16 @@ function mapFdInfo(fd: number): Record<string, number> {
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
+}
+
+/** What statements.bpf.o declares for a map, before pgscout sizes it. */
+function declaredEntries(map: string): number {
+  const obj = BpfObject.open(objectPath(packageRoot(), loadCollectorSpec(packageRoot(), 'statements')));
+  try {
+    return obj.map(map).maxEntries;
+  } finally {
+    obj.close();
+  }
 }
 
 describeBpf('the threads map is sized from the cluster', () => {
@@ -58,14 +71,16 @@ describeBpf('the threads map is sized from the cluster', () => {
 
   it('holds twice MaxBackends plus a margin, far below the declared size', () => {
     expect(maxBackends).toBeGreaterThan(40);
-    expect(info.max_entries).toBe(threadsMapEntries(maxBackends));
-    expect(info.max_entries).toBeLessThan(THREADS_DECLARED / 10);
+    expect(declaredEntries('threads')).toBe(16384);
+    expect(info.max_entries).toBe(threadsMapEntries(maxBackends, 16384));
+    expect(info.max_entries).toBeLessThan(16384 / 10);
     expect(info.memlock).toBeLessThan(8 << 20);
   });
 
   it('holds the rows of 8 s of the row budget in `finished`, not the declared 65536', () => {
-    expect(finishedInfo.max_entries).toBe(finishedMapEntries(collectConfig({ pg: 'x', out: '/tmp/x' }).statementRows));
-    expect(finishedInfo.max_entries).toBeLessThan(FINISHED_DECLARED);
+    expect(declaredEntries('finished')).toBe(65536);
+    expect(finishedInfo.max_entries).toBe(finishedMapEntries(collectConfig({ pg: 'x', out: '/tmp/x' }).statementRows, 65536));
+    expect(finishedInfo.max_entries).toBeLessThan(65536);
     expect(finishedInfo.memlock).toBeLessThan(10 << 20);
   });
 
