@@ -12,13 +12,12 @@
 import { execFileSync } from 'node:child_process';
 import { startCluster } from '../dist/demo/cluster.js';
 import { pgbench } from '../dist/demo/workload.js';
-import { flag, log, pgbenchData, startCollecting } from './lib/harness.mjs';
+import { flag, log, pgbenchData, run, sleep, startCollecting } from './lib/harness.mjs';
 
 const SECONDS = Number(flag('seconds', '24'));
 const ROUNDS = Number(flag('rounds', '2'));
 const SELECT = flag('workload', 'tpcb') === 'select';
 const HZ = 1999;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Samples per command name in a perf.data file. */
 function samplesBy(file, key) {
@@ -45,20 +44,22 @@ async function measure(cluster, label) {
   return { label, tps, backendUs: perTx(backends), pgbenchUs: perTx(comms.get('pgbench') ?? 0), allUs: perTx([...comms.values()].reduce((a, n) => a + n, 0)) };
 }
 
-const cluster = await startCluster({ preload: [] });
-try {
-  await pgbenchData(cluster, 10);
-  for (let round = 1; round <= ROUNDS; round++) {
-    const bare = await measure(cluster, 'bare');
-    const collecting = await startCollecting(cluster.conninfo, { interval: '1s' });
-    await sleep(2000);
-    const ours = await measure(cluster, 'pgscout');
-    await collecting.stop();
-    for (const r of [bare, ours]) {
-      log(`round ${round} ${r.label.padEnd(8)} ${r.tps.toFixed(0)} TPS; µs of CPU a transaction: the 2 busiest backends ${r.backendUs.toFixed(1)}, pgbench ${r.pgbenchUs.toFixed(1)}, everything ${r.allUs.toFixed(1)}`);
+run(async () => {
+  const cluster = await startCluster({ preload: [] });
+  try {
+    await pgbenchData(cluster, 10);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const bare = await measure(cluster, 'bare');
+      const collecting = await startCollecting(cluster.conninfo, { interval: '1s' });
+      await sleep(2000);
+      const ours = await measure(cluster, 'pgscout');
+      await collecting.stop();
+      for (const r of [bare, ours]) {
+        log(`round ${round} ${r.label.padEnd(8)} ${r.tps.toFixed(0)} TPS; µs of CPU a transaction: the 2 busiest backends ${r.backendUs.toFixed(1)}, pgbench ${r.pgbenchUs.toFixed(1)}, everything ${r.allUs.toFixed(1)}`);
+      }
+      log(`round ${round}: backends ×${(ours.backendUs / bare.backendUs).toFixed(3)}, pgbench ×${(ours.pgbenchUs / bare.pgbenchUs).toFixed(3)}, everything ×${(ours.allUs / bare.allUs).toFixed(3)} a transaction`);
     }
-    log(`round ${round}: backends ×${(ours.backendUs / bare.backendUs).toFixed(3)}, pgbench ×${(ours.pgbenchUs / bare.pgbenchUs).toFixed(3)}, everything ×${(ours.allUs / bare.allUs).toFixed(3)} a transaction`);
+  } finally {
+    await cluster.stop();
   }
-} finally {
-  await cluster.stop();
-}
+});

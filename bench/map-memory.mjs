@@ -16,7 +16,7 @@ import path from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
 import { Collection } from '../dist/collect/collection.js';
 import { collectConfig } from '../dist/config.js';
-import { flag, log } from './lib/harness.mjs';
+import { flag, log, run } from './lib/harness.mjs';
 
 const MODES = [
   ['default', {}],
@@ -47,19 +47,21 @@ function mapName(id) {
   }
 }
 
-const cluster = await startCluster({ preload: [], settings: { max_connections: flag('max-connections', '100') } });
-try {
-  for (const [label, flags] of MODES) {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'pgscout-mapmem-'));
-    const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '1s', ...flags }));
-    const maps = heldMaps();
-    const total = maps.reduce((a, m) => a + m.memlock, 0);
-    const big = maps.filter((m) => m.memlock >= 1 << 20).sort((a, b) => b.memlock - a.memlock)
-      .map((m) => `${mapName(m.map_id)} ${(m.memlock / 2 ** 20).toFixed(1)} MB (${m.max_entries} entries)`);
-    log(`${label}: ${maps.length} maps, ${(total / 2 ** 20).toFixed(1)} MB of kernel memory; ≥ 1 MB: ${big.join(', ')}`);
-    await collection.stop();
-    rmSync(out, { recursive: true, force: true });
+run(async () => {
+  const cluster = await startCluster({ preload: [], settings: { max_connections: flag('max-connections', '100') } });
+  try {
+    for (const [label, flags] of MODES) {
+      const out = mkdtempSync(path.join(os.tmpdir(), 'pgscout-mapmem-'));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '1s', ...flags }));
+      const maps = heldMaps();
+      const total = maps.reduce((a, m) => a + m.memlock, 0);
+      const big = maps.filter((m) => m.memlock >= 1 << 20).sort((a, b) => b.memlock - a.memlock)
+        .map((m) => `${mapName(m.map_id)} ${(m.memlock / 2 ** 20).toFixed(1)} MB (${m.max_entries} entries)`);
+      log(`${label}: ${maps.length} maps, ${(total / 2 ** 20).toFixed(1)} MB of kernel memory; ≥ 1 MB: ${big.join(', ')}`);
+      await collection.stop();
+      rmSync(out, { recursive: true, force: true });
+    }
+  } finally {
+    await cluster.stop();
   }
-} finally {
-  await cluster.stop();
-}
+});

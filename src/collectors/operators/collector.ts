@@ -112,7 +112,7 @@ export class OperatorsCollector implements Collector {
     // ended after it would be lost uncounted (pgscout's own shutdown queries
     // showed it: nodes_done > drained).
     const { source, drainer } = this.running;
-    this.probedAtStop = source.targets.filter((p) => p > 0).length;
+    this.probedAtStop = source.sampledBackends;
     await source.detach();
     const rows = await drainer.drainOnce();
     await this.sampler?.close();
@@ -134,7 +134,7 @@ export class OperatorsCollector implements Collector {
       probes: [],
       errors: { ...this.errors, operator_stack_overflow: Number(k.stack_overflow ?? 0n), operator_return_missed: Number(k.stale_frame ?? 0n), node_function_not_probed: drainer.stats.unprobed },
       kernel: { ...k } as Record<string, bigint>,
-      sampledBackends: this.sampler ? (this.probedAtStop ?? source.targets.filter((p) => p > 0).length) : 'all',
+      sampledBackends: this.sampler ? (this.probedAtStop ?? source.sampledBackends) : 'all',
       probeSites: { fast: sites.length - slow, slow },
     };
   }

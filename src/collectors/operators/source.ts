@@ -113,6 +113,11 @@ export class OperatorSource {
     return [...this.targetLinks.keys()];
   }
 
+  /** Backends probed by pid (sampling); 0 when every backend is (pid -1). */
+  get sampledBackends(): number {
+    return this.targets.filter((p) => p > 0).length;
+  }
+
   private attachNodeFn(site: ProbeSite, pid: number): Link[] {
     const nf = this.spec.nodeFunction!;
     return [
