@@ -166,6 +166,11 @@ export function* walkExplain(node: ExplainNode): Generator<ExplainNode> {
   for (const c of node.children) yield* walkExplain(c);
 }
 
+/** Every node in EXPLAIN's order with its Node Type and its rows over all loops (per-loop rows × loops). */
+export function explainedRows(plan: ExplainNode): { type: string; rows: number }[] {
+  return [...walkExplain(plan)].map((n) => ({ type: n.nodeType, rows: n.actualRows * n.actualLoops }));
+}
+
 export function isSubplanRoot(node: ExplainNode): boolean {
   return node.parentRelationship === 'InitPlan' || node.parentRelationship === 'SubPlan';
 }

@@ -12,13 +12,13 @@ import { collectConfig } from '../../../src/config.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
 import { readTable } from '../../helpers/dataset.js';
+import { explainAnalyze, explainedRows } from './explain.js';
 
 const CALLS = 3;
 const OUTER = `SELECT sum(nt_f(i)) FROM generate_series(1, ${CALLS}) i`;
 const NESTED = (i: number) => `SELECT (SELECT count(*) FROM nt WHERE a < ${i} * 100)`;
 
 type Node = { type: string; id: number; parent: number | null; rows: number };
-type Explained = { 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; Plans?: unknown[] };
 const byId = (a: Node, b: Node) => a.id - b.id;
 
 describeBpf('operators: plans of nested statements', () => {
@@ -35,14 +35,7 @@ describeBpf('operators: plans of nested statements', () => {
       await client.connect();
       await client.query(OUTER);
       for (const sql of [OUTER, ...Array.from({ length: CALLS }, (_, i) => NESTED(i + 1))]) {
-        const plan = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`)).rows[0]['QUERY PLAN'][0].Plan;
-        const nodes: Omit<Node, 'id' | 'parent'>[] = [];
-        const walk = (n: Explained): void => {
-          nodes.push({ type: n['Node Type'], rows: n['Actual Rows'] * n['Actual Loops'] });
-          for (const c of n.Plans ?? []) walk(c as Explained);
-        };
-        walk(plan);
-        explained.set(sql, nodes);
+        explained.set(sql, explainedRows(await explainAnalyze(client, sql)));
       }
       await client.end();
       summary = await collection.stop();

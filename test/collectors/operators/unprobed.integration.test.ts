@@ -12,6 +12,7 @@ import { collectConfig } from '../../../src/config.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
 import { readTable } from '../../helpers/dataset.js';
+import { explainAnalyze, explainedRows } from './explain.js';
 
 const QUERY = 'SELECT u.a % 5 AS k, count(*) FROM unprobed u JOIN unprobed v USING (a) WHERE u.a < 3000 GROUP BY 1 ORDER BY 1';
 const RUNS = 4;
@@ -33,14 +34,8 @@ describeBpf('operators: nodes that ran before their function was probed', () => 
         await client.query(QUERY);
         await new Promise((r) => setTimeout(r, 100)); // discovery runs every 10 ms
       }
-      const plan = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${QUERY}`)).rows[0]['QUERY PLAN'][0].Plan;
+      explainNodes = explainedRows(await explainAnalyze(client, QUERY));
       await client.end();
-      const walk = (n: { 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; Plans?: unknown[] }): void => {
-        explainNodes.push({ type: n['Node Type'], rows: n['Actual Rows'] * n['Actual Loops'] });
-        for (const c of n.Plans ?? []) walk(c as typeof n);
-      };
-      explainNodes = [];
-      walk(plan);
       summary = await collection.stop();
     },
   });

@@ -14,6 +14,7 @@ import { collectConfig } from '../../../src/config.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
 import { readTable } from '../../helpers/dataset.js';
+import { explainAnalyze, explainedRows } from './explain.js';
 
 const CALLS = 200;
 /** Each call of uw_f runs a nested query that fails at its first row and is caught. */
@@ -40,16 +41,7 @@ describeBpf('operators: calls unwound by a caught error', () => {
       const client = new pg.Client(toClientConfig(cluster.conninfo));
       await client.connect();
       for (const sql of [UNWINDING, PLAIN, UNWINDING, PLAIN]) await client.query(sql);
-      for (const sql of [UNWINDING, PLAIN]) {
-        const plan = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`)).rows[0]['QUERY PLAN'][0].Plan;
-        const nodes: Nodes = [];
-        const walk = (n: { 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; Plans?: unknown[] }): void => {
-          nodes.push({ type: n['Node Type'], rows: n['Actual Rows'] * n['Actual Loops'] });
-          for (const c of n.Plans ?? []) walk(c as typeof n);
-        };
-        walk(plan);
-        explained.set(sql, sorted(nodes));
-      }
+      for (const sql of [UNWINDING, PLAIN]) explained.set(sql, sorted(explainedRows(await explainAnalyze(client, sql))));
       await client.end();
       summary = await collection.stop();
     },
