@@ -21,7 +21,7 @@ import { startCluster } from '../dist/demo/cluster.js';
 import { pgbench } from '../dist/demo/workload.js';
 import { Collection } from '../dist/collect/collection.js';
 import { collectConfig } from '../dist/config.js';
-import { flag, fmt, log, median, pgbenchData, run } from './lib/harness.mjs';
+import { flag, fmt, log, median, pgbenchData, run, THROUGHPUT_SETTINGS, VACUUM_FIRST } from './lib/harness.mjs';
 
 const OTHER = flag('other', '');
 if (!OTHER) throw new Error('--other <root of the other build> is required');
@@ -43,7 +43,7 @@ async function collecting(build, conninfo) {
 }
 
 run(async () => {
-  const cluster = await startCluster({ settings: { compute_query_id: 'on' } });
+  const cluster = await startCluster({ settings: { compute_query_id: 'on', ...THROUGHPUT_SETTINGS } });
   try {
     await pgbenchData(cluster, 10);
     for (const wl of WORKLOADS) {
@@ -55,7 +55,7 @@ run(async () => {
         for (const name of [...names.slice(r % 3), ...names.slice(0, r % 3)]) {
           const stop = name === 'bare' ? null : await collecting(builds[name], cluster.conninfo);
           try {
-            tps[name].push((await pgbench(cluster, [...args, String(SECONDS)])).tps);
+            tps[name].push((await pgbench(cluster, [...VACUUM_FIRST, ...args, String(SECONDS)])).tps);
           } finally {
             await stop?.();
           }

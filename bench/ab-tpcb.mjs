@@ -11,7 +11,7 @@
  */
 import { startCluster } from '../dist/demo/cluster.js';
 import { pgbench } from '../dist/demo/workload.js';
-import { flag, fmt, log, median, pgbenchData, run, startCollecting } from './lib/harness.mjs';
+import { flag, fmt, log, median, pgbenchData, run, startCollecting, THROUGHPUT_SETTINGS, VACUUM_FIRST } from './lib/harness.mjs';
 
 const SECONDS = Number(flag('seconds', '10'));
 const ROUNDS = Number(flag('rounds', '3'));
@@ -19,7 +19,7 @@ const WL = flag('workload', 'tpcb') === 'select' ? ['-S'] : [];
 const VARIANTS = JSON.parse(flag('variants', '{"default":{},"sync-1s":{"sync-interval":"1s"}}'));
 
 run(async () => {
-  const cluster = await startCluster({ settings: { compute_query_id: 'on' } });
+  const cluster = await startCluster({ settings: { compute_query_id: 'on', ...THROUGHPUT_SETTINGS } });
   try {
     await pgbenchData(cluster, 10);
     const tps = { bare: [] };
@@ -29,7 +29,7 @@ run(async () => {
       // Rotate the order each round: no variant always runs right after another.
       for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
         const collecting = name === 'bare' ? null : await startCollecting(cluster.conninfo, VARIANTS[name], {});
-        const result = await pgbench(cluster, [...WL, '-c', '2', '-j', '2', '-T', String(SECONDS)]);
+        const result = await pgbench(cluster, [...WL, ...VACUUM_FIRST, '-c', '2', '-j', '2', '-T', String(SECONDS)]);
         if (collecting) await collecting.stop();
         tps[name].push(result.tps);
         log(`round ${r + 1} ${name.padEnd(12)} ${result.tps.toFixed(0)} TPS`);

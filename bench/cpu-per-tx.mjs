@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { startCluster } from '../dist/demo/cluster.js';
 import { pgbench } from '../dist/demo/workload.js';
-import { flag, log, pgbenchData, run, sleep, startCollecting } from './lib/harness.mjs';
+import { flag, log, pgbenchData, run, sleep, startCollecting, THROUGHPUT_SETTINGS, VACUUM_FIRST } from './lib/harness.mjs';
 
 const SECONDS = Number(flag('seconds', '24'));
 const ROUNDS = Number(flag('rounds', '2'));
@@ -32,7 +32,7 @@ function samplesBy(file, key) {
 
 async function measure(cluster, label) {
   const window = Math.max(4, Math.floor(SECONDS / 2));
-  const load = pgbench(cluster, ['-c', '2', '-j', '2', '-T', String(SECONDS), '-n', ...(SELECT ? ['-S'] : [])]);
+  const load = pgbench(cluster, ['-c', '2', '-j', '2', '-T', String(SECONDS), ...VACUUM_FIRST, ...(SELECT ? ['-S'] : [])]);
   await sleep(((SECONDS - window) / 2) * 1000);
   const file = `/tmp/pgscout-cpu-per-tx-${label}.data`;
   execFileSync('perf', ['record', '-a', '-e', 'cpu-clock', '-F', String(HZ), '-o', file, '--', 'sleep', String(window)], { stdio: 'ignore' });
@@ -45,7 +45,7 @@ async function measure(cluster, label) {
 }
 
 run(async () => {
-  const cluster = await startCluster({ preload: [] });
+  const cluster = await startCluster({ preload: [], settings: THROUGHPUT_SETTINGS });
   try {
     await pgbenchData(cluster, 10);
     for (let round = 1; round <= ROUNDS; round++) {

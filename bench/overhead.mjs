@@ -6,7 +6,7 @@
  *   node bench/overhead.mjs [--seconds 15] [--rounds 3] [--scale 10] [--clients 2]
  *                           [--workloads select,tpcb,select-prepared] [--configs bare,pgscout,...] [--interval 1s]
  *                           [--no-profile] [--profile-seconds N] [--attempts 3] [--foreign-wait 180] [--foreign-cpu 5|off]
- *                           [--steal-limit 10|off] [--settle 2] [--out-dir DIR]
+ *                           [--steal-limit 10|off] [--settle 2] [--out-dir DIR] [--autovacuum off|on]
  *                           [--json out.json]
  *
  * Needs root (BPF), `npm run build` (dist/ and bpf/.output/{stmt_sched,statements,empty}.bpf.o)
@@ -77,7 +77,8 @@ import { syscallCounter } from '../dist/bpf/map.js';
 import { packageRoot } from '../dist/util/package-root.js';
 import {
   clientArgs, closeActive, closeObject, enableBpfStats, enabled, flag, fmt, loadavg, loadObject, log, machine, median,
-  numbers, onInterrupt, pgbenchData, programInfos, run, runOnce, sh, startCollecting, taintWarning, trackOwnProcess, writeJson,
+  numbers, onInterrupt, pgbenchData, programInfos, run, runOnce, sh, startCollecting, taintWarning, THROUGHPUT_SETTINGS,
+  trackOwnProcess, VACUUM_FIRST, writeJson,
 } from './lib/harness.mjs';
 
 // ---- arguments
@@ -93,6 +94,12 @@ const PROFILE = enabled('profile');
 const PROFILE_SECONDS = Number(flag('profile-seconds', String(SECONDS)));
 // Seconds of the same workload, unmeasured, between a configuration's setup and its measured run.
 const SETTLE_S = Number(flag('settle', '2'));
+// THROUGHPUT_SETTINGS (harness): a vacuum otherwise lands in whichever run, of any cluster,
+// follows its threshold, unseen by the foreign-CPU check (the clusters are the bench's own).
+// `--autovacuum on` restores runs K and before.
+const AUTOVACUUM = flag('autovacuum', 'off');
+const VACUUM_EACH_RUN = AUTOVACUUM === 'off';
+const CLUSTER_SETTINGS = VACUUM_EACH_RUN ? THROUGHPUT_SETTINGS : {};
 /** Where the in-process collector writes its dataset (default: the OS temp dir, the clusters' disk). */
 const OUT_DIR = flag('out-dir', undefined);
 const WORKLOAD_NAMES = flag('workloads', 'select,tpcb').split(',');
@@ -339,8 +346,12 @@ const pgbenchArgs = (workload, ...runArgs) => [...WORKLOADS[workload].args, ...c
 const isPgscout = (name) => name in PGSCOUT_OPTIONS;
 
 async function measureRun(config, workload, seconds = SECONDS, { settle = false } = {}) {
-  const settleRun = settle && SETTLE_S > 0 ? () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(SETTLE_S))) : null;
-  const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, '-T', String(seconds))),
+  // Every measured run starts from freshly vacuumed tables (pgbench -v, in the unmeasured settle
+  // run when there is one): with autovacuum off, no configuration inherits another's dead tuples.
+  const vacuum = VACUUM_EACH_RUN ? VACUUM_FIRST : [];
+  const settleRun = settle && SETTLE_S > 0 ? () => pgbench(config.cluster, pgbenchArgs(workload, ...vacuum, '-T', String(SETTLE_S))) : null;
+  const measuredVacuum = settleRun ? [] : vacuum;
+  const r = await runOnce(config, () => pgbench(config.cluster, pgbenchArgs(workload, ...measuredVacuum, '-T', String(seconds))),
     { seconds, attempts: ATTEMPTS, foreignWaitS: FOREIGN_WAIT_S, label: workload, foreignCpuLimitPct: FOREIGN_CPU, stealLimitPct: STEAL_LIMIT, settle: settleRun });
   const { output, ...kept } = r;
   return kept;
@@ -373,13 +384,13 @@ async function main() {
   const skipped = [];
   try {
     log('starting cluster A (no preload)');
-    const a = Object.assign(await startCluster({ preload: [] }), { label: 'A' });
+    const a = Object.assign(await startCluster({ preload: [], settings: CLUSTER_SETTINGS }), { label: 'A' });
     clusters.push(a);
     trackOwnProcess(a.postmasterPid);
     let b = null;
     if (CONFIG_NAMES.includes('pgss') || PROFILE) {
       log('starting cluster B (pg_stat_statements)');
-      b = Object.assign(await startCluster({ preload: ['pg_stat_statements'] }), { label: 'B' });
+      b = Object.assign(await startCluster({ preload: ['pg_stat_statements'], settings: CLUSTER_SETTINGS }), { label: 'B' });
       clusters.push(b);
       trackOwnProcess(b.postmasterPid);
     }
@@ -391,7 +402,7 @@ async function main() {
       } else {
         log('starting cluster C (pg_stat_statements + pg_stat_kcache)');
         try {
-          c = Object.assign(await startCluster({ preload: ['pg_stat_statements', 'pg_stat_kcache'] }), { label: 'C' });
+          c = Object.assign(await startCluster({ preload: ['pg_stat_statements', 'pg_stat_kcache'], settings: CLUSTER_SETTINGS }), { label: 'C' });
           clusters.push(c);
           trackOwnProcess(c.postmasterPid);
           await c.psql('CREATE EXTENSION IF NOT EXISTS pg_stat_kcache');
@@ -471,7 +482,7 @@ async function main() {
     if (JSON_OUT) {
       writeJson(JSON_OUT, {
         startedAt, facts, version,
-        params: { seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS, attempts: ATTEMPTS, foreignCpuLimitPct: FOREIGN_CPU, stealLimitPct: STEAL_LIMIT },
+        params: { autovacuum: AUTOVACUUM, seconds: SECONDS, rounds: ROUNDS, scale: SCALE, clients: CLIENTS, interval: INTERVAL, workloads: WORKLOAD_NAMES, configs: CONFIG_NAMES, profileSeconds: PROFILE_SECONDS, attempts: ATTEMPTS, foreignCpuLimitPct: FOREIGN_CPU, stealLimitPct: STEAL_LIMIT },
         root: ROOT, git, hashesAtStart, changedDuringRun: changed, bpfStatsSysctl: statsSysctl,
         floors: Object.fromEntries(Object.entries(FLOOR_SPECS).map(([k, s]) => [k, s.probes.map((p) => p.program)])),
         skipped, summary, runs, profiles,

@@ -51,6 +51,17 @@ export const statusKb = (status, name) => Number(new RegExp(`^${name}:\\s+(\\d+)
 export const numbers = (record) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, Number(v)]));
 export const clientArgs = (clients, threads = clients) => ['-c', String(clients), '-j', String(threads)];
 
+/**
+ * Settings of a cluster whose throughput is compared across runs: autovacuum off, and every
+ * measured run starts with `pgbench -v` (all four tables vacuumed, outside pgbench's clock).
+ * With autovacuum on, a vacuum of pgbench_accounts (each 10-second tpcb-like run leaves ~100k
+ * dead tuples) lands in whichever run follows the threshold, on any of the bench's clusters,
+ * and moves that run by more than the cost being measured (pgbench's documentation warns of
+ * the same).
+ */
+export const THROUGHPUT_SETTINGS = { autovacuum: 'off' };
+export const VACUUM_FIRST = ['-v'];
+
 // ---- BPF program info: run-time stats, program ids (taint detection)
 
 const SYS_BPF = process.arch === 'arm64' ? 280 : 321;
