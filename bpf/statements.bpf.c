@@ -74,8 +74,7 @@ struct {
 
 /* What is known of a query id (seen_qids). */
 #define QID_TEXT_SENT   1   /* its text reached user space */
-#define QID_NOT_PREPARE 2   /* a Query message that runs it does not start with PREPARE */
-#define QID_PREPARE     4   /* it is a PREPARE statement's (not a call) */
+#define QID_NOT_PREPARE 2   /* run by a Query message that starts with neither PREPARE nor EXECUTE */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -378,25 +377,31 @@ int BPF_USDT(plan_done)
 	return 0;
 }
 
-/* Whether the query string starts with PREPARE: its st_query_id is the
- * prepared query's, but pg_stat_statements counts only the EXECUTEs. Only the
- * first statement of a string can be checked this way (a PREPARE later in a
+/* The first word of the query string, when it matters for counting: SQL
+ * PREPARE reports the id its EXECUTEs are counted under (the prepared
+ * query's), but pg_stat_statements counts only the EXECUTEs. Only the first
+ * statement of a string can be checked this way (a PREPARE later in a
  * multi-statement string is counted: docs/dataset.md). */
-static __always_inline bool starts_with_prepare(void)
+enum verb { VERB_OTHER, VERB_PREPARE, VERB_EXECUTE };
+
+static __always_inline enum verb first_verb(void)
 {
 	const char *src = 0;
 	__u64 head = 0;
 	if (!dqs_addr || bpf_probe_read_user(&src, sizeof(src), (void *)dqs_addr) || !src)
-		return false;
+		return VERB_OTHER;
 	if (bpf_probe_read_user(&head, sizeof(head), src))
-		return false;
-	/* ASCII letters | 0x20 are lower case; "prepare" then one blank. */
-	const __u64 word = (__u64)'p' | (__u64)'r' << 8 | (__u64)'e' << 16 | (__u64)'p' << 24 |
-			   (__u64)'a' << 32 | (__u64)'r' << 40 | (__u64)'e' << 48;
-	if (((head | 0x2020202020202020ull) & 0x00ffffffffffffffull) != word)
-		return false;
+		return VERB_OTHER;
+	/* ASCII letters | 0x20 are lower case; the 7-letter word, then one blank. */
+	const __u64 prepare = (__u64)'p' | (__u64)'r' << 8 | (__u64)'e' << 16 | (__u64)'p' << 24 |
+			      (__u64)'a' << 32 | (__u64)'r' << 40 | (__u64)'e' << 48;
+	const __u64 execute = (__u64)'e' | (__u64)'x' << 8 | (__u64)'e' << 16 | (__u64)'c' << 24 |
+			      (__u64)'u' << 32 | (__u64)'t' << 40 | (__u64)'e' << 48;
+	__u64 word = (head | 0x2020202020202020ull) & 0x00ffffffffffffffull;
 	char next = (char)(head >> 56);
-	return next == ' ' || next == '\t' || next == '\n' || next == '\r';
+	if (next != ' ' && next != '\t' && next != '\n' && next != '\r')
+		return VERB_OTHER;
+	return word == prepare ? VERB_PREPARE : word == execute ? VERB_EXECUTE : VERB_OTHER;
 }
 
 /* Sets `bit` in a query id's seen_qids entry (`known`, or a new one). */
@@ -408,18 +413,18 @@ static __always_inline void qid_mark(__u64 *qid, __u8 *known, __u8 bit, __u64 fl
 		bpf_map_update_elem(&seen_qids, qid, &bit, flags);
 }
 
-/* starts_with_prepare() once per query id: the id of a PREPARE is a hash of
- * its own text (a utility statement's), so the verdict holds for every later
- * statement with that id, and two user reads a statement become a lookup. */
+/* Whether this Query message's first statement is a PREPARE. A query id run
+ * by any other statement is remembered (two user reads a statement become a
+ * lookup); not one a PREPARE or an EXECUTE ran: the two share it. */
 static __always_inline bool is_prepare(__u64 qid)
 {
 	__u8 *known = qid ? bpf_map_lookup_elem(&seen_qids, &qid) : 0;
-	if (known && (*known & (QID_PREPARE | QID_NOT_PREPARE)))
-		return *known & QID_PREPARE;
-	bool prepare = starts_with_prepare();
-	if (qid)
-		qid_mark(&qid, known, prepare ? QID_PREPARE : QID_NOT_PREPARE, BPF_NOEXIST);
-	return prepare;
+	if (known && (*known & QID_NOT_PREPARE))
+		return false;
+	enum verb verb = first_verb();
+	if (qid && verb == VERB_OTHER)
+		qid_mark(&qid, known, QID_NOT_PREPARE, BPF_NOEXIST);
+	return verb == VERB_PREPARE;
 }
 
 /* This backend's PgBackendStatus: MyBEEntry is set once at backend start,

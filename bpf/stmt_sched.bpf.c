@@ -241,6 +241,18 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 	return created;
 }
 
+/* Returns true when the key is new in this map, as aggregate() does. */
+static __always_inline bool count_error(void *map, struct stmt_agg_key *key)
+{
+	bool created = false;
+	struct stmt_agg *a = agg_slot(map, key, &created);
+	if (a)
+		a->errors++;
+	else
+		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
+	return created;
+}
+
 static __always_inline void send_text(struct stmt_thread *th, __u64 qid)
 {
 	__u8 one = 1;
@@ -298,6 +310,92 @@ struct {
 	__type(value, struct stmt_sample);
 } sample_scratch SEC(".maps");
 
+/*
+ * What the statement's reply says, from the send that carries its
+ * ReadyForQuery ('Z', length 5, status): pg_stat_statements counts neither a
+ * failed execution nor an SQL PREPARE, and neither shows in PgBackendStatus
+ * (an autocommit statement goes idle either way; a PREPARE reports the id
+ * its EXECUTEs are counted under). Two reply sizes say it, so other replies
+ * cost no read:
+ * - 19 bytes, CommandComplete "PREPARE" + ReadyForQuery: a PREPARE;
+ * - 6 bytes, ReadyForQuery alone: PostgreSQL flushes an ErrorResponse (with
+ *   whatever was buffered before it) as it reports the error, so after a
+ *   failure the ReadyForQuery goes out by itself, from the start of the same
+ *   send buffer; the previous send, still in that buffer, ends with the
+ *   ErrorResponse, whose fields include 'V' "ERROR".
+ * Anything else (TLS or GSS encryption among them) counts as today.
+ */
+enum reply_kind { REPLY_UNKNOWN, REPLY_ERROR, REPLY_PREPARE };
+
+#define ERR_WINDOW 1024   /* the end of the previous send searched for the ErrorResponse's 'V' field */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[ERR_WINDOW + 8]);   /* + 8: a field read at any masked index stays inside */
+} err_scratch SEC(".maps");
+
+struct err_scan {
+	const __u8 *b;
+	__u32 n;
+	bool found;
+};
+
+/* NUL 'V' "ERROR" NUL at i: the end of the severity field, then the
+ * non-localized one of an ErrorResponse (a NoticeResponse has "NOTICE",
+ * "WARNING"…; FATAL and PANIC end the backend before any ReadyForQuery). */
+static long verror_at(__u64 i, struct err_scan *c)
+{
+	__u32 j = (__u32)i & (ERR_WINDOW - 1);
+	barrier_var(j);
+	if (j + 8 > c->n)
+		return 1;
+	const __u8 *p = c->b + j;
+	if (!p[0] && p[1] == 'V' && p[2] == 'E' && p[3] == 'R' && p[4] == 'R' && p[5] == 'O' && p[6] == 'R' && !p[7]) {
+		c->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline bool previous_send_was_error(__u64 buf, __u32 prev_len)
+{
+	__u32 zero = 0;
+	__u8 *b = bpf_map_lookup_elem(&err_scratch, &zero);
+	if (!b || prev_len < 16)
+		return false;
+	/* (masked: prev_len < ERR_WINDOW there, the mask is for the verifier) */
+	__u32 n = prev_len >= ERR_WINDOW ? ERR_WINDOW : prev_len & (ERR_WINDOW - 1);
+	if (n < 16 || bpf_probe_read_user(b, n, (void *)(buf + prev_len - n)))
+		return false;
+	/* An ErrorResponse ends with its last field's NUL and its own. */
+	if (b[(n - 1) & (ERR_WINDOW - 1)] || b[(n - 2) & (ERR_WINDOW - 1)])
+		return false;
+	struct err_scan c = { .b = b, .n = n };
+	bpf_loop(ERR_WINDOW, verror_at, &c, 0);
+	return c.found;
+}
+
+static __always_inline bool is_ready_for_query(const __u8 *z)
+{
+	return z[0] == 'Z' && !z[1] && !z[2] && !z[3] && z[4] == 5;
+}
+
+static __always_inline enum reply_kind reply_kind(__u64 buf, __u32 len, bool may_fail, __u32 prev_len)
+{
+	__u8 t[19];
+	if (!buf || (len != 19 && !(len == 6 && may_fail)))
+		return REPLY_UNKNOWN;
+	if (bpf_probe_read_user(t, len == 19 ? 19 : 6, (void *)buf))
+		return REPLY_UNKNOWN;
+	if (len == 6)
+		return is_ready_for_query(t) && previous_send_was_error(buf, prev_len) ? REPLY_ERROR : REPLY_UNKNOWN;
+	bool prepare = t[0] == 'C' && !t[1] && !t[2] && !t[3] && t[4] == 12 && t[5] == 'P' && t[6] == 'R' &&
+		       t[7] == 'E' && t[8] == 'P' && t[9] == 'A' && t[10] == 'R' && t[11] == 'E' && !t[12];
+	return prepare && is_ready_for_query(&t[13]) ? REPLY_PREPARE : REPLY_UNKNOWN;
+}
+
 /* Where statement_end is called from. */
 enum end_site {
 	END_AT_SEND,     /* a socket send: ReadyForQuery follows the idle report */
@@ -308,7 +406,7 @@ enum end_site {
 
 /* Called in the backend's context: counts a statement if one ended since the last call. */
 static __always_inline void statement_end(struct stmt_thread *th, struct task_struct *task, __u32 tid,
-					  __u64 now, enum end_site site)
+					  __u64 now, enum end_site site, __u64 reply_buf, __u32 reply_len)
 {
 	bool sleeping = site == END_AT_SLEEP || site == END_AT_EXIT;
 	struct be_snap *be = snap_be(th->be);
@@ -372,6 +470,19 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		take_deltas(th, task, s);
 		goto reset;
 	}
+	/* A transaction left aborted: this statement failed. Otherwise the
+	 * reply (reply_kind): an autocommit statement may have failed; one in a
+	 * transaction block did not (the block would be aborted). */
+	bool failed = state == state_idle_tx_aborted;
+	if (!failed && site == END_AT_SEND) {
+		enum reply_kind kind = reply_kind(reply_buf, reply_len, state == state_idle, th->last_send);
+		if (kind == REPLY_PREPARE) {
+			sstat_inc(PGS_SSTAT_PREPARE, 1);
+			take_deltas(th, task, s);
+			goto reset;
+		}
+		failed = kind == REPLY_ERROR;
+	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
 	__u64 start = th->win_start ? th->win_start : now;
@@ -399,6 +510,14 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
 
 	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
+	if (failed) {
+		/* In errors only, as pg_stat_statements leaves it out; no row. */
+		bool new_error_key = (ctl->gen & 1) ? count_error(&stmt_agg1, &key) : count_error(&stmt_agg0, &key);
+		sstat_inc(PGS_SSTAT_FAILED, 1);
+		if (new_error_key)
+			send_text(th, s->query_id);
+		goto reset;
+	}
 	/* The text is looked for only at a key's first statement of an interval,
 	 * not at every statement. */
 	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur) : aggregate(&stmt_agg0, &key, s, dur);
@@ -446,7 +565,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	} else if (th && !th->ignored) {
 		now = bpf_ktime_get_ns();
 		if (!end_at_send)
-			statement_end(th, prev, prev_tid, now, preempt ? END_AT_PREEMPT : END_AT_SLEEP);
+			statement_end(th, prev, prev_tid, now, preempt ? END_AT_PREEMPT : END_AT_SLEEP, 0, 0);
 		if (th->oncpu_since) {
 			th->on_cpu += now - th->oncpu_since;
 			th->oncpu_since = 0;
@@ -504,8 +623,13 @@ int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 	if (ret > 0)
 		th->net_send += ret;
 	/* The ReadyForQuery flush (its bytes counted above) ends the statement. */
-	if (end_at_send)
-		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND);
+	/* send(2)'s buffer, from the registers the syscall was entered with: the
+	 * reply's tail is read from it (only when the statement ended). */
+	if (end_at_send) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND, regs ? PT_REGS_PARM2_SYSCALL(regs) : 0, ret > 0 ? ret : 0);
+	}
+	th->last_send = ret > 0 ? ret : 0;
 	return 0;
 }
 
@@ -531,7 +655,7 @@ int BPF_PROG(process_exit, struct task_struct *task)
 	 * its status slot keeps the last statement's fields (only st_procpid is
 	 * cleared at backend shutdown). */
 	if (th)
-		statement_end(th, self, tid, bpf_ktime_get_ns(), END_AT_EXIT);
+		statement_end(th, self, tid, bpf_ktime_get_ns(), END_AT_EXIT, 0, 0);
 	bpf_task_storage_delete(&sched_threads, self);
 	bpf_map_delete_elem(&own_pids, &tid);   /* the pid may come back as a client backend */
 	return 0;

@@ -17,6 +17,8 @@ export interface SchedRowContext {
   netRecv: boolean;
   /** Which source the aggregates come from: the default ('scheduler') or --exact. */
   source: 'scheduler' | 'exact';
+  /** Failed executions are told apart (--exact; the default source where ends are seen at ReadyForQuery). */
+  errors: boolean;
 }
 
 const i64 = (v: bigint) => BigInt.asIntN(64, v);
@@ -56,9 +58,10 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
     toplevel: true,
     source: ctx.source,
     calls,
-    // The default source cannot tell failures apart; --exact cannot see coalescing (it sees every execution).
+    // --exact cannot see coalescing (it sees every execution); the default source tells failures apart
+    // from the reply at ReadyForQuery, not where ends are seen at switch-outs.
     coalesced: exact ? null : big(g.coalesced),
-    errors: exact ? big(g.errors) : null,
+    errors: ctx.errors ? big(g.errors) : null,
     duration_ns: big(g.total_ns),
     min_duration_ns: calls ? big(g.min_ns) : 0n,
     max_duration_ns: big(g.max_ns),

@@ -108,6 +108,7 @@ export class SchedStatementSource {
       // (false: at switch-outs, which can miss a statement when the next request comes before a sleep)
       const endAtSend = probes.some((p) => p.program === 'sock_send');
       this.obj.setRodata({ end_at_send: endAtSend ? 1 : 0 });
+      this.endAtSend = endAtSend;
       this.obj.load();
       this.statsMap = this.obj.map('sched_stats');
       this.samplesRing = new RingBuffer(this.obj.map('samples'), (d) => this.pendingSamples.append(d));
@@ -120,6 +121,9 @@ export class SchedStatementSource {
       throw err;
     }
   }
+
+  /** Statement ends are seen at ReadyForQuery (sock_send_length): failures and SQL PREPAREs are told apart. */
+  endAtSend = false;
 
   /** Socket reads are traced (net_recv_bytes, pipelined statements told apart). */
   get netRecv(): boolean {

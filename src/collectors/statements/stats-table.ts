@@ -32,7 +32,7 @@ export const QUERY_STATS_COLUMNS: readonly ColumnSpec[] = [
   c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default) or 'exact' (--exact)"),
   c('calls', 'INT64', false, 'calls', 'statement ends seen', 'Executions that ended in the interval (pg_stat_statements.calls)'),
   c('coalesced', 'INT64', true, 'calls', 'PGPROC.lxid advance (default source on kernels without sock_send_length)', 'Further autocommit executions that ended unseen between two observations, not in calls; always 0 where ends are seen at ReadyForQuery; null with --exact'),
-  c('errors', 'INT64', true, 'calls', 'queries rows of query_errors (--exact)', 'Executions that ended in an error (not in calls); null in the default source, which cannot tell them apart'),
+  c('errors', 'INT64', true, 'calls', 'query_errors rows (--exact); default source: the transaction left aborted, or the reply (ReadyForQuery sent alone after an ErrorResponse)', 'Executions that ended in an error (not in calls, as pg_stat_statements leaves them out); null in the default source on kernels without sock_send_length (ends seen at switch-outs) and over TLS/GSS-encrypted connections counted as calls'),
   sum('duration_ns', 'ns', 'Elapsed time'),
   c('min_duration_ns', 'INT64', false, 'ns', 'min of queries.duration_ns', 'Fastest call'),
   c('max_duration_ns', 'INT64', false, 'ns', 'max of queries.duration_ns', 'Slowest call'),
