@@ -29,7 +29,7 @@ struct stmt_thread {
 	__u32 win_pending;     /* the window opened at a statement end: a sleep before the next request restarts it */
 	__u32 own_checked;     /* own_pids looked up at a statement end: pgscout registers its backends before their first statement */
 	__u32 last_send;       /* bytes of the backend's previous send (an ErrorResponse is flushed by itself) */
-	__u32 _pad;
+	__u32 last_state;      /* BackendState at the last statement end */
 };
 
 /* Task-local: found from the task itself (a pointer check for every task

@@ -481,7 +481,10 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 			take_deltas(th, task, s);
 			goto reset;
 		}
-		failed = kind == REPLY_ERROR;
+		/* From a block to idle with an error: the COMMIT failed (a deferred
+		 * constraint, a serialization failure). The error came after the
+		 * statement ran, and pg_stat_statements counts it as a call. */
+		failed = kind == REPLY_ERROR && th->last_state != state_idle_tx;
 	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
@@ -539,6 +542,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		send_text(th, s->query_id);
 
 reset:
+	th->last_state = state;
 	th->partial = 0;
 	th->on_cpu = th->off_cpu = th->runq = 0;
 	th->net_recv = th->net_send = 0;
