@@ -382,10 +382,15 @@ static __always_inline bool is_ready_for_query(const __u8 *z)
 	return z[0] == 'Z' && !z[1] && !z[2] && !z[3] && z[4] == 5;
 }
 
-static __always_inline enum reply_kind reply_kind(__u64 buf, __u32 len, bool may_fail, __u32 prev_len)
+static __always_inline enum reply_kind reply_kind(struct task_struct *task, __u32 len, bool may_fail, __u32 prev_len)
 {
 	__u8 t[19];
-	if (!buf || (len != 19 && !(len == 6 && may_fail)))
+	if (len != 19 && !(len == 6 && may_fail))
+		return REPLY_UNKNOWN;
+	/* send(2)'s buffer, from the registers the syscall was entered with. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 buf = regs ? PT_REGS_PARM2_SYSCALL(regs) : 0;
+	if (!buf)
 		return REPLY_UNKNOWN;
 	if (bpf_probe_read_user(t, len == 19 ? 19 : 6, (void *)buf))
 		return REPLY_UNKNOWN;
@@ -406,7 +411,7 @@ enum end_site {
 
 /* Called in the backend's context: counts a statement if one ended since the last call. */
 static __always_inline void statement_end(struct stmt_thread *th, struct task_struct *task, __u32 tid,
-					  __u64 now, enum end_site site, __u64 reply_buf, __u32 reply_len)
+					  __u64 now, enum end_site site, __u32 reply_len)
 {
 	bool sleeping = site == END_AT_SLEEP || site == END_AT_EXIT;
 	struct be_snap *be = snap_be(th->be);
@@ -475,7 +480,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	 * transaction block did not (the block would be aborted). */
 	bool failed = state == state_idle_tx_aborted;
 	if (!failed && site == END_AT_SEND) {
-		enum reply_kind kind = reply_kind(reply_buf, reply_len, state == state_idle, th->last_send);
+		enum reply_kind kind = reply_kind(task, reply_len, state == state_idle, th->last_send);
 		if (kind == REPLY_PREPARE) {
 			sstat_inc(PGS_SSTAT_PREPARE, 1);
 			take_deltas(th, task, s);
@@ -569,7 +574,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	} else if (th && !th->ignored) {
 		now = bpf_ktime_get_ns();
 		if (!end_at_send)
-			statement_end(th, prev, prev_tid, now, preempt ? END_AT_PREEMPT : END_AT_SLEEP, 0, 0);
+			statement_end(th, prev, prev_tid, now, preempt ? END_AT_PREEMPT : END_AT_SLEEP, 0);
 		if (th->oncpu_since) {
 			th->on_cpu += now - th->oncpu_since;
 			th->oncpu_since = 0;
@@ -627,12 +632,8 @@ int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 	if (ret > 0)
 		th->net_send += ret;
 	/* The ReadyForQuery flush (its bytes counted above) ends the statement. */
-	/* send(2)'s buffer, from the registers the syscall was entered with: the
-	 * reply's tail is read from it (only when the statement ended). */
-	if (end_at_send) {
-		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND, regs ? PT_REGS_PARM2_SYSCALL(regs) : 0, ret > 0 ? ret : 0);
-	}
+	if (end_at_send)
+		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND, ret > 0 ? ret : 0);
 	th->last_send = ret > 0 ? ret : 0;
 	return 0;
 }
@@ -659,7 +660,7 @@ int BPF_PROG(process_exit, struct task_struct *task)
 	 * its status slot keeps the last statement's fields (only st_procpid is
 	 * cleared at backend shutdown). */
 	if (th)
-		statement_end(th, self, tid, bpf_ktime_get_ns(), END_AT_EXIT, 0, 0);
+		statement_end(th, self, tid, bpf_ktime_get_ns(), END_AT_EXIT, 0);
 	bpf_task_storage_delete(&sched_threads, self);
 	bpf_map_delete_elem(&own_pids, &tid);   /* the pid may come back as a client backend */
 	return 0;
