@@ -213,13 +213,20 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	return th;
 }
 
-/* Returns true when the key is new in this map (its first statement of the interval). */
-static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur)
+/* Returns true when the key is new in this map (its first statement of the
+ * interval). A failed execution counts in `errors` only, as pg_stat_statements
+ * leaves it out. */
+static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur,
+				      bool failed)
 {
 	bool created = false;
 	struct stmt_agg *a = agg_slot(map, key, &created);
 	if (!a) {
 		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
+		return created;
+	}
+	if (failed) {
+		a->errors++;
 		return created;
 	}
 	agg_call(a, dur);
@@ -238,18 +245,6 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 #pragma unroll
 	for (int i = 0; i < STMT_NWAL; i++)
 		a->wal[i] += s->wal[i];
-	return created;
-}
-
-/* Returns true when the key is new in this map, as aggregate() does. */
-static __always_inline bool count_error(void *map, struct stmt_agg_key *key)
-{
-	bool created = false;
-	struct stmt_agg *a = agg_slot(map, key, &created);
-	if (a)
-		a->errors++;
-	else
-		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
 	return created;
 }
 
@@ -363,7 +358,7 @@ static __always_inline bool previous_send_was_error(__u64 buf, __u32 prev_len)
 {
 	__u32 zero = 0;
 	__u8 *b = bpf_map_lookup_elem(&err_scratch, &zero);
-	if (!b || prev_len < 16)
+	if (!b)
 		return false;
 	/* (masked: prev_len < ERR_WINDOW there, the mask is for the verifier) */
 	__u32 n = prev_len >= ERR_WINDOW ? ERR_WINDOW : prev_len & (ERR_WINDOW - 1);
@@ -518,17 +513,16 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
 
 	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
+	/* The text is looked for only at a key's first statement of an interval,
+	 * not at every statement. */
+	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur, failed) : aggregate(&stmt_agg0, &key, s, dur, failed);
 	if (failed) {
-		/* In errors only, as pg_stat_statements leaves it out; no row. */
-		bool new_error_key = (ctl->gen & 1) ? count_error(&stmt_agg1, &key) : count_error(&stmt_agg0, &key);
+		/* No row for it. */
 		sstat_inc(PGS_SSTAT_FAILED, 1);
-		if (new_error_key)
+		if (new_key)
 			send_text(th, s->query_id);
 		goto reset;
 	}
-	/* The text is looked for only at a key's first statement of an interval,
-	 * not at every statement. */
-	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur) : aggregate(&stmt_agg0, &key, s, dur);
 	sstat_inc(PGS_SSTAT_STATEMENTS, 1);
 	if (s->coalesced)
 		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
@@ -629,12 +623,12 @@ int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 	struct stmt_thread *th = backend_thread(task);
 	if (!th)
 		return 0;
-	if (ret > 0)
-		th->net_send += ret;
+	__u32 sent = ret > 0 ? ret : 0;
+	th->net_send += sent;
 	/* The ReadyForQuery flush (its bytes counted above) ends the statement. */
 	if (end_at_send)
-		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND, ret > 0 ? ret : 0);
-	th->last_send = ret > 0 ? ret : 0;
+		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND, sent);
+	th->last_send = sent;
 	return 0;
 }
 

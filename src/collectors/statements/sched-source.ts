@@ -67,6 +67,8 @@ export class SchedStatementSource {
   private drainedSamples = new RecordBatch(stmtSampleLayout.size);
   private pendingTexts: StmtTextEvent[] = [];
   readonly attachStates: AttachState[];
+  /** Statement ends are seen at ReadyForQuery (sock_send_length): failures and SQL PREPAREs are told apart. */
+  readonly endAtSend: boolean;
 
   constructor(readonly target: Target, root: string, private readonly opts: SchedOptions) {
     const spec = loadCollectorSpec(root, 'statements-sched');
@@ -121,9 +123,6 @@ export class SchedStatementSource {
       throw err;
     }
   }
-
-  /** Statement ends are seen at ReadyForQuery (sock_send_length): failures and SQL PREPAREs are told apart. */
-  endAtSend = false;
 
   /** Socket reads are traced (net_recv_bytes, pipelined statements told apart). */
   get netRecv(): boolean {
