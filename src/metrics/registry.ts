@@ -106,7 +106,7 @@ export const METRICS = {
   },
   statementErrors: {
     name: 'pgscout.statement.errors', kind: 'counter', observable: false, unit: '{statement}', attributes: STMT,
-    description: 'Statement executions that ended in an error (--exact only: the default source cannot tell them apart)', source: 'query_stats.errors',
+    description: 'Statement executions that ended in an error (not in calls; the default source: where ends are seen at ReadyForQuery, in the clear)', source: 'query_stats.errors',
   },
   contextSwitches: {
     name: 'pgscout.backend.context_switches', kind: 'counter', observable: false, unit: '{switch}',
