@@ -19,13 +19,13 @@
  *                sched_process_exit), aggregates in kernel maps → query_stats, sampled
  *                executions → queries (--statement-rows 500/s, --slow 10ms)
  *   net-recv     cluster A + `--net-recv`: the default source plus tp_btf sock_recv_length
- *   exact        cluster A + `--exact`: the trap-based source (bpf/statements.bpf.c, USDT + uprobes)
+ *   exact        cluster A + `--exact`: the default source plus USDT query__execute__done (one trap a statement)
  *   rows-all     cluster A + `--statement-rows all`: default source, every execution a `queries` row
  *   empty-sched  cluster A + bpf/empty.bpf.o's empty programs on the default source's attach points
  *                (the probes of collectors/statements-sched.json: tp_btf sched_switch, sock_recv,
  *                sock_send, sched_process_exit): the zero-trap floor
- *   empty-exact  cluster A + bpf/empty.bpf.o on every probe --exact attaches (collectors/statements.json,
- *                via collectors/statements-empty.json): the trap floor
+ *   empty-exact  cluster A + bpf/empty.bpf.o on every probe --exact attaches (collectors/statements-sched.json
+ *                with its group `exact`, via collectors/statements-empty.json): the trap floor
  *   pgss         cluster B: shared_preload_libraries = pg_stat_statements
  *   pgss+kcache  cluster C: pg_stat_statements + pg_stat_kcache (skipped, with the reason, if absent)
  *
@@ -143,17 +143,16 @@ const PGSCOUT_OPTIONS = {
 // ---- probe sets
 
 const ROOT = packageRoot();
-const STATEMENTS_SPEC = loadCollectorSpec(ROOT, 'statements');
 const SCHED_SPEC = loadCollectorSpec(ROOT, 'statements-sched');
 const EMPTY_SPEC = loadCollectorSpec(ROOT, 'statements-empty');
 
 /**
  * The empty programs (bpf/empty.bpf.c, same program names as the real ones) on exactly the
- * attach points `of` uses: probes of an optional group (none at this commit) are left out,
- * as the collector leaves them out by default.
+ * attach points `of` uses with the probe groups `groups` on (the others left out, as the
+ * collector leaves them out).
  */
-function floorSpec(name, of) {
-  const want = [...new Set(of.probes.filter((p) => !p.group).map((p) => p.program))];
+function floorSpec(name, of, groups = []) {
+  const want = [...new Set(of.probes.filter((p) => !p.group || groups.includes(p.group)).map((p) => p.program))];
   const probes = EMPTY_SPEC.probes.filter((p) => want.includes(p.program));
   const missing = want.filter((w) => !probes.some((p) => p.program === w));
   if (missing.length) throw new Error(`collectors/statements-empty.json has no empty program for ${missing.join(', ')} (${of.name})`);
@@ -161,7 +160,7 @@ function floorSpec(name, of) {
 }
 const FLOOR_SPECS = {
   'empty-sched': floorSpec('empty-sched', SCHED_SPEC),
-  'empty-exact': floorSpec('empty-exact', STATEMENTS_SPEC),
+  'empty-exact': floorSpec('empty-exact', SCHED_SPEC, ['exact']),
 };
 
 /** What the run used, hashed at start and end: another session rebuilding mid-run shows up here. */

@@ -30,6 +30,24 @@ struct stmt_thread {
 	__u32 own_checked;     /* own_pids looked up at a statement end: pgscout registers its backends before their first statement */
 	__u32 last_send;       /* bytes of the backend's previous send (an ErrorResponse is flushed by itself) */
 	__u32 last_state;      /* BackendState at the last statement end */
+	/* --exact (count_at_execute): a call is the end of a top-level PortalRun.
+	 * The last one of a round trip is counted at its ReadyForQuery (the reply
+	 * and the commit are its own); an earlier one when the next ends, with the
+	 * counters marked at its own end. */
+	__u32 pending;         /* an execution ended and is not counted yet */
+	__u32 exec_index;      /* the execution's number in its message (a multi-statement string's statement index) */
+	__u32 pend_unchecked;  /* it began its message, and the cache spared reading the message's first word */
+	__u64 pend_qid;        /* its st_query_id */
+	__u64 pend_act;        /* its message's activity start */
+	__u64 exec_act;        /* activity start at the last top-level execution end (a new one: a new message) */
+	__u64 mark_ns;         /* at its end: the clock, the window's sums so far, the counters */
+	__u64 mark_on_cpu;
+	__u64 mark_off_cpu;
+	__u64 mark_runq;
+	__u64 mark_net_send;
+	__u64 mark_task[STMT_NTASK];
+	__u64 mark_buf[STMT_NBUF];
+	__u64 mark_wal[STMT_NWAL];
 };
 
 /* Task-local: found from the task itself (a pointer check for every task

@@ -23,6 +23,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
 #include "user_read.h"
 #include "stats.h"
 #include "statements.h"
@@ -51,6 +52,13 @@ const volatile __u32 be_size = 8;             /* sizeof(PgBackendStatus), at mos
 const volatile __u32 be_type_client = 3;      /* B_BACKEND */
 const volatile __u32 state_idle = 1, state_idle_tx = 3, state_idle_tx_aborted = 5;
 const volatile __u32 end_at_send = 0;         /* sock_send is attached: ends are seen at ReadyForQuery */
+/* --exact: a call is the end of a top-level PortalRun (USDT query__execute__done,
+ * the one trap a statement), so statements that share a round trip (pipelined,
+ * multi-statement strings) are told apart; the round trip's ReadyForQuery still
+ * closes the last one. Needs end_at_send. */
+const volatile __u32 count_at_execute = 0;
+const volatile __u64 active_portal_addr = 0;  /* &ActivePortal: non-NULL after a nested PortalRun (SQL EXECUTE's) */
+const volatile __u64 dqs_addr = 0;            /* &debug_query_string: the message's text, for the PREPARE check */
 
 /* Keep these types in the object's BTF, where the layout test finds them. */
 const volatile struct stmt_sample *btf_anchor_sample = 0;
@@ -73,7 +81,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u8);   /* QID_* bits */
 } seen_qids SEC(".maps");
 
 struct {
@@ -188,28 +196,31 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	struct stmt_thread *th = bpf_task_storage_get(&sched_threads, task, 0, 0);
 	if (th || !create || !is_backend(task))
 		return th;
-	struct stmt_thread init = {};
-	init.be = read_u64(mybeentry_addr);
-	if (!init.be)
+	__u64 be = read_u64(mybeentry_addr);
+	if (!be)
 		return 0;           /* not set up yet: try again at its next switch */
 	/* Until pgstat_bestart fills the slot it holds its previous occupant's
 	 * state: wait for our own pid in it. */
-	if (read_u32(init.be + off_be_procpid) != task_tgid(task))
+	if (read_u32(be + off_be_procpid) != task_tgid(task))
 		return 0;
+	/* Created zeroed and filled in place: the state is too big for the stack. */
+	th = bpf_task_storage_get(&sched_threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!th) {
+		sstat_inc(PGS_SSTAT_THREAD_FULL, 1);
+		return 0;
+	}
+	th->be = be;
 	/* The slot's backend type may still be its previous occupant's here: it is
 	 * checked at each statement end instead, when the slot is surely ours. */
 	if (bpf_map_lookup_elem(&own_pids, &tid))
-		init.ignored = 1;
+		th->ignored = 1;
 	/* A statement that ended before we saw the backend is not ours to count. */
-	init.last_act = read_u64(init.be + off_be_act_start);
-	if (!is_idle(read_u32(init.be + off_be_state)))
-		init.partial = 1;
-	init.lxid = read_lxid(&init);
-	read_task(task, init.task);
-	read_usage(init.buf, init.wal);
-	th = bpf_task_storage_get(&sched_threads, task, &init, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!th)
-		sstat_inc(PGS_SSTAT_THREAD_FULL, 1);
+	th->last_act = read_u64(be + off_be_act_start);
+	if (!is_idle(read_u32(be + off_be_state)))
+		th->partial = 1;
+	th->lxid = read_lxid(th);
+	read_task(task, th->task);
+	read_usage(th->buf, th->wal);
 	return th;
 }
 
@@ -248,25 +259,46 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 	return created;
 }
 
-static __always_inline void send_text(struct stmt_thread *th, __u64 qid)
+/* What is known of a query id (seen_qids). */
+#define QID_TEXT_SENT   1   /* its text reached user space */
+#define QID_NOT_PREPARE 2   /* (--exact) run by a message that starts with neither PREPARE nor EXECUTE */
+#define QID_PREPARED    4   /* (--exact) an SQL PREPARE reported it: NOT_PREPARE no longer says enough */
+
+/* Sets `bit` in a query id's seen_qids entry (`known`, or a new one). */
+static __always_inline void qid_mark(__u64 *qid, __u8 *known, __u8 bit)
 {
-	__u8 one = 1;
-	if (!qid || bpf_map_lookup_elem(&seen_qids, &qid))
-		return;
+	if (known)
+		*known |= bit;
+	else
+		bpf_map_update_elem(&seen_qids, qid, &bit, BPF_ANY);
+}
+
+/* Hands the backend's current activity over as the text of `qid`, the
+ * statement at `stmt_index` in it (~0: the last one, which st_query_id names
+ * when a string's statements are seen as one). */
+static __always_inline bool submit_text(struct stmt_thread *th, __u64 qid, __u32 stmt_index)
+{
 	struct stmt_text_event *ev = bpf_ringbuf_reserve(&texts, sizeof(*ev), 0);
 	if (!ev) {
 		sstat_inc(PGS_SSTAT_TEXT_DROP, 1);
-		return;
+		return false;
 	}
 	ev->query_id = qid;
 	ev->pid = 0;
-	ev->stmt_index = ~0u;   /* the last statement of the string: the one st_query_id names */
+	ev->stmt_index = stmt_index;
 	__u64 raw = read_u64(th->be + off_be_activity);
 	long n = raw ? bpf_probe_read_user_str(ev->text, sizeof(ev->text), (void *)raw) : 0;
 	ev->len = n > 0 ? n - 1 : 0;
 	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
-	bpf_map_update_elem(&seen_qids, &qid, &one, BPF_ANY);
 	sstat_inc(PGS_SSTAT_TEXT_SENT, 1);
+	return true;
+}
+
+static __always_inline void send_text(struct stmt_thread *th, __u64 qid)
+{
+	__u8 *known = qid ? bpf_map_lookup_elem(&seen_qids, &qid) : 0;
+	if (qid && !(known && (*known & QID_TEXT_SENT)) && submit_text(th, qid, ~0u))
+		qid_mark(&qid, known, QID_TEXT_SENT);
 }
 
 /* Counter deltas since the last statement end, then the new baselines. */
@@ -404,6 +436,113 @@ enum end_site {
 	END_AT_EXIT,     /* the backend exits */
 };
 
+/* A statement's window: [start, end], with the on-CPU, run-queue and socket
+ * sums the scheduler and socket programs kept for it. */
+static __always_inline void fill_window(struct stmt_sample *s, __u64 start, __u64 end, __u64 on_cpu, __u64 runq,
+					__u64 net_recv, __u64 net_send)
+{
+	__u64 dur = end - start;
+	s->start_ns = start;
+	s->end_ns = end;
+	s->on_cpu_ns = on_cpu < dur ? on_cpu : dur;
+	s->off_cpu_ns = dur - s->on_cpu_ns;
+	s->runq_ns = runq < s->off_cpu_ns ? runq : s->off_cpu_ns;
+	s->net_recv_bytes = net_recv;
+	s->net_send_bytes = net_send;
+}
+
+/* Sums a finished statement into the interval's aggregate and hands it over
+ * when the row budget keeps it. `text`: look for its text now (the backend's
+ * activity is this statement's). */
+static __always_inline void emit(struct stmt_thread *th, struct stmt_ctl *ctl, struct stmt_sample *s, __u64 now,
+				 bool failed, bool text)
+{
+	__u64 dur = s->end_ns - s->start_ns;
+	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
+	/* The text is looked for only at a key's first statement of an interval,
+	 * not at every statement. */
+	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur, failed) : aggregate(&stmt_agg0, &key, s, dur, failed);
+	if (failed) {
+		/* No row for it. */
+		sstat_inc(PGS_SSTAT_FAILED, 1);
+	} else {
+		sstat_inc(PGS_SSTAT_STATEMENTS, 1);
+		if (s->coalesced)
+			sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
+		bool slow;
+		__u32 p32 = keep_p32(ctl->rows_per_s, now, &sched_stats, PGS_SSTAT_STATEMENTS);
+		if (agg_keep(ctl, p32, dur, &slow)) {
+			s->flags |= slow ? PGS_S_SLOW : 0;
+			s->sample_p32 = slow ? 0 : p32;
+			if (bpf_ringbuf_output(&samples, s, sizeof(*s), BPF_RB_NO_WAKEUP))
+				sstat_inc(PGS_SSTAT_SAMPLE_DROP, 1);
+			else
+				sstat_inc(PGS_SSTAT_SAMPLED, 1);
+		}
+	}
+	if (new_key && text)
+		send_text(th, s->query_id);
+}
+
+/* The identity of the statement and of its backend, from the status copy. */
+static __always_inline void fill_identity(struct stmt_sample *s, struct stmt_thread *th, struct be_snap *be, __u32 tid,
+					  __u64 qid, __u64 act, __u32 state)
+{
+	s->query_id = qid;
+	s->dbid = snap_u32(be, off_be_dbid);
+	s->userid = snap_u32(be, off_be_userid);
+	s->pg_start_us = act;
+	s->pg_end_us = snap_u64(be, off_be_state_start);
+	s->pid = tid;
+	s->seq = th->seq++;
+	s->state = state;
+	s->flags = th->partial ? PGS_S_PARTIAL : 0;
+	s->coalesced = 0;
+	th->partial = 0;
+}
+
+/* A statement end opens the next window. Sleeping: it opens at the wake-up.
+ * At a send the next request may already be there (no sleep follows): it
+ * opens now, and a sleep before that request restarts it. Preempted: the
+ * next statement is already being read, its window starts now. */
+static __always_inline void reset_window(struct stmt_thread *th, __u64 now, bool sleeping, enum end_site site, __u32 state)
+{
+	th->last_state = state;
+	th->partial = 0;
+	th->on_cpu = th->off_cpu = th->runq = 0;
+	th->net_recv = th->net_send = 0;
+	th->win_start = sleeping ? 0 : now;
+	th->win_pending = site == END_AT_SEND;
+	th->oncpu_since = now;   /* the CPU time so far is accounted for */
+}
+
+/* A client backend of ours (not autovacuum, a walsender, or one of
+ * pgscout's own, which it puts in own_pids before their first statement:
+ * one lookup per backend, not one per statement). */
+static __always_inline bool counts_backend(struct stmt_thread *th, struct be_snap *be, __u32 tid)
+{
+	if (snap_u32(be, off_be_type) != be_type_client || (!th->own_checked && bpf_map_lookup_elem(&own_pids, &tid))) {
+		th->ignored = 1;
+		return false;
+	}
+	th->own_checked = 1;
+	return true;
+}
+
+static __always_inline struct stmt_sample *sample_buf(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&sample_scratch, &zero);
+}
+
+static __always_inline struct stmt_ctl *ctl_of(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stmt_ctl, &zero);
+}
+
+#include "stmt_exec.h"
+
 /* Called in the backend's context: counts a statement if one ended since the last call. */
 static __always_inline void statement_end(struct stmt_thread *th, struct task_struct *task, __u32 tid,
 					  __u64 now, enum end_site site, __u32 reply_len)
@@ -423,6 +562,10 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 			return;
 		}
 	}
+	if (count_at_execute) {
+		exact_round_trip_end(th, task, tid, now, be, site, reply_len);
+		return;
+	}
 	__u32 state = snap_u32(be, off_be_state);
 	if (!is_idle(state))
 		return;
@@ -438,20 +581,11 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		return;
 	}
 	th->last_act = act;
-	/* Only client backends' statements count (not autovacuum, walsenders, …).
-	 * pgscout puts its own backends in own_pids before their first statement:
-	 * one lookup per backend, not one per statement. */
-	if (snap_u32(be, off_be_type) != be_type_client || (!th->own_checked && bpf_map_lookup_elem(&own_pids, &tid))) {
-		th->ignored = 1;
+	if (!counts_backend(th, be, tid))
 		return;
-	}
-	th->own_checked = 1;
-	__u32 zero = 0;
-	struct stmt_sample *s = bpf_map_lookup_elem(&sample_scratch, &zero);
-	if (!s)
-		return;
-	struct stmt_ctl *ctl = bpf_map_lookup_elem(&stmt_ctl, &zero);
-	if (!ctl)
+	struct stmt_sample *s = sample_buf();
+	struct stmt_ctl *ctl = ctl_of();
+	if (!s || !ctl)
 		return;
 
 	/* Ends seen at switch-outs can miss one: an autocommit statement between
@@ -488,70 +622,17 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
-	__u64 start = th->win_start ? th->win_start : now;
-	__u64 dur = now - start;
-	s->query_id = snap_u64(be, off_be_query_id);
-	s->dbid = snap_u32(be, off_be_dbid);
-	s->userid = snap_u32(be, off_be_userid);
-	s->pg_start_us = act;
-	s->pg_end_us = snap_u64(be, off_be_state_start);
-	s->start_ns = start;
-	s->end_ns = now;
-	s->on_cpu_ns = th->on_cpu < dur ? th->on_cpu : dur;
-	s->off_cpu_ns = dur - s->on_cpu_ns;
-	s->runq_ns = th->runq < s->off_cpu_ns ? th->runq : s->off_cpu_ns;
-	s->net_recv_bytes = th->net_recv;
-	s->net_send_bytes = th->net_send;
-	s->pid = tid;
-	s->seq = th->seq++;
-	s->state = state;
-	s->flags = (th->partial ? PGS_S_PARTIAL : 0) | (site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH);
+	fill_identity(s, th, be, tid, snap_u64(be, off_be_query_id), act, state);
+	fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
+	s->flags |= site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH;
 	take_deltas(th, task, s);
 	/* The switch into this wait is counted already: it is not the statement's. */
 	if (sleeping && s->task[0])
 		s->task[0]--;
 	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
-
-	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
-	/* The text is looked for only at a key's first statement of an interval,
-	 * not at every statement. */
-	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur, failed) : aggregate(&stmt_agg0, &key, s, dur, failed);
-	if (failed) {
-		/* No row for it. */
-		sstat_inc(PGS_SSTAT_FAILED, 1);
-		if (new_key)
-			send_text(th, s->query_id);
-		goto reset;
-	}
-	sstat_inc(PGS_SSTAT_STATEMENTS, 1);
-	if (s->coalesced)
-		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
-
-	bool slow;
-	__u32 p32 = keep_p32(ctl->rows_per_s, now, &sched_stats, PGS_SSTAT_STATEMENTS);
-	if (agg_keep(ctl, p32, dur, &slow)) {
-		s->flags |= slow ? PGS_S_SLOW : 0;
-		s->sample_p32 = slow ? 0 : p32;
-		if (bpf_ringbuf_output(&samples, s, sizeof(*s), BPF_RB_NO_WAKEUP))
-			sstat_inc(PGS_SSTAT_SAMPLE_DROP, 1);
-		else
-			sstat_inc(PGS_SSTAT_SAMPLED, 1);
-	}
-	if (new_key)
-		send_text(th, s->query_id);
-
+	emit(th, ctl, s, now, failed, true);
 reset:
-	th->last_state = state;
-	th->partial = 0;
-	th->on_cpu = th->off_cpu = th->runq = 0;
-	th->net_recv = th->net_send = 0;
-	/* Sleeping: the next window opens at the wake-up. At a send the next
-	 * request may already be there (no sleep follows): the window opens now,
-	 * and a sleep before that request restarts it. Preempted: the next
-	 * statement is already being read, its window starts now. */
-	th->win_start = sleeping ? 0 : now;
-	th->win_pending = site == END_AT_SEND;
-	th->oncpu_since = now;   /* the CPU time so far is accounted above */
+	reset_window(th, now, sleeping, site, state);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next)
@@ -629,6 +710,23 @@ int BPF_PROG(sock_send, struct sock *sk, int ret, int flags)
 	if (end_at_send)
 		statement_end(th, task, task->pid, bpf_ktime_get_ns(), END_AT_SEND, sent);
 	th->last_send = sent;
+	return 0;
+}
+
+/* --exact only: the end of a PortalRun (USDT query__execute__done, its sites
+ * inside PortalRun). A plain function, not BPF_USDT: it reads no argument. */
+SEC("usdt")
+int execute_done(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
+	struct stmt_thread *th = thread_of(task, tid, true);
+	/* ActivePortal is restored when PortalRun returns: set, this run was
+	 * nested in another one (SQL EXECUTE runs its prepared statement in a
+	 * PortalRun of its own), which is the call. */
+	if (!th || th->ignored || read_u64(active_portal_addr))
+		return 0;
+	exact_execution_end(th, task, tid);
 	return 0;
 }
 

@@ -286,12 +286,21 @@ function parseFraction(value: string, flag: string, what: string, zeroOk: boolea
 }
 
 /**
- * Statements come from the trap-based source (--exact, or the operator probes,
- * which join their rows to its statements); otherwise from the default,
- * scheduler-based one.
+ * Calls are counted on all traffic, pipelined and multi-statement round trips
+ * included (--exact, or the operator probes, which need the trap-based source).
  */
 export function usesExactSource(cfg: Pick<CollectConfig, 'exact' | 'operatorProbes'>): boolean {
   return cfg.exact || cfg.operatorProbes !== null;
+}
+
+/**
+ * Statements come from the trap-based source (bpf/statements.bpf.c) when
+ * something needs its probes: parse/plan phases, perf counters, or the
+ * operator probes, which join their rows to its statements. Otherwise from
+ * the scheduler-based one, --exact included (one trap a statement there).
+ */
+export function usesTrapSource(cfg: Pick<CollectConfig, 'phases' | 'cpuClock' | 'operatorProbes'>): boolean {
+  return cfg.phases || cfg.cpuClock || cfg.operatorProbes !== null;
 }
 
 export function validate(cfg: CollectConfig): void {
@@ -328,8 +337,8 @@ export function validate(cfg: CollectConfig): void {
   if (cfg.cpuClock && !usesExactSource(cfg)) {
     throw new ConfigError('--cpu-clock needs --exact or --operator-probes: the default source reads no perf counters (on_cpu_ns is its CPU time)');
   }
-  if (cfg.netRecv && usesExactSource(cfg)) {
-    throw new ConfigError('--net-recv is for the default statement source: --exact and --operator-probes trace socket reads already');
+  if (cfg.netRecv && usesTrapSource(cfg)) {
+    throw new ConfigError('--net-recv is for the scheduler-based statement source: --phases, --cpu-clock and --operator-probes trace socket reads already');
   }
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) throw new ConfigError(`--host '${cfg.host}' may only contain letters, digits, '.', '_' and '-'`);
 }

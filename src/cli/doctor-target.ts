@@ -47,7 +47,7 @@ export async function targetChecks(conninfo: string, canLoad: boolean): Promise<
     try {
       source = new StatementSource(target, packageRoot());
       const n = source.attachStates.filter((s) => s.attached).length;
-      checks.push({ name: 'load + attach', status: 'pass', detail: `statements collector (--exact, all probes): ${n}/${source.attachStates.length} probes attached and detached` });
+      checks.push({ name: 'load + attach', status: 'pass', detail: `trap-based statement source (--phases, all probes): ${n}/${source.attachStates.length} probes attached and detached` });
       // --operator-probes: the per-call probes.
       checks.push(...(await operatorChecks(source, target)));
     } catch (err) {
@@ -89,15 +89,18 @@ function planNodesCheck(target: Target): Check {
   }
 }
 
-/** The default statement source: tracepoints only, no trap per statement. */
+/** The scheduler-based statement source: tracepoints only by default, --exact's one USDT probe. */
 function defaultSourceCheck(target: Target): Check {
   let source: SchedStatementSource | null = null;
   try {
-    source = new SchedStatementSource(target, packageRoot(), { slowNs: 0, rowsPerSecond: null, netRecv: true });
+    source = new SchedStatementSource(target, packageRoot(), { slowNs: 0, rowsPerSecond: null, netRecv: true, exact: true });
     const n = source.attachStates.filter((s) => s.attached).length;
-    return { name: 'default source', status: 'pass', detail: `no trap per statement: ${n}/${source.attachStates.length} tracepoints attached and detached` };
+    return {
+      name: 'default source', status: 'pass',
+      detail: `no trap per statement by default, one with --exact: ${n}/${source.attachStates.length} probes attached and detached`,
+    };
   } catch (err) {
-    return { name: 'default source', status: 'fail', detail: (err as Error).message, fix: 'use --exact (query lifecycle probes) on this kernel' };
+    return { name: 'default source', status: 'fail', detail: (err as Error).message, fix: 'use --exact --phases (query lifecycle probes) on this kernel' };
   } finally {
     source?.close();
   }

@@ -16,7 +16,7 @@ import { utcStamp } from '../dataset/paths.js';
 import { connectOwn } from '../pg/own-backends.js';
 import type { Target } from '../pg/target.js';
 import { packageRoot } from '../util/package-root.js';
-import { usesExactSource, type CollectConfig } from '../config.js';
+import { usesExactSource, usesTrapSource, type CollectConfig } from '../config.js';
 
 /** Bumped whenever a table gains, loses or changes a column. */
 export const DATASET_SCHEMA_VERSION = 2;
@@ -84,7 +84,7 @@ function counterAvailability(): { available: string[]; unavailable: string[] } {
 
 /** The counters the statement programs read: the trap-based source only, the software clock on request. */
 function countersCollected(config: CollectConfig, available: string[]): string[] {
-  if (!usesExactSource(config)) return [];
+  if (!usesTrapSource(config)) return [];
   return COUNTERS.filter((spec) => available.includes(spec.name) && counterWanted(spec, config.cpuClock)).map((spec) => spec.name);
 }
 

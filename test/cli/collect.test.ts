@@ -15,8 +15,8 @@ describeBpf('pgscout CLI against a real PostgreSQL', () => {
     const r = await runCli(['doctor', '--pg', db.cluster.conninfo]);
     expect(r.stdout).toMatch(/PASS\s+privileges/);
     expect(r.stdout).toMatch(/PASS\s+USDT probes/);
-    expect(r.stdout).toMatch(/PASS\s+default source\s+no trap per statement: (\d+)\/\1 tracepoints/);
-    expect(r.stdout).toMatch(/PASS\s+load \+ attach\s+statements collector \(--exact, all probes\): (\d+)\/\1 probes/);
+    expect(r.stdout).toMatch(/PASS\s+default source\s+no trap per statement by default, one with --exact: (\d+)\/\1 probes/);
+    expect(r.stdout).toMatch(/PASS\s+load \+ attach\s+trap-based statement source \(--phases, all probes\): (\d+)\/\1 probes/);
     expect(r.stdout).toMatch(/(PASS|WARN)\s+perf counter cycles/);
     expect(r.stdout).toMatch(/PASS\s+operator probes\s+\d+ per-node executor functions discovered/);
     expect(r.stdout).toMatch(/PASS\s+operator level\s+plan-node reader at standard_ExecutorEnd: 1\/1 probes/);

@@ -24,7 +24,7 @@ describeBpf('provenance of a dataset', () => {
   const db = useCluster({
     outPrefix: 'pgscout-prov-',
     setup: async (cluster, out) => {
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '200ms', exact: true }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '200ms', exact: true, phases: true }));
       for (let i = 0; i < 20; i++) await cluster.psql(`SELECT count(*) FROM generate_series(1, ${1000 + i})`);
       serverVersion = (await cluster.psql('SHOW server_version')).trim();
       workMem = (await cluster.psql("SELECT setting || ' ' || unit FROM pg_settings WHERE name = 'work_mem'")).trim();
@@ -48,7 +48,7 @@ describeBpf('provenance of a dataset', () => {
     expect(run.rows!.queries).toBe(summary.rows.queries);
     expect(run.records_dropped).toBe(0);
     expect(run.counters_available.length + run.counters_unavailable.length).toBeGreaterThan(0);
-    // --exact without --cpu-clock: the hardware counters the kernel has, never the software clock.
+    // The trap-based source (--phases) without --cpu-clock: the hardware counters the kernel has, never the software clock.
     expect(run.counters_collected).toEqual(run.counters_available.filter((c: string) => c !== 'cpu_clock_ns'));
     expect(run.sampling.statement_rows_per_s).toBe(500);
   });

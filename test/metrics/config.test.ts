@@ -129,8 +129,9 @@ describe('operator level: --sample, --operator-probes, --operator-timing, --oper
     expect(configError(() => cfg({ level: 'operator', sample: '0' })).message).toMatch(/--sample '0' must be a fraction in \(0, 1\]/);
     expect(configError(() => cfg({ level: 'operator', 'operator-timing': '1.5' })).message).toMatch(/--operator-timing '1.5' must be a fraction in \[0, 1\]/);
     expect(configError(() => cfg({ level: 'operator', 'operator-rows': 'many' })).message).toMatch(/--operator-rows 'many' must be a rate/);
-    expect(configError(() => cfg({ 'net-recv': true, exact: true })).message).toMatch(/--net-recv is for the default statement source/);
-    expect(configError(() => cfg({ 'net-recv': true, level: 'operator', 'operator-probes': '1' })).message).toMatch(/--net-recv is for the default/);
+    expect(cfg({ 'net-recv': true, exact: true }).netRecv).toBe(true);
+    expect(configError(() => cfg({ 'net-recv': true, exact: true, phases: true })).message).toMatch(/--net-recv is for the scheduler-based statement source/);
+    expect(configError(() => cfg({ 'net-recv': true, level: 'operator', 'operator-probes': '1' })).message).toMatch(/--net-recv is for the scheduler-based/);
     expect(cfg({ 'net-recv': true, level: 'operator' }).netRecv).toBe(true);
     expect(configError(() => cfg({ 'cpu-clock': true })).message).toMatch(/--cpu-clock needs --exact or --operator-probes/);
     expect(cfg({ exact: true }).cpuClock).toBe(false);

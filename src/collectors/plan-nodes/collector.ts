@@ -10,7 +10,7 @@
 import type { BpfObject } from '../../bpf/object.js';
 import { InstrumentedBackendCount } from '../../pg/instrumented-backends.js';
 import { sharedQueryTexts } from '../../query/text-cache.js';
-import { usesExactSource } from '../../config.js';
+import { usesTrapSource } from '../../config.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { Collector, CollectorContext, CollectorStats, TableRows } from '../collector.js';
 import { nodeStatsRows, type StatsRowContext } from './aggregates.js';
@@ -32,7 +32,7 @@ export class PlanNodesCollector implements Collector {
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
     const statements = ctx.started.get('statements');
-    const schedThreads = statements?.sharedMapFd && !usesExactSource(config) ? statements.sharedMapFd('sched_threads') : null;
+    const schedThreads = statements?.sharedMapFd && !usesTrapSource(config) ? statements.sharedMapFd('sched_threads') : null;
     this.source = new PlanNodeSource(target, packageRoot(), { rowsPerSecond: config.operatorRows, slowNs: config.slowMs * 1e6 }, schedThreads);
     this.ctx = { clock: ctx.clock, texts: sharedQueryTexts, layout: this.source.layout };
     this.instrumented = new InstrumentedBackendCount(target.postmasterPid);

@@ -2,14 +2,15 @@
  * The statement collector: per-query aggregates (`query_stats`), sampled
  * executions (`queries`) and, with --exact, failed ones (`query_errors`).
  *
- * Two sources: the default one (bpf/stmt_sched.bpf.c) traps nothing per
- * statement; the exact one (bpf/statements.bpf.c, --exact, and always at
- * operator level) follows every statement through the query lifecycle
- * probes and shares its per-backend `threads` map with the operator
- * collector (sharedMapFd).
+ * Two sources: the scheduler-based one (bpf/stmt_sched.bpf.c) traps nothing
+ * per statement by default, and one (the end of each top-level PortalRun)
+ * with --exact; the trap-based one (bpf/statements.bpf.c: --phases,
+ * --cpu-clock, and always with the operator probes) follows every statement
+ * through the query lifecycle probes and shares its per-backend `threads`
+ * map with the operator collector (sharedMapFd).
  */
 import type { BpfObject } from '../../bpf/object.js';
-import { usesExactSource } from '../../config.js';
+import { usesTrapSource } from '../../config.js';
 import { packageRoot } from '../../util/package-root.js';
 import { droppedCount, type Collector, type CollectorContext, type CollectorStats, type TableRows } from '../collector.js';
 import { StatementDrainer } from './drainer.js';
@@ -30,7 +31,7 @@ export class StatementsCollector implements Collector {
   async start(ctx: CollectorContext): Promise<void> {
     const { config, target } = ctx;
     const probes = config.operatorProbes !== null;
-    if (usesExactSource(config)) {
+    if (usesTrapSource(config)) {
       // Operator rows take the statement's query id while it runs: only the full probe set has it then.
       // With operator probes every execution keeps its row: operator rows join to it by exec_id.
       const budget = { rowsPerSecond: probes ? null : config.statementRows, slowNs: config.slowMs * 1e6 };
@@ -38,7 +39,7 @@ export class StatementsCollector implements Collector {
       this.mode = { kind: 'exact', source, drainer: new StatementDrainer(source, ctx.clock, ctx.catalog) };
     } else {
       const source = new SchedStatementSource(target, packageRoot(), {
-        slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows, netRecv: config.netRecv,
+        slowNs: config.slowMs * 1e6, rowsPerSecond: config.statementRows, netRecv: config.netRecv, exact: config.exact,
       });
       this.mode = { kind: 'scheduler', source, drainer: new SchedDrainer(source, ctx.clock, ctx.catalog) };
     }

@@ -34,7 +34,7 @@ export class StatementDrainer {
 
   constructor(private readonly source: StatementSource, clock: MonotonicToWall, private readonly catalog: Catalog) {
     this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases };
-    this.aggCtx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: true, source: 'exact', errors: true };
+    this.aggCtx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: true, source: 'exact', userKnown: false, errors: true };
   }
 
   private async rows(all: StmtRecord[]): Promise<TableRows[]> {

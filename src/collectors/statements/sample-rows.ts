@@ -25,6 +25,7 @@ interface Helpers {
   execId(pid: number, seq: number): bigint;
   weight(p32: number): number;
   netRecv: boolean;
+  source: 'scheduler' | 'exact';
 }
 
 type Builder = (i64: BigInt64Array, u64: BigUint64Array, u32: Uint32Array, b: number, h: Helpers) => Row;
@@ -56,9 +57,9 @@ function columnExpressions(layout: StructLayout): [string, string][] {
     ['net_send_bytes', i64('net_send_bytes')],
     ['xact_lxid', 'null'], ['xact_outcome', 'null'],
     ['truncated', `(${w32('flags')} & ${SCHED_FLAGS.PARTIAL}) !== 0`],
-    ['aborted', 'false'], ['source', "'scheduler'"],
+    ['aborted', 'false'], ['source', 'h.source'],
     ['sample_weight', `h.weight(${w32('sample_p32')})`],
-    ['coalesced', w32('coalesced')],
+    ['coalesced', `h.source === 'exact' ? null : ${w32('coalesced')}`],
     ['query_id', `qid === 0n ? null : ${i64('query_id')}`],
     ['fingerprint', 'text === null ? null : text.fingerprint'],
     ['query_text', 'text === null ? null : text.normalized'],
@@ -106,6 +107,7 @@ export function sampleRows(batch: RecordBatch, ctx: SchedRowContext): Row[] {
     execId,
     weight: sampleWeight,
     netRecv: ctx.netRecv,
+    source: ctx.source,
   };
   const { i64, u64, u32, size } = batch;
   const rows: Row[] = new Array(batch.count);

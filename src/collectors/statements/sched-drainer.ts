@@ -28,7 +28,8 @@ export class SchedDrainer {
   readonly stats: SchedDrainStats = { drains: 0, samplesDrained: 0, aggregatesDrained: 0, calls: 0, kernel: {} };
 
   constructor(private readonly source: SchedStatementSource, clock: MonotonicToWall, private readonly catalog: Catalog) {
-    this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: source.netRecv, source: 'scheduler', errors: source.endAtSend };
+    this.ctx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: source.netRecv,
+      source: source.exact ? 'exact' : 'scheduler', userKnown: true, errors: source.endAtSend };
   }
 
   /** First-seen texts into the shared cache now, ahead of the next drain. */

@@ -17,6 +17,8 @@ export interface SchedRowContext {
   netRecv: boolean;
   /** Which source the aggregates come from: the default ('scheduler') or --exact. */
   source: 'scheduler' | 'exact';
+  /** The role is known (not by the trap-based source, which reads the database only). */
+  userKnown: boolean;
   /** Failed executions are told apart (--exact; the default source where ends are seen at ReadyForQuery). */
   errors: boolean;
 }
@@ -58,8 +60,8 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
     toplevel: true,
     source: ctx.source,
     calls,
-    // --exact cannot see coalescing (it sees every execution); the default source tells failures apart
-    // from the reply at ReadyForQuery, not where ends are seen at switch-outs.
+    // --exact sees every execution (nothing coalesced); the default source tells failures apart from
+    // the reply at ReadyForQuery, not where ends are seen at switch-outs.
     coalesced: exact ? null : big(g.coalesced),
     errors: ctx.errors ? big(g.errors) : null,
     duration_ns: big(g.total_ns),
@@ -75,8 +77,7 @@ export function aggregateRow(a: StmtAggregate, interval: Interval, ctx: SchedRow
     ...Object.fromEntries(HISTOGRAM_COLUMNS.map((col, i) => [col.name, i < STMT_NHIST ? hist[i]! : 0n])),
   };
   addIdentity(row, a.queryId, a.dbid, a.userid, ctx);
-  // --exact knows the database, not the role.
-  if (exact) row.user = null;
+  if (!ctx.userKnown) row.user = null;
   addUsage(row, g);
   return row;
 }

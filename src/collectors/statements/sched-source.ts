@@ -52,6 +52,11 @@ export interface SchedOptions extends RowBudget {
    * apart instead of counted as coalesced.
    */
   netRecv: boolean;
+  /**
+   * --exact: a call is the end of a top-level PortalRun (USDT query__execute__done, one trap a
+   * statement), so statements sharing a round trip are told apart. Needs the send tracepoint.
+   */
+  exact: boolean;
 }
 
 export class SchedStatementSource {
@@ -100,15 +105,19 @@ export class SchedStatementSource {
         state_idle: layout.enumValue('BackendState', 'STATE_IDLE'),
         state_idle_tx: layout.enumValue('BackendState', 'STATE_IDLEINTRANSACTION'),
         state_idle_tx_aborted: layout.enumValue('BackendState', 'STATE_IDLEINTRANSACTION_ABORTED'),
+        ...(opts.exact ? { count_at_execute: 1, active_portal_addr: addr('ActivePortal'), dqs_addr: addr('debug_query_string') } : {}),
       });
       sizeAggregateMaps(this.obj, this.ncpus);
       // The row budget (plus slow ones) over a few intervals; 16 MiB for --statement-rows all.
       this.obj.setMaxEntries('samples', ringBytes(opts.rowsPerSecond === null ? null : opts.rowsPerSecond * 2, stmtSampleLayout.size, 16 << 20));
-      const groups = new Set(opts.netRecv ? ['net-recv'] : []);
+      const groups = new Set([...(opts.netRecv ? ['net-recv'] : []), ...(opts.exact ? ['exact'] : [])]);
       const probes = chooseVariants(this.obj, enabledProbes(spec, groups, (p, on) => this.obj.setAutoload(p, on)));
       // Statement ends at ReadyForQuery when the kernel has the send tracepoint, else at switch-outs.
       // (false: at switch-outs, which can miss a statement when the next request comes before a sleep)
       const endAtSend = probes.some((p) => p.program === 'sock_send');
+      if (opts.exact && !endAtSend) {
+        throw new NotSupportedError('tp_btf/sock_send_length', '--exact on the default source closes round trips at ReadyForQuery; this kernel has no sock_send_length tracepoint');
+      }
       this.obj.setRodata({ end_at_send: endAtSend ? 1 : 0 });
       this.endAtSend = endAtSend;
       this.obj.load();
@@ -127,6 +136,11 @@ export class SchedStatementSource {
   /** Socket reads are traced (net_recv_bytes, pipelined statements told apart). */
   get netRecv(): boolean {
     return this.opts.netRecv;
+  }
+
+  /** --exact: calls counted at each top-level PortalRun's end. */
+  get exact(): boolean {
+    return this.opts.exact;
   }
 
   /** A map the plan-node reader shares (sched_threads: the statement numbers behind exec_id). */

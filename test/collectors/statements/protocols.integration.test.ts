@@ -1,8 +1,12 @@
 /**
  * Per-query_id counts equal pg_stat_statements.calls across the ways
  * statements reach PostgreSQL: simple, extended and prepared protocol
- * (pgbench), SQL PREPARE/EXECUTE, cursors, DO, COPY, multi-statement strings.
+ * (pgbench), pipelines, SQL PREPARE/EXECUTE, cursors, DO, COPY,
+ * multi-statement strings.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { Collection, type CollectionSummary } from '../../../src/collect/collection.js';
 import { collectConfig } from '../../../src/config.js';
@@ -28,6 +32,17 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
       await cluster.psql('BEGIN; DECLARE cur CURSOR FOR SELECT * FROM pgbench_branches; FETCH 1 FROM cur; FETCH 1 FROM cur; COMMIT');
       await cluster.psql('DO $$BEGIN PERFORM count(*) FROM pgbench_branches; END$$');
       await cluster.psql('COPY (SELECT 1) TO STDOUT');
+      // Several executions in one round trip: a pipeline (one Sync for three Executes) and a multi-statement string.
+      const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pgscout-pipe-')), 'pipeline.sql');
+      fs.writeFileSync(script, ['\\set id random(1, 10)', '\\startpipeline',
+        'SELECT bbalance AS piped FROM pgbench_branches WHERE bid = 1;',
+        'SELECT tbalance AS piped FROM pgbench_tellers WHERE tid = :id;',
+        'SELECT count(*) AS piped FROM pgbench_history;', '\\endpipeline', ''].join('\n'));
+      fs.chmodSync(path.dirname(script), 0o755);
+      await pgbench(cluster, ['-M', 'extended', '-n', '-f', script, '-c', '2', '-j', '2', '-t', '50']);
+      for (let i = 0; i < 4; i++) {
+        await cluster.psql(`SELECT ${i} AS multi_a; SELECT count(*) AS multi_b FROM pgbench_branches WHERE bid > ${i}; SELECT ${i} AS multi_a`);
+      }
       // Errors while executing: without transaction probes they are found when the backend goes idle.
       for (let i = 0; i < 3; i++) await cluster.psql('SELECT 1 / (aid - aid) AS boom FROM pgbench_accounts WHERE aid = 1').catch(() => undefined);
       await cluster.psql('SELECT sum(bid) + 7 AS after_boom FROM pgbench_branches');
@@ -63,20 +78,31 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
     const rows = await readTable(db.out, 'queries', "query_text = 'UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2'");
     // 600 prepared + 100 simple transactions.
     expect(rows).toHaveLength(700);
-    expect(rows.filter((r) => r.protocol === 'extended')).toHaveLength(600);
+    expect(new Set(rows.map((r) => r.exec_id)).size).toBe(700);
+    expect(rows.every((r) => r.source === 'exact' && r.coalesced === null)).toBe(true);
   });
 
-  it('--exact traps 3 times a simple-protocol statement, twice an extended one: no query__done, parse/plan, transaction or executor probe by default', () => {
+  it('tells apart the executions that share a round trip: each statement of a pipeline and of a multi-statement string is one row', async () => {
+    const piped = await readTable(db.out, 'queries', "query_text LIKE '%AS piped%'");
+    expect(piped).toHaveLength(300);
+    const [a, b] = [await readTable(db.out, 'queries', "query_text LIKE '%AS multi_a%'"), await readTable(db.out, 'queries', "query_text LIKE '%AS multi_b%'")];
+    expect([a.length, b.length]).toEqual([8, 4]);
+    // Each ends where the next one starts: windows of one round trip do not overlap.
+    const byPid = new Map<number, { start: bigint; end: bigint }[]>();
+    for (const r of piped) byPid.set(r.pid as number, [...(byPid.get(r.pid as number) ?? []), { start: r.start_ns as bigint, end: r.end_ns as bigint }]);
+    for (const windows of byPid.values()) {
+      windows.sort((x, y) => (x.start < y.start ? -1 : 1));
+      for (let i = 1; i < windows.length; i++) expect(windows[i]!.start >= windows[i - 1]!.end).toBe(true);
+    }
+  });
+
+  it('--exact traps once a statement: query__execute__done inside PortalRun; no other probe of PostgreSQL', () => {
     const probes = summary.collectors.statements!.probes.map((p) => p.probe);
-    expect(probes.filter((p) => p.startsWith('usdt:')).sort()).toEqual([
-      'usdt:postgresql:query__execute__done', 'usdt:postgresql:query__execute__start', 'usdt:postgresql:query__start',
-    ]);
+    expect(probes.filter((p) => p.startsWith('usdt:'))).toEqual(['usdt:postgresql:query__execute__done']);
     expect(probes.filter((p) => p.startsWith('uprobe') || p.startsWith('uretprobe'))).toEqual([]);
   });
 
-  it('puts executions an error unwound in query_errors, and counts the next statement normally', async () => {
-    const failed = await readTable(db.out, 'query_errors', "query_text LIKE 'SELECT $1 / (aid - aid) AS boom%'");
-    expect(failed).toHaveLength(3);
+  it('counts executions an error unwound in errors, without a row, and counts the next statement normally', async () => {
     expect(await readTable(db.out, 'queries', "query_text LIKE '%AS boom%'")).toEqual([]);
     expect(await readTable(db.out, 'queries', "query_text LIKE 'SELECT sum(bid) + $1 AS after_boom%'")).toHaveLength(1);
   });

@@ -42,7 +42,7 @@ function context(netRecv: boolean): SchedRowContext {
   const names = (m: Record<number, string>) => ({ get: (oid: number) => m[oid] ?? null }) as unknown as NameCache;
   return {
     clock: { toWall: (ns: bigint) => ns + 1_000_000_000n } as MonotonicToWall,
-    texts, databases: names({ 5: 'bench' }), users: names({ 10: 'postgres' }), netRecv, source: 'scheduler', errors: true,
+    texts, databases: names({ 5: 'bench' }), users: names({ 10: 'postgres' }), netRecv, source: 'scheduler', userKnown: true, errors: true,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The per-backend `threads` map (--exact, --operator-probes) is preallocated:
+ * The per-backend `threads` map (--phases, --operator-probes) is preallocated:
  * sized from the cluster's MaxBackends, not the 16384 entries the object
  * declares (~110 MB of kernel memory for any cluster). Ground truth: the
  * kernel's own view of the map (/proc/self/fdinfo) and the server's settings.
@@ -53,7 +53,7 @@ describeBpf('the threads map is sized from the cluster', () => {
       const setting = async (name: string) => Number((await cluster.psql(`SHOW ${name}`)).trim());
       maxBackends = (await setting('max_connections')) + (await setting('autovacuum_max_workers')) + 1
         + (await setting('max_worker_processes')) + (await setting('max_wal_senders'));
-      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '200ms', exact: true }));
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '200ms', exact: true, phases: true }));
       const [obj] = collection.collector('statements')!.objects();
       info = mapFdInfo(obj!.map('threads').fd);
       finishedInfo = mapFdInfo(obj!.map('finished').fd);
