@@ -35,6 +35,7 @@ struct stmt_thread {
 	 * and the commit are its own); an earlier one when the next ends, with the
 	 * counters marked at its own end. */
 	__u32 pending;         /* an execution ended and is not counted yet */
+	__u32 pend_seq;        /* its statement number */
 	__u32 exec_index;      /* the execution's number in its message (a multi-statement string's statement index) */
 	__u32 pend_unchecked;  /* it began its message, and the cache spared reading the message's first word */
 	__u64 pend_qid;        /* its st_query_id */

@@ -61,7 +61,7 @@ static __always_inline void cut_pending(struct stmt_thread *th, struct be_snap *
 	struct stmt_ctl *ctl = ctl_of();
 	if (!s || !ctl)
 		return;
-	fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, snap_u32(be, off_be_state));
+	fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, snap_u32(be, off_be_state), th->pend_seq);
 	s->pg_end_us = 0;   /* it did not go idle */
 	fill_window(s, th->win_start ? th->win_start : th->mark_ns, th->mark_ns, th->mark_on_cpu, th->mark_runq,
 		    th->net_recv, th->mark_net_send);
@@ -82,8 +82,6 @@ static __always_inline void cut_pending(struct stmt_thread *th, struct be_snap *
 	}
 	if (call)
 		emit(th, ctl, s, th->mark_ns, false, false);
-	else
-		th->seq--;   /* (fill_identity numbered it) */
 	th->on_cpu -= th->mark_on_cpu;
 	th->off_cpu -= th->mark_off_cpu;
 	th->runq -= th->mark_runq;
@@ -141,10 +139,15 @@ static __always_inline void exact_execution_end(struct stmt_thread *th, struct t
 			add |= QID_NOT_PREPARE;
 	}
 	__u64 now = bpf_ktime_get_ns();
-	if (th->pending)
+	if (th->pending) {
 		cut_pending(th, be, tid, !late_prepare);
+		th->seq++;
+	}
 	mark_execution_end(th, task, now);
 	th->pending = 1;
+	/* Its number is th->seq until the next execution ends: the plan-node
+	 * reader takes it at ExecutorEnd, which comes after PortalRun. */
+	th->pend_seq = th->seq;
 	th->pend_unchecked = unchecked;
 	th->pend_qid = qid;
 	th->pend_act = act;
@@ -194,7 +197,8 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 		th->on_cpu += now - th->oncpu_since;
 	if (th->pending) {
 		th->pending = 0;
-		fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, state);
+		fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, state, th->pend_seq);
+		th->seq = th->pend_seq + 1;
 		fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
 		take_deltas(th, task, s);
 		emit(th, ctl, s, now, false, false);
@@ -205,7 +209,7 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 			emit(th, ctl, s, now, true, true);
 		}
 	} else if (failed) {
-		fill_identity(s, th, be, tid, qid, act, state);
+		fill_identity(s, th, be, tid, qid, act, state, th->seq++);
 		fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
 		take_deltas(th, task, s);
 		emit(th, ctl, s, now, true, true);

@@ -484,9 +484,10 @@ static __always_inline void emit(struct stmt_thread *th, struct stmt_ctl *ctl, s
 		send_text(th, s->query_id);
 }
 
-/* The identity of the statement and of its backend, from the status copy. */
+/* The identity of the statement and of its backend, from the status copy.
+ * `seq`: its number (th->seq while it ran, which the plan-node reader took). */
 static __always_inline void fill_identity(struct stmt_sample *s, struct stmt_thread *th, struct be_snap *be, __u32 tid,
-					  __u64 qid, __u64 act, __u32 state)
+					  __u64 qid, __u64 act, __u32 state, __u32 seq)
 {
 	s->query_id = qid;
 	s->dbid = snap_u32(be, off_be_dbid);
@@ -494,7 +495,7 @@ static __always_inline void fill_identity(struct stmt_sample *s, struct stmt_thr
 	s->pg_start_us = act;
 	s->pg_end_us = snap_u64(be, off_be_state_start);
 	s->pid = tid;
-	s->seq = th->seq++;
+	s->seq = seq;
 	s->state = state;
 	s->flags = th->partial ? PGS_S_PARTIAL : 0;
 	s->coalesced = 0;
@@ -622,7 +623,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
-	fill_identity(s, th, be, tid, snap_u64(be, off_be_query_id), act, state);
+	fill_identity(s, th, be, tid, snap_u64(be, off_be_query_id), act, state, th->seq++);
 	fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
 	s->flags |= site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH;
 	take_deltas(th, task, s);

@@ -51,13 +51,13 @@ export interface CollectConfig {
   otlpIntervalMs: number;
   /** Per-query_id series for the top N query_ids by total time (0: none). */
   topQueries: number;
-  /** --exact: the trap-based statement source (every execution, parse/plan/execute phases, rows, errors). */
+  /** --exact: every execution counted at the end of its top-level PortalRun (one trap a statement), pipelines and multi-statement strings included. */
   exact: boolean;
   /** --statement-rows: sampled `queries` rows per second for the whole collector; null: every execution. */
   statementRows: number | null;
   /** --slow: executions at least this long are always kept as `queries` rows (0: none). */
   slowMs: number;
-  /** --phases (with --exact): parse/plan probes too, for parse_ns/plan_ns (4 more traps per statement). */
+  /** --phases (with --exact): the trap-based source with its parse/plan, transaction and executor probes, for parse_ns/plan_ns/rows. */
   phases: boolean;
   /**
    * --cpu-clock (with --exact or --operator-probes): read the software cpu-clock

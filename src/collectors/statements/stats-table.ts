@@ -2,7 +2,7 @@
  * The per-query aggregate table: one row per (interval, query_id, database,
  * user) with calls, sums of every numeric label of `queries`, min/max/sum of
  * squares of the duration and a log-scale latency histogram. The default
- * source sums in the kernel; --exact sums its (complete) rows in user space.
+ * source sums in the kernel; the trap-based one sums its (complete) rows in user space.
  * docs/dataset.md is checked against this list by test/dataset/dataset-doc.test.ts.
  */
 import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js';
@@ -22,17 +22,17 @@ export const HISTOGRAM_COLUMNS: readonly ColumnSpec[] = Array.from({ length: STM
 export const QUERY_STATS_COLUMNS: readonly ColumnSpec[] = [
   c('interval_start', 'INT64', false, 'ns since Unix epoch', 'drain interval', 'Start of the interval these calls ended in'),
   c('interval_end', 'INT64', false, 'ns since Unix epoch', 'drain interval', 'End of the interval (exclusive)'),
-  c('query_id', 'INT64', true, '', 'PgBackendStatus.st_query_id at statement end (default) / as queries.query_id (--exact)', "PostgreSQL's queryid, as pg_stat_statements shows it"),
+  c('query_id', 'INT64', true, '', 'PgBackendStatus.st_query_id at statement end (default) / at the end of the top-level PortalRun (--exact) / as queries.query_id (trap-based source)', "PostgreSQL's queryid, as pg_stat_statements shows it"),
   c('fingerprint', 'STRING', true, '', 'libpg-query fingerprint', 'Parse-tree fingerprint of the normalized text'),
   c('query_text', 'STRING', true, '', 'normalized by libpg-query', 'Normalized statement text (no literals)'),
   c('command', 'STRING', true, '', 'libpg-query parse tree', 'SELECT, INSERT, UPDATE, DELETE, MERGE or UTILITY'),
   c('database', 'STRING', true, '', 'PgBackendStatus.st_databaseid, name from pg_database', 'Database'),
-  c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role; null with --exact'),
+  c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role; null with the trap-based source (--phases, --cpu-clock, --operator-probes)'),
   c('toplevel', 'BOOLEAN', false, '', 'pgscout counts top-level statements only', 'Always true (as pg_stat_statements.toplevel with track = top)'),
-  c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default) or 'exact' (--exact)"),
+  c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default) or 'exact' (--exact, --phases, --operator-probes)"),
   c('calls', 'INT64', false, 'calls', 'statement ends seen', 'Executions that ended in the interval (pg_stat_statements.calls)'),
   c('coalesced', 'INT64', true, 'calls', 'PGPROC.lxid advance (default source on kernels without sock_send_length)', 'Further autocommit executions that ended unseen between two observations, not in calls; always 0 where ends are seen at ReadyForQuery; null with --exact'),
-  c('errors', 'INT64', true, 'calls', 'query_errors rows (--exact); default source: the transaction left aborted, or the reply (ReadyForQuery sent alone after an ErrorResponse)', 'Executions that ended in an error (not in calls, as pg_stat_statements leaves them out); null in the default source on kernels without sock_send_length (ends seen at switch-outs) and over TLS/GSS-encrypted connections counted as calls'),
+  c('errors', 'INT64', true, 'calls', 'default and --exact: the transaction left aborted, or the reply (ReadyForQuery sent alone after an ErrorResponse); query_errors rows (trap-based source)', 'Executions that ended in an error (not in calls, as pg_stat_statements leaves them out); null in the default source on kernels without sock_send_length (ends seen at switch-outs) and over TLS/GSS-encrypted connections counted as calls'),
   sum('duration_ns', 'ns', 'Elapsed time'),
   c('min_duration_ns', 'INT64', false, 'ns', 'min of queries.duration_ns', 'Fastest call'),
   c('max_duration_ns', 'INT64', false, 'ns', 'max of queries.duration_ns', 'Slowest call'),
@@ -40,7 +40,7 @@ export const QUERY_STATS_COLUMNS: readonly ColumnSpec[] = [
   sum('on_cpu_ns', 'ns', 'On-CPU time'),
   sum('off_cpu_ns', 'ns', 'Off-CPU time'),
   sum('runq_wait_ns', 'ns', 'Run-queue wait'),
-  c('rows', 'INT64', true, 'rows', 'sum of queries.rows (--exact)', 'Rows returned or affected; null in the default source'),
+  c('rows', 'INT64', true, 'rows', 'sum of queries.rows (trap-based source)', 'Rows returned or affected; null in the scheduler-based source (default, --exact)'),
   sum('voluntary_ctx_switches', 'count', 'Voluntary context switches'),
   sum('involuntary_ctx_switches', 'count', 'Involuntary context switches'),
   sum('minor_faults', 'count', 'Minor page faults'),

@@ -7,8 +7,8 @@ import { column, type ColumnSpec, type TableSpec } from '../../dataset/schema.js
 const c = column;
 
 const ns = (name: string, source: string, description: string) => c(name, 'INT64', false, 'ns', source, description);
-/** Seen by the exact (trap-based) source only: null in rows of the default source. */
-const exactNs = (name: string, source: string, description: string) => c(name, 'INT64', true, 'ns', source, `${description}; null unless --exact`);
+/** Seen by the trap-based source only (--phases, --cpu-clock, --operator-probes): null in rows of the scheduler-based one (default, --exact). */
+const exactNs = (name: string, source: string, description: string) => c(name, 'INT64', true, 'ns', source, `${description}; null without the trap-based source (--phases)`);
 const counter = (name: string, source: string, description: string) => c(name, 'INT64', false, 'count', source, description);
 const bytes = (name: string, source: string, description: string) => c(name, 'INT64', false, 'bytes', source, description);
 const hw = (name: string, description: string) =>
@@ -42,10 +42,10 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   c('command', 'STRING', true, '', 'libpg-query parse tree', 'SELECT, INSERT, UPDATE, DELETE, MERGE or UTILITY'),
   c('database', 'STRING', true, '', 'MyDatabaseId read at statement start, name from pg_database', 'Database the backend is connected to'),
   c('pid', 'INT32', false, '', 'bpf_get_current_pid_tgid', 'Backend process id'),
-  c('protocol', 'STRING', true, '', 'query__start seen or not', "'simple' (Query message) or 'extended' (Parse/Bind/Execute); null unless --exact"),
+  c('protocol', 'STRING', true, '', 'query__start seen or not', "'simple' (Query message) or 'extended' (Parse/Bind/Execute); null without the trap-based source (--phases)"),
   c('stmt_index', 'INT32', true, '', 'count of top-level statements within one query string', 'Position of the statement in a multi-statement simple query (0 otherwise)'),
-  c('start_ns', 'INT64', false, 'ns since Unix epoch', '--exact: top-level query__execute__start; with --phases query__start (simple) or the first parse/plan/execute probe (extended); default source: the wake-up that read the request (sched_switch)', 'Statement start, CLOCK_MONOTONIC converted to wall clock with an offset measured at collector start'),
-  c('end_ns', 'INT64', false, 'ns since Unix epoch', '--exact: top-level query__execute__done; with --phases query__done (simple); default source: the ReadyForQuery send (sock_send_length)', 'Statement end'),
+  c('start_ns', 'INT64', false, 'ns since Unix epoch', 'default and --exact: the wake-up that read the request (sched_switch), or the end of the previous execution of the same round trip (--exact); trap-based source: top-level query__execute__start, with --phases query__start (simple) or the first parse/plan/execute probe (extended)', 'Statement start, CLOCK_MONOTONIC converted to wall clock with an offset measured at collector start'),
+  c('end_ns', 'INT64', false, 'ns since Unix epoch', 'default: the ReadyForQuery send (sock_send_length); --exact: that send for the last execution of a round trip, query__execute__done for an earlier one; trap-based source: top-level query__execute__done, with --phases query__done (simple)', 'Statement end'),
   ns('duration_ns', 'end_ns - start_ns', 'Elapsed time of the statement'),
   exactNs('parse_ns', 'query__parse__start/done', 'Time in the raw parser (top level only)'),
   exactNs('plan_ns', 'query__plan__start/done', 'Time in the planner (top level only; 0 for a cached generic plan)'),
@@ -62,7 +62,7 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   hw('ref_cycles', 'Reference cycles (not scaled by frequency)'),
   counter('voluntary_ctx_switches', 'tp_btf/sched_switch (prev_state != RUNNING)', 'Times the backend blocked (I/O, locks, sleep, client)'),
   counter('involuntary_ctx_switches', 'tp_btf/sched_switch (preempted)', 'Times the backend was preempted'),
-  c('cpu_migrations', 'INT64', true, 'count', 'tp_btf/sched_switch', 'Times the backend resumed on a different CPU; null unless --exact'),
+  c('cpu_migrations', 'INT64', true, 'count', 'tp_btf/sched_switch', 'Times the backend resumed on a different CPU; null without the trap-based source (--phases)'),
   c('rows', 'INT64', true, 'rows', 'EState.es_processed at the return of the outermost standard_ExecutorRun', 'Rows returned or affected by the executor; null for statements without an executor run (most utility statements)'),
   bytes('disk_read_bytes', 'task_struct.ioac.read_bytes delta (CO-RE)', 'Bytes the backend caused to be read from block devices (page-cache hits not included)'),
   bytes('disk_write_bytes', 'task_struct.ioac.write_bytes delta (CO-RE)', 'Bytes the backend dirtied in the page cache for writeback to block devices'),
@@ -77,8 +77,8 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   c('xact_lxid', 'INT64', true, '', 'USDT transaction__commit / transaction__abort argument', 'Local transaction id, when the transaction ended with this statement'),
   c('xact_outcome', 'STRING', true, '', 'USDT transaction__commit / transaction__abort', "'commit' or 'abort' when the transaction ended with this statement, else null"),
   c('truncated', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit; default source: backend first seen mid-statement', 'The times cover only part of the statement (the backend exited, or was first seen, while it ran)'),
-  c('aborted', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit while the statement ran (--exact; always false from the scheduler source)', 'The backend died inside the statement (pg_terminate_backend, crash, restart): a query_errors row, never counted in calls'),
-  c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default: statements seen at the backend's switch-out into client wait or its next socket read, no trap) or 'exact' (--exact: query lifecycle probes)"),
+  c('aborted', 'BOOLEAN', false, '', 'tp_btf/sched_process_exit while the statement ran (trap-based source; always false from the scheduler-based one)', 'The backend died inside the statement (pg_terminate_backend, crash, restart): a query_errors row, never counted in calls'),
+  c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default: statements seen at the backend's ReadyForQuery, no trap) or 'exact' (--exact: every execution counted at the end of its top-level PortalRun; also --phases and --operator-probes: query lifecycle probes)"),
   c('sample_weight', 'DOUBLE', false, '', '1 / probability the row was kept with (chosen in BPF from the row budget and the execution rate, both sources)', 'Executions this row stands for: 1 for kept-because-slow and --statement-rows all; reweight aggregates with it'),
   c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role the backend runs as; null unless the default source'),
   c('coalesced', 'INT32', true, '', 'PGPROC.lxid advance at statement end (default source on kernels without sock_send_length)', 'Further autocommit statements that ended unseen just before this one; always 0 where ends are seen at ReadyForQuery; null with --exact'),

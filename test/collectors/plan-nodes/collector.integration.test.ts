@@ -105,3 +105,33 @@ describeBpf('collect --level operator: PostgreSQL\'s per-node instrumentation in
     expect(Number(r!.distinct_ids)).toBe(Number(r!.n));
   });
 });
+
+describeBpf('collect --level operator --exact: the statements of one round trip keep their own exec_id', () => {
+  const db = useCluster({
+    outPrefix: 'pgscout-plan-nodes-exact-',
+    settings: {
+      session_preload_libraries: 'auto_explain', 'auto_explain.log_analyze': 'on', 'auto_explain.log_timing': 'off',
+      'auto_explain.log_min_duration': '3600000', max_parallel_workers_per_gather: '0',
+    },
+    setup: async (cluster, out) => {
+      await pgbenchInit(cluster, 1);
+      const collection = await Collection.start(collectConfig({
+        pg: cluster.conninfo, out, interval: '300ms', level: 'operator', exact: true, 'statement-rows': 'all',
+      }));
+      // One Query message, three statements: --exact counts each at the end of its PortalRun.
+      for (let i = 0; i < 3; i++) await cluster.psql(QUERIES.join('; '));
+      await new Promise((r) => setTimeout(r, 400));
+      await collection.stop();
+    },
+  });
+
+  it('numbers each statement of a multi-statement string before the next one runs: every plan joins its own queries row', async () => {
+    const [r] = await queryParquet(`WITH p AS (SELECT DISTINCT statement_id, exec_id, query_id FROM ${tableSource(db.out, 'plan_nodes')})
+      SELECT count(*) AS n, count(q.exec_id) AS joined, count(DISTINCT p.exec_id) AS distinct_ids, count(DISTINCT p.query_id) AS ids
+      FROM p LEFT JOIN ${tableSource(db.out, 'queries')} q ON q.exec_id = p.exec_id AND q.query_id = p.query_id`);
+    expect(Number(r!.n)).toBe(QUERIES.length * 3);
+    expect(Number(r!.ids)).toBe(QUERIES.length);
+    expect(Number(r!.joined)).toBe(Number(r!.n));
+    expect(Number(r!.distinct_ids)).toBe(Number(r!.n));
+  });
+});
