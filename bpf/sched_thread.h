@@ -30,6 +30,15 @@ struct stmt_thread {
 	__u32 own_checked;     /* own_pids looked up at a statement end: pgscout registers its backends before their first statement */
 	__u32 last_send;       /* bytes of the backend's previous send (an ErrorResponse is flushed by itself) */
 	__u32 last_state;      /* BackendState at the last statement end */
+	/* A portal fetched in several round trips (Execute with a row limit, then
+	 * Sync) is one call: the windows of the round trips that left it
+	 * suspended, carried into the one that completes it. */
+	__u64 carry_ns;
+	__u64 carry_on_cpu;
+	__u64 carry_off_cpu;
+	__u64 carry_runq;
+	__u64 carry_net_recv;
+	__u64 carry_net_send;
 	/* --exact (count_at_execute): a call is the end of a top-level PortalRun.
 	 * The last one of a round trip is counted at its ReadyForQuery (the reply
 	 * and the commit are its own); an earlier one when the next ends, with the

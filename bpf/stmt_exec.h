@@ -65,6 +65,7 @@ static __always_inline void cut_pending(struct stmt_thread *th, struct be_snap *
 	s->pg_end_us = 0;   /* it did not go idle */
 	fill_window(s, th->win_start ? th->win_start : th->mark_ns, th->mark_ns, th->mark_on_cpu, th->mark_runq,
 		    th->net_recv, th->mark_net_send);
+	apply_carry(th, s);
 #pragma unroll
 	for (int i = 0; i < STMT_NTASK; i++) {
 		s->task[i] = th->mark_task[i] - th->task[i];
@@ -193,6 +194,12 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 		drop_prepare(th);
 		th->pending = 0;
 	}
+	if (th->pending && state == state_idle_tx && portal_suspended(task, reply_len)) {
+		/* Its portal is fetched on by a later Execute: that one is the call. */
+		th->pending = 0;
+		carry_window(th, now, state);
+		return;
+	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
 	if (th->pending) {
@@ -200,6 +207,7 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 		fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, state, th->pend_seq);
 		th->seq = th->pend_seq + 1;
 		fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
+		apply_carry(th, s);
 		take_deltas(th, task, s);
 		emit(th, ctl, s, now, false, false);
 		/* A later statement of the round trip failed (not a COMMIT of the
@@ -211,6 +219,7 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 	} else if (failed) {
 		fill_identity(s, th, be, tid, qid, act, state, th->seq++);
 		fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
+		apply_carry(th, s);   /* (a portal's last fetch failed: nothing carried on) */
 		take_deltas(th, task, s);
 		emit(th, ctl, s, now, true, true);
 	} else {

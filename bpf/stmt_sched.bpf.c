@@ -428,6 +428,23 @@ static __always_inline enum reply_kind reply_kind(struct task_struct *task, __u3
 	return prepare && is_ready_for_query(&t[13]) ? REPLY_PREPARE : REPLY_UNKNOWN;
 }
 
+/* The reply ends with PortalSuspended ('s', length 4) + ReadyForQuery in a
+ * transaction block ('Z', length 5, 'T'): the Execute's row limit left its
+ * portal open, to be fetched by a later Execute, and pg_stat_statements
+ * counts the portal's one ExecutorEnd. Read only for statements that leave a
+ * transaction block open (no portal survives outside one). */
+static __always_inline bool portal_suspended(struct task_struct *task, __u32 len)
+{
+	__u8 t[11];
+	if (len < sizeof(t))
+		return false;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 buf = regs ? PT_REGS_PARM2_SYSCALL(regs) : 0;
+	if (!buf || bpf_probe_read_user(t, sizeof(t), (void *)(buf + len - sizeof(t))))
+		return false;
+	return t[0] == 's' && !t[1] && !t[2] && !t[3] && t[4] == 4 && is_ready_for_query(&t[5]) && t[10] == 'T';
+}
+
 /* Where statement_end is called from. */
 enum end_site {
 	END_AT_SEND,     /* a socket send: ReadyForQuery follows the idle report */
@@ -515,6 +532,43 @@ static __always_inline void reset_window(struct stmt_thread *th, __u64 now, bool
 	th->win_start = sleeping ? 0 : now;
 	th->win_pending = site == END_AT_SEND;
 	th->oncpu_since = now;   /* the CPU time so far is accounted for */
+}
+
+/* A round trip that left its portal suspended: its window's times and bytes
+ * are carried into the call that completes the portal (the counters, whose
+ * baselines stay, run on by themselves), and the next window opens. */
+static __always_inline void carry_window(struct stmt_thread *th, __u64 now, __u32 state)
+{
+	if (th->oncpu_since)
+		th->on_cpu += now - th->oncpu_since;
+	__u64 dur = now - (th->win_start ? th->win_start : now);
+	__u64 on = th->on_cpu < dur ? th->on_cpu : dur;
+	__u64 off = dur - on;
+	th->carry_ns += dur;
+	th->carry_on_cpu += on;
+	th->carry_off_cpu += off;
+	th->carry_runq += th->runq < off ? th->runq : off;
+	th->carry_net_recv += th->net_recv;
+	th->carry_net_send += th->net_send;
+	sstat_inc(PGS_SSTAT_SUSPENDED, 1);
+	reset_window(th, now, false, END_AT_SEND, state);
+}
+
+/* Adds what earlier round trips of the same portal carried: its window
+ * starts that much earlier (start_ns = end_ns − the round trips' active
+ * time; the client's time between them is in no call). */
+static __always_inline void apply_carry(struct stmt_thread *th, struct stmt_sample *s)
+{
+	if (!th->carry_ns)
+		return;
+	s->start_ns -= th->carry_ns;
+	s->on_cpu_ns += th->carry_on_cpu;
+	s->off_cpu_ns += th->carry_off_cpu;
+	s->runq_ns += th->carry_runq;
+	s->net_recv_bytes += th->carry_net_recv;
+	s->net_send_bytes += th->carry_net_send;
+	th->carry_ns = th->carry_on_cpu = th->carry_off_cpu = th->carry_runq = 0;
+	th->carry_net_recv = th->carry_net_send = 0;
 }
 
 /* A client backend of ours (not autovacuum, a walsender, or one of
@@ -620,11 +674,16 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		 * constraint, a serialization failure). The error came after the
 		 * statement ran, and pg_stat_statements counts it as a call. */
 		failed = kind == REPLY_ERROR && th->last_state != state_idle_tx;
+		if (state == state_idle_tx && portal_suspended(task, reply_len)) {
+			carry_window(th, now, state);
+			return;
+		}
 	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
 	fill_identity(s, th, be, tid, snap_u64(be, off_be_query_id), act, state, th->seq++);
 	fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
+	apply_carry(th, s);
 	s->flags |= site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH;
 	take_deltas(th, task, s);
 	/* The switch into this wait is counted already: it is not the statement's. */

@@ -50,6 +50,7 @@ enum pgs_sched_stat {
 	PGS_SSTAT_SLOT_REUSED,     /* at exit, the status slot held another backend already: nothing counted */
 	PGS_SSTAT_FAILED,          /* ended by an error (ErrorResponse, or the transaction left aborted): in errors, not calls */
 	PGS_SSTAT_PREPARE,         /* SQL PREPARE (CommandComplete "PREPARE"): not an execution, as in pg_stat_statements */
+	PGS_SSTAT_SUSPENDED,       /* a round trip that left its portal suspended (Execute with a row limit): part of one call */
 	PGS_SSTAT_MAX,
 };
 

@@ -6,6 +6,8 @@
  * does count), and the statements around them. pg_stat_statements
  * counts neither a PREPARE nor a failed execution; per query_id,
  * query_stats.calls must equal its calls, and the failures are in `errors`.
+ * Also a portal fetched in several round trips (Execute with a row limit,
+ * then Sync, inside a transaction, as JDBC's setFetchSize does): one call.
  */
 import pg from 'pg';
 import { expect, it } from 'vitest';
@@ -14,13 +16,16 @@ import { collectConfig } from '../../../src/config.js';
 import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
+import { fetchInRoundTrips, RawConnection } from '../../helpers/raw-protocol.js';
 
 const ROUNDS = 5;
 /** pg_stat_statements rows of this workload (not pgscout's own catalog lookups). */
 const WORKLOAD = String.raw`replies_t|^(BEGIN|COMMIT|ROLLBACK|PREPARE|DEALLOCATE)`;
+const FETCHED = 'SELECT id, v FROM replies_t WHERE id <= 20 ORDER BY id';
 
 for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] as const) describeBpf(`${source} source: failed statements and SQL PREPARE counted as pg_stat_statements does`, () => {
   let summary: CollectionSummary;
+  let trips: number[] = [];
   let pgss = new Map<string, { calls: number; query: string }>();
   const db = useCluster({
     outPrefix: 'pgscout-replies-',
@@ -56,6 +61,13 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
           await client.query('SELECT v FROM replies_t WHERE id = $1', [5]);
           await failing('SELECT v::int / $1 FROM replies_t WHERE id = 6', [1]);
         }
+        // 20 rows, 4 a round trip: each portal is suspended 5 times, then completed by a sixth fetch.
+        const raw = await RawConnection.open(cluster.host, cluster.port);
+        try {
+          trips = await fetchInRoundTrips(raw, FETCHED, 4, 3);
+        } finally {
+          raw.close();
+        }
         await new Promise((r) => setTimeout(r, 400));
         summary = await collection.stop();
       } finally {
@@ -84,8 +96,18 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
     // the PREPARE that reported the same id is not.
     const prepared = [...pgss.values()].find((p) => p.query.startsWith('PREPARE'));
     expect(prepared?.calls).toBe(3 * ROUNDS);
-    expect([...pgss.values()].find((p) => p.query === 'COMMIT')?.calls).toBe(2 * ROUNDS);
+    expect([...pgss.values()].find((p) => p.query === 'COMMIT')?.calls).toBe(2 * ROUNDS + 1);
     if (source === 'default') expect(summary.collectors.statements!.kernel.prepare).toBe(BigInt(ROUNDS));
+  });
+
+  it('counts a portal fetched in several round trips once, with every round trip\'s time and rows in that call', async () => {
+    expect(trips).toEqual([6, 6, 6]);
+    const [row] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls, sum(net_send_bytes)::BIGINT AS sent FROM ${tableSource(db.out, 'query_stats')}
+        WHERE query_text LIKE 'SELECT id, v FROM replies_t WHERE id <= $1 ORDER BY id'`);
+    expect(Number(row!.calls)).toBe(3);
+    // 20 DataRows a portal (each ≥ 11 bytes) went out in its round trips: all of them are in its call.
+    expect(Number(row!.sent)).toBeGreaterThan(3 * 20 * 11);
+    expect(summary.collectors.statements!.kernel.suspended).toBe(15n);
   });
 
   it('counts each failed execution in errors, not in calls: outside a block, inside one, extended protocol', async () => {
