@@ -16,6 +16,7 @@ import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
 import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
 import { readTable } from '../../helpers/dataset.js';
+import { frontend, RawConnection } from '../../helpers/raw-protocol.js';
 
 describeBpf('query_id counts equal pg_stat_statements for every protocol', () => {
   let summary: CollectionSummary;
@@ -43,6 +44,16 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
       for (let i = 0; i < 4; i++) {
         await cluster.psql(`SELECT ${i} AS multi_a; SELECT count(*) AS multi_b FROM pgbench_branches WHERE bid > ${i}; SELECT ${i} AS multi_a`);
       }
+      // A pipeline whose second statement fails: the first was a call, the third never runs.
+      const raw = await RawConnection.open(cluster.host, cluster.port);
+      const step = (sql: string) => [frontend.parse(sql), frontend.bind(''), frontend.execute('', 0)];
+      for (let i = 0; i < 3; i++) {
+        // (Column aliases are not part of a query id: the three are different queries.)
+        await raw.roundTrip(...step('SELECT max(tid) AS pipe_ok FROM pgbench_tellers'),
+          ...step('SELECT 2 / (bid - bid) AS pipe_boom FROM pgbench_branches WHERE bid = 1'),
+          ...step('SELECT min(tid) AS pipe_skipped FROM pgbench_tellers'), frontend.sync());
+      }
+      raw.close();
       // Errors while executing: without transaction probes they are found when the backend goes idle.
       for (let i = 0; i < 3; i++) await cluster.psql('SELECT 1 / (aid - aid) AS boom FROM pgbench_accounts WHERE aid = 1').catch(() => undefined);
       await cluster.psql('SELECT sum(bid) + 7 AS after_boom FROM pgbench_branches');
@@ -94,6 +105,13 @@ describeBpf('query_id counts equal pg_stat_statements for every protocol', () =>
       windows.sort((x, y) => (x.start < y.start ? -1 : 1));
       for (let i = 1; i < windows.length; i++) expect(windows[i]!.start >= windows[i - 1]!.end).toBe(true);
     }
+  });
+
+  it('in a pipeline an error ends, counts the executions before it and the failure in errors', async () => {
+    const src = tableSource(db.out, 'query_stats');
+    const rows = await queryParquet(`SELECT regexp_extract(query_text, 'AS (pipe_(ok|boom|skipped))', 1) AS name, sum(calls)::BIGINT AS calls,
+        sum(errors)::BIGINT AS errors FROM ${src} WHERE regexp_matches(query_text, 'AS pipe_(ok|boom|skipped)') GROUP BY 1 ORDER BY 1`);
+    expect(rows.map((r) => [r.name, Number(r.calls), Number(r.errors)])).toEqual([['pipe_boom', 0, 3], ['pipe_ok', 3, 0]]);
   });
 
   it('--exact traps once a statement: query__execute__done inside PortalRun; no other probe of PostgreSQL', () => {
