@@ -43,6 +43,8 @@ static __always_inline void mark_execution_end(struct stmt_thread *th, struct ta
 		th->on_cpu += now - th->oncpu_since;
 		th->oncpu_since = now;
 	}
+	/* Inside a round trip for sure: a sleep from here on is not the client wait. */
+	th->win_pending = 0;
 	th->mark_ns = now;
 	th->mark_on_cpu = th->on_cpu;
 	th->mark_off_cpu = th->off_cpu;
@@ -50,6 +52,11 @@ static __always_inline void mark_execution_end(struct stmt_thread *th, struct ta
 	th->mark_net_send = th->net_send;
 	read_task(task, th->mark_task);
 	read_usage(th->mark_buf, th->mark_wal);
+}
+
+static __always_inline __u64 sat_sub(__u64 a, __u64 b)
+{
+	return a > b ? a - b : 0;
 }
 
 /* The pending execution was not its round trip's last: it ends at its mark,
@@ -63,8 +70,10 @@ static __always_inline void cut_pending(struct stmt_thread *th, struct be_snap *
 		return;
 	fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, snap_u32(be, off_be_state), th->pend_seq);
 	s->pg_end_us = 0;   /* it did not go idle */
-	fill_window(s, th->win_start ? th->win_start : th->mark_ns, th->mark_ns, th->mark_on_cpu, th->mark_runq,
-		    th->net_recv, th->mark_net_send);
+	/* (A window restarted after the mark — a sleep taken for the client
+	 * wait before the mark cleared win_pending — leaves this one empty.) */
+	__u64 start = th->win_start && th->win_start < th->mark_ns ? th->win_start : th->mark_ns;
+	fill_window(s, start, th->mark_ns, th->mark_on_cpu, th->mark_runq, th->net_recv, th->mark_net_send);
 	apply_carry(th, s);
 #pragma unroll
 	for (int i = 0; i < STMT_NTASK; i++) {
@@ -83,10 +92,10 @@ static __always_inline void cut_pending(struct stmt_thread *th, struct be_snap *
 	}
 	if (call)
 		emit(th, ctl, s, th->mark_ns, false, false);
-	th->on_cpu -= th->mark_on_cpu;
-	th->off_cpu -= th->mark_off_cpu;
-	th->runq -= th->mark_runq;
-	th->net_send -= th->mark_net_send;
+	th->on_cpu = sat_sub(th->on_cpu, th->mark_on_cpu);
+	th->off_cpu = sat_sub(th->off_cpu, th->mark_off_cpu);
+	th->runq = sat_sub(th->runq, th->mark_runq);
+	th->net_send = sat_sub(th->net_send, th->mark_net_send);
 	th->net_recv = 0;
 	th->win_start = th->mark_ns;
 	th->pending = 0;
