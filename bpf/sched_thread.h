@@ -50,7 +50,7 @@ struct stmt_thread {
 	__u64 pend_qid;        /* its st_query_id */
 	__u64 pend_act;        /* its message's activity start */
 	__u64 exec_act;        /* activity start at the last top-level execution end (a new one: a new message) */
-	__u64 mark_ns;         /* at its end: the clock, the window's sums so far, the counters */
+	__u64 mark_ns;         /* at its end: the clock, the window's sums so far, the counters (take_deltas reads into them too) */
 	__u64 mark_on_cpu;
 	__u64 mark_off_cpu;
 	__u64 mark_runq;

@@ -12,28 +12,6 @@
 #ifndef PGSCOUT_STMT_EXEC_H
 #define PGSCOUT_STMT_EXEC_H
 
-/* The first word of the message, when it matters for counting: SQL PREPARE
- * reports the id its EXECUTEs are counted under (the prepared query's), but
- * pg_stat_statements counts only the EXECUTEs. Only the first statement of a
- * string can be checked this way (docs/dataset.md). */
-enum verb { VERB_OTHER, VERB_PREPARE, VERB_EXECUTE };
-
-static __always_inline enum verb first_verb(void)
-{
-	__u64 src = dqs_addr ? read_u64(dqs_addr) : 0;
-	__u64 head = src ? read_u64(src) : 0;
-	/* ASCII letters | 0x20 are lower case; the 7-letter word, then one blank. */
-	const __u64 prepare = (__u64)'p' | (__u64)'r' << 8 | (__u64)'e' << 16 | (__u64)'p' << 24 |
-			      (__u64)'a' << 32 | (__u64)'r' << 40 | (__u64)'e' << 48;
-	const __u64 execute = (__u64)'e' | (__u64)'x' << 8 | (__u64)'e' << 16 | (__u64)'c' << 24 |
-			      (__u64)'u' << 32 | (__u64)'t' << 40 | (__u64)'e' << 48;
-	__u64 word = (head | 0x2020202020202020ull) & 0x00ffffffffffffffull;
-	char next = (char)(head >> 56);
-	if (next != ' ' && next != '\t' && next != '\n' && next != '\r')
-		return VERB_OTHER;
-	return word == prepare ? VERB_PREPARE : word == execute ? VERB_EXECUTE : VERB_OTHER;
-}
-
 /* The counters and window sums at an execution's end, for a cut there. The
  * current on-CPU stretch is folded into the window's sum first, so the sums
  * only grow between marks. */
@@ -50,8 +28,7 @@ static __always_inline void mark_execution_end(struct stmt_thread *th, struct ta
 	th->mark_off_cpu = th->off_cpu;
 	th->mark_runq = th->runq;
 	th->mark_net_send = th->net_send;
-	read_task(task, th->mark_task);
-	read_usage(th->mark_buf, th->mark_wal);
+	mark_counters(th, task);
 }
 
 static __always_inline __u64 sat_sub(__u64 a, __u64 b)
@@ -75,21 +52,7 @@ static __always_inline void cut_pending(struct stmt_thread *th, struct be_snap *
 	__u64 start = th->win_start && th->win_start < th->mark_ns ? th->win_start : th->mark_ns;
 	fill_window(s, start, th->mark_ns, th->mark_on_cpu, th->mark_runq, th->net_recv, th->mark_net_send);
 	apply_carry(th, s);
-#pragma unroll
-	for (int i = 0; i < STMT_NTASK; i++) {
-		s->task[i] = th->mark_task[i] - th->task[i];
-		th->task[i] = th->mark_task[i];
-	}
-#pragma unroll
-	for (int i = 0; i < STMT_NBUF; i++) {
-		s->buf[i] = th->mark_buf[i] - th->buf[i];
-		th->buf[i] = th->mark_buf[i];
-	}
-#pragma unroll
-	for (int i = 0; i < STMT_NWAL; i++) {
-		s->wal[i] = th->mark_wal[i] - th->wal[i];
-		th->wal[i] = th->mark_wal[i];
-	}
+	deltas_to_mark(th, s);
 	if (call)
 		emit(th, ctl, s, th->mark_ns, false, false);
 	th->on_cpu = sat_sub(th->on_cpu, th->mark_on_cpu);
@@ -129,7 +92,7 @@ static __always_inline void exact_execution_end(struct stmt_thread *th, struct t
 	/* The second execution of a multi-statement string: the first one's
 	 * verdict came from the cache, but a PREPARE shares its id with plain
 	 * runs of its query. The string's first word is still there to read. */
-	bool late_prepare = !first && th->pending && th->pend_unchecked && first_verb() == VERB_PREPARE;
+	bool late_prepare = !first && th->pending && th->pend_unchecked && first_verb(dqs_addr) == VERB_PREPARE;
 	if (late_prepare)
 		drop_prepare(th);
 	__u8 *known = qid ? bpf_map_lookup_elem(&seen_qids, &qid) : 0;
@@ -140,7 +103,7 @@ static __always_inline void exact_execution_end(struct stmt_thread *th, struct t
 		 * become a lookup), until a PREPARE is seen to report the id too (a
 		 * PREPARE reports its query's id, which statements of the same text
 		 * run as well): then checked at every message. */
-		enum verb verb = first_verb();
+		enum verb verb = first_verb(dqs_addr);
 		if (verb == VERB_PREPARE) {
 			sstat_inc(PGS_SSTAT_PREPARE, 1);
 			return;
@@ -215,9 +178,7 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 		th->pending = 0;
 		fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, state, th->pend_seq);
 		th->seq = th->pend_seq + 1;
-		fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
-		apply_carry(th, s);
-		take_deltas(th, task, s);
+		close_window(th, task, s, now);
 		emit(th, ctl, s, now, false, false);
 		/* A later statement of the round trip failed (not a COMMIT of the
 		 * same id failing after it ran, which pg_stat_statements counts). */
@@ -227,9 +188,7 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 		}
 	} else if (failed) {
 		fill_identity(s, th, be, tid, qid, act, state, th->seq++);
-		fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
-		apply_carry(th, s);   /* (a portal's last fetch failed: nothing carried on) */
-		take_deltas(th, task, s);
+		close_window(th, task, s, now);   /* (a portal's last fetch failed: nothing carried on) */
 		emit(th, ctl, s, now, true, true);
 	} else {
 		/* No execution reached its end: Parse/Bind/Describe only, a PREPARE, an empty query. */

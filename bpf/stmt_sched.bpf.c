@@ -30,6 +30,7 @@
 #include "stmt_sched.h"
 #include "sched_thread.h"
 #include "usage_read.h"
+#include "query_verb.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -301,29 +302,40 @@ static __always_inline void send_text(struct stmt_thread *th, __u64 qid)
 		qid_mark(&qid, known, QID_TEXT_SENT);
 }
 
-/* Counter deltas since the last statement end, then the new baselines. */
-static __always_inline void take_deltas(struct stmt_thread *th, struct task_struct *task, struct stmt_sample *s)
+/* The counters marked (th->mark_*) less the baselines; the marks become the
+ * baselines. */
+static __always_inline void deltas_to_mark(struct stmt_thread *th, struct stmt_sample *s)
 {
-	__u64 now_task[STMT_NTASK];
-	read_task(task, now_task);
 #pragma unroll
 	for (int i = 0; i < STMT_NTASK; i++) {
-		s->task[i] = now_task[i] - th->task[i];
-		th->task[i] = now_task[i];
+		s->task[i] = th->mark_task[i] - th->task[i];
+		th->task[i] = th->mark_task[i];
 	}
-	read_usage(s->buf, s->wal);
 #pragma unroll
 	for (int i = 0; i < STMT_NBUF; i++) {
-		__u64 v = s->buf[i];
-		s->buf[i] = v - th->buf[i];
-		th->buf[i] = v;
+		s->buf[i] = th->mark_buf[i] - th->buf[i];
+		th->buf[i] = th->mark_buf[i];
 	}
 #pragma unroll
 	for (int i = 0; i < STMT_NWAL; i++) {
-		__u64 v = s->wal[i];
-		s->wal[i] = v - th->wal[i];
-		th->wal[i] = v;
+		s->wal[i] = th->mark_wal[i] - th->wal[i];
+		th->wal[i] = th->mark_wal[i];
 	}
+}
+
+/* The task, buffer and WAL counters now, into the marks. */
+static __always_inline void mark_counters(struct stmt_thread *th, struct task_struct *task)
+{
+	read_task(task, th->mark_task);
+	read_usage(th->mark_buf, th->mark_wal);
+}
+
+/* Counter deltas since the last statement end, then the new baselines (read
+ * through the marks, which no pending execution needs where this is called). */
+static __always_inline void take_deltas(struct stmt_thread *th, struct task_struct *task, struct stmt_sample *s)
+{
+	mark_counters(th, task);
+	deltas_to_mark(th, s);
 }
 
 /* Bytes a backend sends for Parse + Sync: ParseComplete (5) + ReadyForQuery (6). */
@@ -409,14 +421,19 @@ static __always_inline bool is_ready_for_query(const __u8 *z)
 	return z[0] == 'Z' && !z[1] && !z[2] && !z[3] && z[4] == 5;
 }
 
+/* send(2)'s buffer, from the registers the syscall was entered with. */
+static __always_inline __u64 send_buffer(struct task_struct *task)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	return regs ? PT_REGS_PARM2_SYSCALL(regs) : 0;
+}
+
 static __always_inline enum reply_kind reply_kind(struct task_struct *task, __u32 len, bool may_fail, __u32 prev_len)
 {
 	__u8 t[19];
 	if (len != 19 && !(len == 6 && may_fail))
 		return REPLY_UNKNOWN;
-	/* send(2)'s buffer, from the registers the syscall was entered with. */
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 buf = regs ? PT_REGS_PARM2_SYSCALL(regs) : 0;
+	__u64 buf = send_buffer(task);
 	if (!buf)
 		return REPLY_UNKNOWN;
 	if (bpf_probe_read_user(t, len == 19 ? 19 : 6, (void *)buf))
@@ -438,8 +455,7 @@ static __always_inline bool portal_suspended(struct task_struct *task, __u32 len
 	__u8 t[11];
 	if (len < sizeof(t))
 		return false;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 buf = regs ? PT_REGS_PARM2_SYSCALL(regs) : 0;
+	__u64 buf = send_buffer(task);
 	if (!buf || bpf_probe_read_user(t, sizeof(t), (void *)(buf + len - sizeof(t))))
 		return false;
 	return t[0] == 's' && !t[1] && !t[2] && !t[3] && t[4] == 4 && is_ready_for_query(&t[5]) && t[10] == 'T';
@@ -571,6 +587,15 @@ static __always_inline void apply_carry(struct stmt_thread *th, struct stmt_samp
 	th->carry_net_recv = th->carry_net_send = 0;
 }
 
+/* Closes the open window at `now` into `s`: its times and sums, what earlier
+ * round trips of its portal carried, the counter deltas. */
+static __always_inline void close_window(struct stmt_thread *th, struct task_struct *task, struct stmt_sample *s, __u64 now)
+{
+	fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
+	apply_carry(th, s);
+	take_deltas(th, task, s);
+}
+
 /* A client backend of ours (not autovacuum, a walsender, or one of
  * pgscout's own, which it puts in own_pids before their first statement:
  * one lookup per backend, not one per statement). */
@@ -682,10 +707,8 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
 	fill_identity(s, th, be, tid, snap_u64(be, off_be_query_id), act, state, th->seq++);
-	fill_window(s, th->win_start ? th->win_start : now, now, th->on_cpu, th->runq, th->net_recv, th->net_send);
-	apply_carry(th, s);
 	s->flags |= site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH;
-	take_deltas(th, task, s);
+	close_window(th, task, s, now);
 	/* The switch into this wait is counted already: it is not the statement's. */
 	if (sleeping && s->task[0])
 		s->task[0]--;
