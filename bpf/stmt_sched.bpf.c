@@ -461,6 +461,48 @@ static __always_inline bool portal_suspended(struct task_struct *task, __u32 len
 	return t[0] == 's' && !t[1] && !t[2] && !t[3] && t[4] == 4 && is_ready_for_query(&t[5]) && t[10] == 'T';
 }
 
+/*
+ * A round trip that parsed and described a statement and executed nothing:
+ * Parse + Describe + Sync, how asyncpg, pgx and Npgsql's Prepare() prepare
+ * a statement. Its status report looks like a statement's (the Parse reports
+ * the activity and the query id), and pg_stat_statements does not count it.
+ * Its reply says it: ParseComplete, ParameterDescription, RowDescription or
+ * NoData, and ReadyForQuery right after. Read only when the slot's write
+ * count says a Parse alone reported (DESCRIBE_REPORTS; a Bind and an Execute
+ * each write the slot twice more, a simple-protocol statement once more) and
+ * the reply went out in one send of at least DESCRIBE_MIN_REPLY bytes: no
+ * read for the statements of pgbench's workloads, nor for the executions of
+ * a prepared statement.
+ */
+#define DESCRIBE_MIN_REPLY 22                 /* 5 + 6 + 5 + 6: no parameter, NoData */
+#define DESCRIBE_REPORTS(in_block) ((in_block) ? 6 : 10)   /* slot writes (2 each) of Parse + Sync: activity, query id, idle; xact start and end outside a block */
+
+static __always_inline __u32 be32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+static __always_inline bool described_only(struct stmt_thread *th, struct task_struct *task, __u32 reports, bool in_block,
+					   __u32 len)
+{
+	__u8 h[10];
+	if (len < DESCRIBE_MIN_REPLY || th->net_send != len || reports > DESCRIBE_REPORTS(in_block))
+		return false;
+	__u64 buf = send_buffer(task);
+	if (!buf || bpf_probe_read_user(h, sizeof(h), (void *)buf))
+		return false;
+	if (!(h[0] == '1' && !h[1] && !h[2] && !h[3] && h[4] == 4 && h[5] == 't'))
+		return false;
+	/* The message after ParameterDescription: RowDescription or NoData … */
+	__u64 at = 6 + (__u64)be32(&h[6]);
+	if (at + 5 + 6 > len || bpf_probe_read_user(h, 5, (void *)(buf + at)))
+		return false;
+	if (h[0] != 'T' && h[0] != 'n')
+		return false;
+	/* … and then only the ReadyForQuery, the send's last 6 bytes. */
+	return at + 1 + be32(&h[1]) + 6 == len;
+}
+
 /* Where statement_end is called from. */
 enum end_site {
 	END_AT_SEND,     /* a socket send: ReadyForQuery follows the idle report */
@@ -649,6 +691,9 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	__u32 state = snap_u32(be, off_be_state);
 	if (!is_idle(state))
 		return;
+	__u32 cc = snap_u32(be, off_be_changecount);
+	__u32 reports = cc - th->last_cc;
+	th->last_cc = cc;
 	__u64 act = snap_u64(be, off_be_act_start);
 	if (act == th->last_act) {
 		if (sleeping || site == END_AT_SEND) {
@@ -677,9 +722,11 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	__u32 lxid_step = lxid - th->lxid;
 	bool lxid_known = !end_at_send && off_proc_lxid && th->lxid;
 	th->lxid = lxid;
-	if (th->net_send == PARSE_ONLY_REPLY) {
-		/* ParseComplete + ReadyForQuery and nothing else: a prepare, not an
-		 * execution (pg_stat_statements does not count it either). */
+	if (th->net_send == PARSE_ONLY_REPLY ||
+	    (site == END_AT_SEND && described_only(th, task, reports, state != state_idle, reply_len))) {
+		/* ParseComplete + ReadyForQuery and nothing else, or a Parse +
+		 * Describe: a prepare, not an execution (pg_stat_statements does
+		 * not count it either). */
 		sstat_inc(PGS_SSTAT_NO_EXECUTION, 1);
 		take_deltas(th, task, s);
 		goto reset;

@@ -46,7 +46,7 @@ enum pgs_sched_stat {
 	PGS_SSTAT_TEXT_DROP,
 	PGS_SSTAT_THREAD_FULL,
 	PGS_SSTAT_COALESCED,
-	PGS_SSTAT_NO_EXECUTION,    /* a round trip that ran nothing: Parse + Sync (PQprepare) */
+	PGS_SSTAT_NO_EXECUTION,    /* a round trip that ran nothing: Parse + Sync (PQprepare), Parse + Describe + Sync */
 	PGS_SSTAT_SLOT_REUSED,     /* at exit, the status slot held another backend already: nothing counted */
 	PGS_SSTAT_FAILED,          /* ended by an error (ErrorResponse, or the transaction left aborted): in errors, not calls */
 	PGS_SSTAT_PREPARE,         /* SQL PREPARE (CommandComplete "PREPARE"): not an execution, as in pg_stat_statements */

@@ -2,7 +2,9 @@
  * A frontend that speaks the v3 protocol by hand, for message sequences the
  * usual drivers do not send: an Execute with a row limit followed by Sync,
  * again for the next rows (what JDBC's setFetchSize does inside a transaction;
- * node-postgres follows a row-limited Execute with Flush instead).
+ * node-postgres follows a row-limited Execute with Flush instead); a statement
+ * prepared in a round trip of its own with Parse + Describe + Sync (asyncpg,
+ * Npgsql's Prepare()), executed later by name.
  */
 import net from 'node:net';
 import path from 'node:path';
@@ -20,8 +22,10 @@ const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); ret
 
 export const frontend = {
   query: (sql: string) => message('Q', cstr(sql)),
-  parse: (sql: string) => message('P', Buffer.concat([cstr(''), cstr(sql), int16(0)])),
-  bind: (portal: string) => message('B', Buffer.concat([cstr(portal), cstr(''), int16(0), int16(0), int16(0)])),
+  parse: (sql: string, statement = '') => message('P', Buffer.concat([cstr(statement), cstr(sql), int16(0)])),
+  bind: (portal: string, statement = '') => message('B', Buffer.concat([cstr(portal), cstr(statement), int16(0), int16(0), int16(0)])),
+  /** Describe of a prepared statement ('S') or a portal ('P'). */
+  describe: (kind: 'S' | 'P', name: string) => message('D', Buffer.concat([Buffer.from(kind, 'latin1'), cstr(name)])),
   execute: (portal: string, rows: number) => message('E', Buffer.concat([cstr(portal), int32(rows)])),
   sync: () => message('S', Buffer.alloc(0)),
 };
@@ -97,4 +101,13 @@ export async function fetchInRoundTrips(conn: RawConnection, sql: string, rows: 
   }
   await conn.roundTrip(frontend.query('COMMIT'));
   return trips;
+}
+
+/**
+ * Parse + Describe + Sync for a named statement (a round trip that executes
+ * nothing), then `executions` round trips of Bind + Execute + Sync by name.
+ */
+export async function prepareThenExecute(conn: RawConnection, name: string, sql: string, executions: number): Promise<void> {
+  await conn.roundTrip(frontend.parse(sql, name), frontend.describe('S', name), frontend.sync());
+  for (let i = 0; i < executions; i++) await conn.roundTrip(frontend.bind('', name), frontend.execute('', 0), frontend.sync());
 }

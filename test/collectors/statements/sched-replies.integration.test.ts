@@ -7,7 +7,9 @@
  * counts neither a PREPARE nor a failed execution; per query_id,
  * query_stats.calls must equal its calls, and the failures are in `errors`.
  * Also a portal fetched in several round trips (Execute with a row limit,
- * then Sync, inside a transaction, as JDBC's setFetchSize does): one call.
+ * then Sync, inside a transaction, as JDBC's setFetchSize does): one call;
+ * and a statement prepared in a round trip of its own with Parse + Describe +
+ * Sync (asyncpg, pgx, Npgsql's Prepare()), which is not a call.
  */
 import pg from 'pg';
 import { expect, it } from 'vitest';
@@ -16,12 +18,14 @@ import { collectConfig } from '../../../src/config.js';
 import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
-import { fetchInRoundTrips, RawConnection } from '../../helpers/raw-protocol.js';
+import { fetchInRoundTrips, frontend, prepareThenExecute, RawConnection } from '../../helpers/raw-protocol.js';
 
 const ROUNDS = 5;
 /** pg_stat_statements rows of this workload (not pgscout's own catalog lookups). */
 const WORKLOAD = String.raw`replies_t|^(BEGIN|COMMIT|ROLLBACK|PREPARE|DEALLOCATE)`;
 const FETCHED = 'SELECT id, v FROM replies_t WHERE id <= 20 ORDER BY id';
+const DESCRIBED = 'SELECT v, id FROM replies_t WHERE id = 7';
+const DESCRIBED_IN_BLOCK = 'SELECT id FROM replies_t WHERE id > 90';
 
 for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] as const) describeBpf(`${source} source: failed statements and SQL PREPARE counted as pg_stat_statements does`, () => {
   let summary: CollectionSummary;
@@ -65,6 +69,11 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
         const raw = await RawConnection.open(cluster.host, cluster.port);
         try {
           trips = await fetchInRoundTrips(raw, FETCHED, 4, 3);
+          // Prepared in a round trip of its own (Parse + Describe + Sync), outside a block and inside one.
+          await prepareThenExecute(raw, 'described', DESCRIBED, 2);
+          await raw.roundTrip(frontend.query('BEGIN'));
+          await prepareThenExecute(raw, 'described_in_block', DESCRIBED_IN_BLOCK, 3);
+          await raw.roundTrip(frontend.query('COMMIT'));
         } finally {
           raw.close();
         }
@@ -96,8 +105,14 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
     // the PREPARE that reported the same id is not.
     const prepared = [...pgss.values()].find((p) => p.query.startsWith('PREPARE'));
     expect(prepared?.calls).toBe(3 * ROUNDS);
-    expect([...pgss.values()].find((p) => p.query === 'COMMIT')?.calls).toBe(2 * ROUNDS + 1);
+    // (the fetches' transaction and the in-block prepare's)
+    expect([...pgss.values()].find((p) => p.query === 'COMMIT')?.calls).toBe(2 * ROUNDS + 2);
     if (source === 'default') expect(summary.collectors.statements!.kernel.prepare).toBe(BigInt(ROUNDS));
+    // A statement prepared by Parse + Describe + Sync is counted at its executions only.
+    for (const [sql, executions] of [[DESCRIBED, 2], [DESCRIBED_IN_BLOCK, 3]] as const) {
+      expect([...pgss.values()].find((p) => p.query.startsWith(sql.slice(0, 20)))?.calls).toBe(executions);
+    }
+    if (source === 'default') expect(summary.collectors.statements!.kernel.no_execution).toBe(2n);
   });
 
   it('counts a portal fetched in several round trips once, with every round trip\'s time and rows in that call', async () => {
