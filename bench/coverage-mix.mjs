@@ -5,7 +5,7 @@
  * statement a message (DDL, DML, transaction blocks with savepoints, SQL PREPARE / EXECUTE /
  * DEALLOCATE, cursors, COPY TO, CALL with COMMIT, DO with notices, LISTEN / NOTIFY, EXPLAIN ANALYZE,
  * failures in and out of blocks, a COMMIT a deferred constraint fails, a statement cancelled by
- * statement_timeout, large results) and pgbench custom scripts in the simple, extended and prepared
+ * statement_timeout, large results, psql's \gdesc, \gset, COPY FROM STDIN, \copy, \lo_import) and pgbench custom scripts in the simple, extended and prepared
  * protocols — then, per query id, query_stats.calls against pg_stat_statements.calls.
  *
  *   node bench/coverage-mix.mjs [--exact] [--loops 10]
@@ -93,6 +93,17 @@ DELETE FROM mix WHERE id = 5000;
 CREATE TEMP TABLE mix_tmp AS SELECT * FROM mix;
 SELECT count(*) FROM mix_tmp;
 DROP TABLE mix_tmp;
+SELECT id, v FROM mix WHERE id = 12 \gdesc
+SELECT id AS mix_id FROM mix WHERE id = 13 \gset
+CREATE TEMP TABLE mix_in (id int, v text);
+COPY mix_in FROM STDIN;
+1	a
+2	b
+\.
+\copy mix_in FROM '/etc/hostname'
+SELECT count(*) FROM mix_in;
+\lo_import '/etc/hostname'
+SELECT lo_unlink(:LASTOID);
 `;
 
 const PGBENCH_SCRIPT = String.raw`

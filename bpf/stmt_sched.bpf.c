@@ -217,6 +217,7 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 		th->ignored = 1;
 	/* A statement that ended before we saw the backend is not ours to count. */
 	th->last_act = read_u64(be + off_be_act_start);
+	th->last_cc = read_u32(be + off_be_changecount);   /* the next round trip's slot writes count from here */
 	if (!is_idle(read_u32(be + off_be_state)))
 		th->partial = 1;
 	th->lxid = read_lxid(th);
@@ -461,32 +462,47 @@ static __always_inline bool portal_suspended(struct task_struct *task, __u32 len
 	return t[0] == 's' && !t[1] && !t[2] && !t[3] && t[4] == 4 && is_ready_for_query(&t[5]) && t[10] == 'T';
 }
 
+/* Where statement_end is called from. */
+enum end_site {
+	END_AT_SEND,     /* a socket send: ReadyForQuery follows the idle report */
+	END_AT_SLEEP,    /* a switch-out into a wait (kernels without sock_send_length) */
+	END_AT_PREEMPT,  /* a switch-out while runnable (idem) */
+	END_AT_EXIT,     /* the backend exits */
+};
+
 /*
- * A round trip that parsed and described a statement and executed nothing:
- * Parse + Describe + Sync, how asyncpg, pgx and Npgsql's Prepare() prepare
- * a statement. Its status report looks like a statement's (the Parse reports
- * the activity and the query id), and pg_stat_statements does not count it.
- * Its reply says it: ParseComplete, ParameterDescription, RowDescription or
- * NoData, and ReadyForQuery right after. Read only when the slot's write
- * count says a Parse alone reported (DESCRIBE_REPORTS; a Bind and an Execute
- * each write the slot twice more, a simple-protocol statement once more) and
- * the reply went out in one send of at least DESCRIBE_MIN_REPLY bytes: no
- * read for the statements of pgbench's workloads, nor for the executions of
- * a prepared statement.
+ * A round trip that parsed a statement (and maybe described it) and executed
+ * nothing: Parse + Sync (libpq's PQprepare) or Parse + Describe + Sync (how
+ * asyncpg, pgx and Npgsql's Prepare() prepare a statement). The Parse reports
+ * the activity and the query id as a statement would, and pg_stat_statements
+ * does not count it. The backend's status slot tells it, in the copy taken
+ * anyway: each write of the slot adds 2 to st_changecount, and on PostgreSQL
+ * 15 (test/collectors/statements/slot-writes.integration.test.ts) a round
+ * trip that only parsed writes it 5 times outside a transaction block
+ * (activity, transaction start, query id, transaction end, idle), where a
+ * simple-protocol statement writes it 6 times, a Bind and an Execute 2 more
+ * each, and a COMMIT or ROLLBACK that ends a block 5 (told apart by the state
+ * before it). An empty query (EmptyQueryResponse, not a call either) writes
+ * it 4 times. Outside a block that is enough, without the reply (so over TLS
+ * too). Inside one the parse writes it 3 times, as does an Execute that
+ * fetches more of a suspended portal: there the reply decides, read only
+ * then (one send of ParseComplete, ParameterDescription, RowDescription or
+ * NoData, ReadyForQuery).
  */
-#define DESCRIBE_MIN_REPLY 22                 /* 5 + 6 + 5 + 6: no parameter, NoData */
-#define DESCRIBE_REPORTS(in_block) ((in_block) ? 6 : 10)   /* slot writes (2 each) of Parse + Sync: activity, query id, idle; xact start and end outside a block */
+#define PARSED_ONLY_WRITES 10      /* st_changecount steps outside a block */
+#define PARSED_ONLY_WRITES_BLOCK 6 /* inside one */
+#define DESCRIBE_MIN_REPLY 22      /* 5 + 6 + 5 + 6: no parameter, NoData */
 
 static __always_inline __u32 be32(const __u8 *p)
 {
 	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
-static __always_inline bool described_only(struct stmt_thread *th, struct task_struct *task, __u32 reports, bool in_block,
-					   __u32 len)
+/* The round trip's one send is a Parse + Describe's reply. */
+static __always_inline bool describe_reply(struct stmt_thread *th, struct task_struct *task, __u32 len)
 {
 	__u8 h[10];
-	if (len < DESCRIBE_MIN_REPLY || th->net_send != len || reports > DESCRIBE_REPORTS(in_block))
+	if (len < DESCRIBE_MIN_REPLY || th->net_send != len)
 		return false;
 	__u64 buf = send_buffer(task);
 	if (!buf || bpf_probe_read_user(h, sizeof(h), (void *)buf))
@@ -503,13 +519,15 @@ static __always_inline bool described_only(struct stmt_thread *th, struct task_s
 	return at + 1 + be32(&h[1]) + 6 == len;
 }
 
-/* Where statement_end is called from. */
-enum end_site {
-	END_AT_SEND,     /* a socket send: ReadyForQuery follows the idle report */
-	END_AT_SLEEP,    /* a switch-out into a wait (kernels without sock_send_length) */
-	END_AT_PREEMPT,  /* a switch-out while runnable (idem) */
-	END_AT_EXIT,     /* the backend exits */
-};
+static __always_inline bool parsed_only(struct stmt_thread *th, struct task_struct *task, __u32 writes, __u32 state,
+					enum end_site site, __u32 reply_len)
+{
+	bool was_block = th->last_state == state_idle_tx || th->last_state == state_idle_tx_aborted;
+	if (state == state_idle)
+		return !was_block && writes <= PARSED_ONLY_WRITES;
+	return state == state_idle_tx && th->last_state == state_idle_tx && writes <= PARSED_ONLY_WRITES_BLOCK &&
+	       site == END_AT_SEND && describe_reply(th, task, reply_len);
+}
 
 /* A statement's window: [start, end], with the on-CPU, run-queue and socket
  * sums the scheduler and socket programs kept for it. */
@@ -692,7 +710,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	if (!is_idle(state))
 		return;
 	__u32 cc = snap_u32(be, off_be_changecount);
-	__u32 reports = cc - th->last_cc;
+	__u32 writes = cc - th->last_cc;   /* the slot's writes since the last round trip's end, × 2 */
 	th->last_cc = cc;
 	__u64 act = snap_u64(be, off_be_act_start);
 	if (act == th->last_act) {
@@ -722,11 +740,10 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	__u32 lxid_step = lxid - th->lxid;
 	bool lxid_known = !end_at_send && off_proc_lxid && th->lxid;
 	th->lxid = lxid;
-	if (th->net_send == PARSE_ONLY_REPLY ||
-	    (site == END_AT_SEND && described_only(th, task, reports, state != state_idle, reply_len))) {
-		/* ParseComplete + ReadyForQuery and nothing else, or a Parse +
-		 * Describe: a prepare, not an execution (pg_stat_statements does
-		 * not count it either). */
+	if (th->net_send == PARSE_ONLY_REPLY || parsed_only(th, task, writes, state, site, reply_len)) {
+		/* ParseComplete + ReadyForQuery and nothing else, or a round trip
+		 * that only parsed: a prepare, not an execution (pg_stat_statements
+		 * does not count it either). */
 		sstat_inc(PGS_SSTAT_NO_EXECUTION, 1);
 		take_deltas(th, task, s);
 		goto reset;

@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-PKGS=(clang llvm libbpf-dev bpftool make gcc postgresql postgresql-contrib postgresql-15-pg-stat-kcache chromium prometheus
+PKGS=(clang llvm openssl libbpf-dev bpftool make gcc postgresql postgresql-contrib postgresql-15-pg-stat-kcache chromium prometheus
   python3-pandas python3-xgboost python3-sklearn)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 
 function message(type: string, body: Buffer): Buffer {
   const head = Buffer.alloc(5);
@@ -43,6 +44,24 @@ export class RawConnection {
   static async open(socketDir: string, port: number, user = 'postgres', database = 'postgres'): Promise<RawConnection> {
     const socket = net.connect(path.join(socketDir, `.s.PGSQL.${port}`));
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return RawConnection.start(socket, user, database);
+  }
+
+  /** Connects over TCP to 127.0.0.1 with TLS (SSLRequest, then a TLS session; the certificate is not checked). */
+  static async openTls(port: number, user = 'postgres', database = 'postgres'): Promise<RawConnection> {
+    const plain = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => plain.once('connect', resolve).once('error', reject));
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      plain.once('data', resolve).once('error', reject);
+      plain.write(Buffer.concat([int32(8), int32(80877103)]));
+    });
+    if (answer.toString('latin1') !== 'S') throw new Error(`the server refused TLS (answered ${JSON.stringify(answer.toString('latin1'))})`);
+    const socket = tls.connect({ socket: plain, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    return RawConnection.start(socket, user, database);
+  }
+
+  private static async start(socket: net.Socket, user: string, database: string): Promise<RawConnection> {
     const conn = new RawConnection(socket);
     const params = Buffer.concat([cstr('user'), cstr(user), cstr('database'), cstr(database), Buffer.from([0])]);
     const body = Buffer.concat([int32(196608), params]);

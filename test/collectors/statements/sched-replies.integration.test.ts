@@ -69,13 +69,19 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
         const raw = await RawConnection.open(cluster.host, cluster.port);
         try {
           trips = await fetchInRoundTrips(raw, FETCHED, 4, 3);
-          // Prepared in a round trip of its own (Parse + Describe + Sync), outside a block and inside one.
-          await prepareThenExecute(raw, 'described', DESCRIBED, 2);
-          await raw.roundTrip(frontend.query('BEGIN'));
-          await prepareThenExecute(raw, 'described_in_block', DESCRIBED_IN_BLOCK, 3);
-          await raw.roundTrip(frontend.query('COMMIT'));
         } finally {
           raw.close();
+        }
+        // Prepared in a round trip of its own (Parse + Describe + Sync) — the first of a new connection —
+        // outside a block and inside one.
+        const fresh = await RawConnection.open(cluster.host, cluster.port);
+        try {
+          await prepareThenExecute(fresh, 'described', DESCRIBED, 2);
+          await fresh.roundTrip(frontend.query('BEGIN'));
+          await prepareThenExecute(fresh, 'described_in_block', DESCRIBED_IN_BLOCK, 3);
+          await fresh.roundTrip(frontend.query('COMMIT'));
+        } finally {
+          fresh.close();
         }
         await new Promise((r) => setTimeout(r, 400));
         summary = await collection.stop();

@@ -1,0 +1,91 @@
+/**
+ * Both statement sources over TLS, where the replies a backend sends are
+ * encrypted and cannot be read: a statement prepared in a round trip of its
+ * own (Parse + Sync: pgbench -M prepared, libpq's PQprepare; Parse + Describe
+ * + Sync: asyncpg, pgx, Npgsql) is still not a call, as in
+ * pg_stat_statements — the default source tells it from the backend's status
+ * slot alone. Per query_id, query_stats.calls must equal pg_stat_statements.
+ * (Failures and SQL PREPARE are told by their replies, in the clear only:
+ * docs/dataset.md.)
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { Collection } from '../../../src/collect/collection.js';
+import { collectConfig } from '../../../src/config.js';
+import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
+import { pgbench } from '../../../src/demo/workload.js';
+import { describeBpf } from '../../helpers/bpf-env.js';
+import { useCluster } from '../../helpers/cluster-fixture.js';
+import { prepareThenExecute, RawConnection } from '../../helpers/raw-protocol.js';
+import { selfSignedCert } from '../../helpers/tls-cert.js';
+
+const SCRIPT = String.raw`
+\set id random(1, 100)
+SELECT v FROM tls_t WHERE id = :id;
+UPDATE tls_t SET v = v WHERE id = :id;
+`;
+const DESCRIBED = 'SELECT v, id FROM tls_t WHERE id = 7';
+
+/** pgbench over TCP with sslmode=require (pgbench takes the last -h). */
+async function pgbenchTls(cluster: Parameters<typeof pgbench>[0], args: string[]): Promise<void> {
+  const before = process.env.PGSSLMODE;
+  process.env.PGSSLMODE = 'require';
+  try {
+    await pgbench(cluster, ['-h', '127.0.0.1', ...args]);
+  } finally {
+    if (before === undefined) delete process.env.PGSSLMODE;
+    else process.env.PGSSLMODE = before;
+  }
+}
+
+const tlsFiles = selfSignedCert();
+
+for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] as const) describeBpf(`${source} source over TLS: statements prepared in a round trip of their own are not calls`, () => {
+  let pgss = new Map<string, { calls: number; query: string }>();
+  let tlsBackends = 0;
+  let noExecution = 0n;
+  const db = useCluster({
+    outPrefix: 'pgscout-tls-',
+    settings: tlsFiles.settings,
+    setup: async (cluster, out) => {
+      await cluster.psql("CREATE TABLE tls_t (id int primary key, v text); INSERT INTO tls_t SELECT g, 'v' || g FROM generate_series(1, 100) g");
+      const script = path.join(out, 'tls.pgbench');
+      fs.writeFileSync(script, SCRIPT);
+      const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out: path.join(out, 'data'), interval: '300ms', ...options }));
+      try {
+        await cluster.psql('SELECT pg_stat_statements_reset()');
+        for (const mode of ['prepared', 'extended', 'simple']) await pgbenchTls(cluster, ['-n', '-M', mode, '-f', script, '-c', '2', '-j', '2', '-t', '50']);
+        const raw = await RawConnection.openTls(cluster.port);
+        try {
+          tlsBackends = Number(await cluster.psql('SELECT count(*) FROM pg_stat_ssl WHERE ssl'));
+          await prepareThenExecute(raw, 'tls_described', DESCRIBED, 3);
+        } finally {
+          raw.close();
+        }
+        await new Promise((r) => setTimeout(r, 400));
+      } finally {
+        const summary = await collection.stop();
+        noExecution = summary.collectors.statements?.kernel.no_execution ?? 0n;
+      }
+      pgss = new Map((await cluster.psql("SELECT queryid, calls, query FROM pg_stat_statements WHERE toplevel AND query ~ 'tls_t'"))
+        .split('\n').filter(Boolean).map((l) => {
+          const [id, calls, ...q] = l.split('|');
+          return [id!, { calls: Number(calls), query: q.join('|') }];
+        }));
+    },
+  });
+
+  it('query_stats.calls equals pg_stat_statements.calls for every query id, the connections being TLS ones', async () => {
+    expect(tlsBackends).toBeGreaterThanOrEqual(1);
+    const rows = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls
+        FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')} GROUP BY 1`);
+    const ours = new Map(rows.map((r) => [String(r.id), Number(r.calls)]));
+    expect(pgss.size).toBe(5); // SELECT and UPDATE with parameters and with constants, the described one
+    const diff = [...pgss].filter(([id, p]) => (ours.get(id) ?? 0) !== p.calls).map(([id, p]) => `${p.query}: pgss ${p.calls}, ours ${ours.get(id) ?? 0}`);
+    expect(diff).toEqual([]);
+    expect([...pgss.values()].find((p) => p.query.startsWith('SELECT v, id'))?.calls).toBe(3);
+    // pgbench -M prepared: each of 2 connections prepared 2 statements (Parse + Sync), plus the Parse + Describe.
+    if (source === 'default') expect(noExecution).toBeGreaterThanOrEqual(5n);
+  });
+});
