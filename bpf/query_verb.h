@@ -3,19 +3,18 @@
  * query's), but pg_stat_statements counts only the EXECUTEs. Only the first
  * statement of a string can be checked this way (a PREPARE later in a
  * multi-statement string is counted: docs/dataset.md). Shared by both
- * statement sources; `dqs_addr` is &debug_query_string in the backend. */
+ * statement sources: from debug_query_string (--exact, the trap-based
+ * source) or the status slot's activity (the default source, over TLS). */
 #ifndef PGSCOUT_QUERY_VERB_H
 #define PGSCOUT_QUERY_VERB_H
 
 enum verb { VERB_OTHER, VERB_PREPARE, VERB_EXECUTE };
 
-static __always_inline enum verb first_verb(__u64 dqs_addr)
+/* The first word of the string at `src`. */
+static __always_inline enum verb verb_of(const char *src)
 {
-	const char *src = 0;
 	__u64 head = 0;
-	if (!dqs_addr || bpf_probe_read_user(&src, sizeof(src), (void *)dqs_addr) || !src)
-		return VERB_OTHER;
-	if (bpf_probe_read_user(&head, sizeof(head), src))
+	if (!src || bpf_probe_read_user(&head, sizeof(head), src))
 		return VERB_OTHER;
 	/* ASCII letters | 0x20 are lower case; the 7-letter word, then one blank. */
 	const __u64 prepare = (__u64)'p' | (__u64)'r' << 8 | (__u64)'e' << 16 | (__u64)'p' << 24 |
@@ -27,6 +26,15 @@ static __always_inline enum verb first_verb(__u64 dqs_addr)
 	if (next != ' ' && next != '\t' && next != '\n' && next != '\r')
 		return VERB_OTHER;
 	return word == prepare ? VERB_PREPARE : word == execute ? VERB_EXECUTE : VERB_OTHER;
+}
+
+/* The first word of the string the pointer at `addr` points to. */
+static __always_inline enum verb first_verb(__u64 addr)
+{
+	const char *src = 0;
+	if (!addr || bpf_probe_read_user(&src, sizeof(src), (void *)addr))
+		return VERB_OTHER;
+	return verb_of(src);
 }
 
 #endif

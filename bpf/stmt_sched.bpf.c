@@ -47,6 +47,7 @@ const volatile __u32 off_be_dbid = 0;         /* .st_databaseid */
 const volatile __u32 off_be_userid = 0;       /* .st_userid */
 const volatile __u32 off_be_state = 0;        /* .st_state */
 const volatile __u32 off_be_activity = 0;     /* .st_activity_raw */
+const volatile __u32 off_be_ssl = 0;          /* .st_ssl (0: unknown) */
 const volatile __u32 off_be_query_id = 0;     /* .st_query_id */
 const volatile __u32 off_proc_lxid = 0;       /* PGPROC.lxid (0: coalescing not detected) */
 const volatile __u32 be_size = 8;             /* sizeof(PgBackendStatus), at most BE_SNAP (checked by the loader) */
@@ -169,6 +170,11 @@ static __always_inline __u64 snap_u64(struct be_snap *snap, __u32 off)
 static __always_inline __u32 snap_u32(struct be_snap *snap, __u32 off)
 {
 	return *(__u32 *)&snap->b[off & (BE_SNAP - 4)];
+}
+
+static __always_inline __u8 snap_u8(struct be_snap *snap, __u32 off)
+{
+	return snap->b[off & (BE_SNAP - 1)];
 }
 
 static __always_inline bool is_idle(__u32 state)
@@ -529,6 +535,24 @@ static __always_inline bool parsed_only(struct stmt_thread *th, struct task_stru
 	       site == END_AT_SEND && describe_reply(th, task, reply_len);
 }
 
+/* Over TLS the reply cannot be read: an SQL PREPARE (not a call; in the
+ * clear its 19-byte reply tells it) is told by the first word of the
+ * activity, read only for a simple-protocol round trip that wrote the slot as
+ * often as a PREPARE does (7 times outside a block, 5 inside: one more than
+ * other statements, as EXECUTE and SET application_name), on a TLS
+ * connection. */
+#define PREPARE_WRITES 14
+#define PREPARE_WRITES_BLOCK 10
+
+static __always_inline bool tls_prepare(struct be_snap *be, __u32 writes, __u32 state)
+{
+	if (!off_be_ssl || !snap_u8(be, off_be_ssl))
+		return false;
+	if (writes != (state == state_idle ? PREPARE_WRITES : PREPARE_WRITES_BLOCK))
+		return false;
+	return verb_of((const char *)snap_u64(be, off_be_activity)) == VERB_PREPARE;
+}
+
 /* A statement's window: [start, end], with the on-CPU, run-queue and socket
  * sums the scheduler and socket programs kept for it. */
 static __always_inline void fill_window(struct stmt_sample *s, __u64 start, __u64 end, __u64 on_cpu, __u64 runq,
@@ -754,6 +778,8 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	bool failed = state == state_idle_tx_aborted;
 	if (!failed && site == END_AT_SEND) {
 		enum reply_kind kind = reply_kind(task, reply_len, state == state_idle, th->last_send);
+		if (kind == REPLY_UNKNOWN && tls_prepare(be, writes, state))
+			kind = REPLY_PREPARE;
 		if (kind == REPLY_PREPARE) {
 			sstat_inc(PGS_SSTAT_PREPARE, 1);
 			take_deltas(th, task, s);

@@ -142,7 +142,7 @@ const STRUCTS = {
 
   // Shared memory (proc.h, backend_status.h)
   PGPROC: ['pid', 'pgprocno', 'backendId', 'databaseId', 'roleId', 'lxid', 'lockGroupLeader'],
-  PgBackendStatus: ['st_changecount', 'st_procpid', 'st_backendType', 'st_proc_start_timestamp',
+  PgBackendStatus: ['st_changecount', 'st_procpid', 'st_backendType', 'st_proc_start_timestamp', 'st_ssl',
     'st_xact_start_timestamp', 'st_activity_start_timestamp', 'st_state_start_timestamp',
     'st_databaseid', 'st_userid', 'st_state', 'st_activity_raw', 'st_query_id'],
 };

@@ -98,6 +98,7 @@ export class SchedStatementSource {
         off_be_userid: be('st_userid'),
         off_be_state: be('st_state'),
         off_be_activity: be('st_activity_raw'),
+        off_be_ssl: be('st_ssl'),
         off_be_query_id: be('st_query_id'),
         off_proc_lxid: layout.hasField('PGPROC', 'lxid') ? layout.offsetOf('PGPROC', 'lxid') : 0,
         be_size: backendStatusSize(layout.sizeOf('PgBackendStatus')),

@@ -4,9 +4,9 @@
  * own (Parse + Sync: pgbench -M prepared, libpq's PQprepare; Parse + Describe
  * + Sync: asyncpg, pgx, Npgsql) is still not a call, as in
  * pg_stat_statements — the default source tells it from the backend's status
- * slot alone. Per query_id, query_stats.calls must equal pg_stat_statements.
- * (Failures and SQL PREPARE are told by their replies, in the clear only:
- * docs/dataset.md.)
+ * slot alone; nor is an SQL PREPARE, told by the activity's first word.
+ * Per query_id, query_stats.calls must equal pg_stat_statements. (Failures
+ * are told by their replies, in the clear only: docs/dataset.md.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
 import { pgbench } from '../../../src/demo/workload.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
-import { prepareThenExecute, RawConnection } from '../../helpers/raw-protocol.js';
+import { frontend, prepareThenExecute, RawConnection } from '../../helpers/raw-protocol.js';
 import { selfSignedCert } from '../../helpers/tls-cert.js';
 
 const SCRIPT = String.raw`
@@ -60,6 +60,15 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
         try {
           tlsBackends = Number(await cluster.psql('SELECT count(*) FROM pg_stat_ssl WHERE ssl'));
           await prepareThenExecute(raw, 'tls_described', DESCRIBED, 3);
+          // SQL PREPARE reports the id its EXECUTEs are counted under, and is not a call: outside a block and inside one.
+          for (const block of [false, true]) {
+            if (block) await raw.roundTrip(frontend.query('BEGIN'));
+            await raw.roundTrip(frontend.query('PREPARE tls_q(int) AS SELECT id FROM tls_t WHERE id < $1'));
+            await raw.roundTrip(frontend.query('EXECUTE tls_q(3)'));
+            await raw.roundTrip(frontend.query('EXECUTE tls_q(4)'));
+            await raw.roundTrip(frontend.query('DEALLOCATE tls_q'));
+            if (block) await raw.roundTrip(frontend.query('COMMIT'));
+          }
         } finally {
           raw.close();
         }
@@ -81,10 +90,12 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
     const rows = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls
         FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')} GROUP BY 1`);
     const ours = new Map(rows.map((r) => [String(r.id), Number(r.calls)]));
-    expect(pgss.size).toBe(5); // SELECT and UPDATE with parameters and with constants, the described one
+    // SELECT and UPDATE with parameters and with constants, the described one, the SQL-prepared one
+    expect(pgss.size).toBe(6);
     const diff = [...pgss].filter(([id, p]) => (ours.get(id) ?? 0) !== p.calls).map(([id, p]) => `${p.query}: pgss ${p.calls}, ours ${ours.get(id) ?? 0}`);
     expect(diff).toEqual([]);
     expect([...pgss.values()].find((p) => p.query.startsWith('SELECT v, id'))?.calls).toBe(3);
+    expect([...pgss.values()].find((p) => p.query.startsWith('PREPARE tls_q'))?.calls).toBe(4);
     // pgbench -M prepared: each of 2 connections prepared 2 statements (Parse + Sync), plus the Parse + Describe.
     if (source === 'default') expect(noExecution).toBeGreaterThanOrEqual(5n);
   });
