@@ -158,6 +158,8 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 	if (!s || !ctl)
 		return;
 	enum reply_kind kind = site == END_AT_SEND ? reply_kind(task, reply_len, state == state_idle, th->last_send) : REPLY_UNKNOWN;
+	if (kind == REPLY_UNKNOWN && site == END_AT_SEND && state == state_idle && tls_failed(th, be, reply_len))
+		kind = REPLY_ERROR;
 	bool failed = state == state_idle_tx_aborted || kind == REPLY_ERROR;
 	__u64 qid = snap_u64(be, off_be_query_id);
 	/* A PREPARE alone in its message whose id the cache held for other

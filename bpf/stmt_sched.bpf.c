@@ -553,6 +553,22 @@ static __always_inline bool tls_prepare(struct be_snap *be, __u32 writes, __u32 
 	return verb_of((const char *)snap_u64(be, off_be_activity)) == VERB_PREPARE;
 }
 
+/* Over TLS a failure's reply cannot be read either, but its shape shows: the
+ * ErrorResponse went out in a send of its own, and the ReadyForQuery alone
+ * in one record — 28 bytes with TLS 1.3 (5-byte header, 6 bytes, the content
+ * type, a 16-byte tag), 35 with TLS 1.2 AES-GCM (an 8-byte explicit nonce, no
+ * content type), 27 with TLS 1.2 ChaCha20-Poly1305. No successful reply
+ * makes a record of those sizes (its last one holds at least a 9-byte
+ * CommandComplete with the ReadyForQuery). What is told wrong: a statement
+ * whose commit raised a notice (flushed with its CommandComplete, leaving
+ * the ReadyForQuery alone). */
+static __always_inline bool tls_failed(struct stmt_thread *th, struct be_snap *be, __u32 len)
+{
+	if (!off_be_ssl || !snap_u8(be, off_be_ssl) || th->net_send <= len)
+		return false;
+	return len == 28 || len == 35 || len == 27;
+}
+
 /* A statement's window: [start, end], with the on-CPU, run-queue and socket
  * sums the scheduler and socket programs kept for it. */
 static __always_inline void fill_window(struct stmt_sample *s, __u64 start, __u64 end, __u64 on_cpu, __u64 runq,
@@ -780,6 +796,8 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		enum reply_kind kind = reply_kind(task, reply_len, state == state_idle, th->last_send);
 		if (kind == REPLY_UNKNOWN && tls_prepare(be, writes, state))
 			kind = REPLY_PREPARE;
+		else if (kind == REPLY_UNKNOWN && state == state_idle && tls_failed(th, be, reply_len))
+			kind = REPLY_ERROR;
 		if (kind == REPLY_PREPARE) {
 			sstat_inc(PGS_SSTAT_PREPARE, 1);
 			take_deltas(th, task, s);

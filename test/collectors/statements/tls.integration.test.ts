@@ -5,8 +5,8 @@
  * + Sync: asyncpg, pgx, Npgsql) is still not a call, as in
  * pg_stat_statements — the default source tells it from the backend's status
  * slot alone; nor is an SQL PREPARE, told by the activity's first word.
- * Per query_id, query_stats.calls must equal pg_stat_statements. (Failures
- * are told by their replies, in the clear only: docs/dataset.md.)
+ * Failures outside a block are told by the sizes of their reply's records.
+ * Per query_id, query_stats.calls must equal pg_stat_statements.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,6 +69,13 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
             await raw.roundTrip(frontend.query('DEALLOCATE tls_q'));
             if (block) await raw.roundTrip(frontend.query('COMMIT'));
           }
+          // Failures outside a block (inside one the aborted state tells them): simple and extended protocol;
+          // and a statement that succeeds after a notice went out in a send of its own.
+          for (let i = 0; i < 3; i++) {
+            await raw.roundTrip(frontend.query('SELECT 1 / (id - id) FROM tls_t WHERE id = 1'));
+            await raw.roundTrip(frontend.parse('SELECT 2 / (id - id) FROM tls_t WHERE id = 2'), frontend.bind(''), frontend.execute('', 0), frontend.sync());
+            await raw.roundTrip(frontend.query("DO $$ BEGIN RAISE NOTICE 'n'; PERFORM count(*) FROM tls_t; END $$"));
+          }
         } finally {
           raw.close();
         }
@@ -90,12 +97,20 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
     const rows = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls
         FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')} GROUP BY 1`);
     const ours = new Map(rows.map((r) => [String(r.id), Number(r.calls)]));
-    // SELECT and UPDATE with parameters and with constants, the described one, the SQL-prepared one
-    expect(pgss.size).toBe(6);
+    // SELECT and UPDATE with parameters and with constants, the described one, the SQL-prepared one, the DO
+    expect(pgss.size).toBe(7);
     const diff = [...pgss].filter(([id, p]) => (ours.get(id) ?? 0) !== p.calls).map(([id, p]) => `${p.query}: pgss ${p.calls}, ours ${ours.get(id) ?? 0}`);
     expect(diff).toEqual([]);
     expect([...pgss.values()].find((p) => p.query.startsWith('SELECT v, id'))?.calls).toBe(3);
     expect([...pgss.values()].find((p) => p.query.startsWith('PREPARE tls_q'))?.calls).toBe(4);
+    // Failed executions: in errors, not in calls (pg_stat_statements has no row for them).
+    const failed = await queryParquet(`WITH k AS (SELECT query_id, sum(calls) AS calls, sum(errors) AS errors
+        FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')} GROUP BY 1 HAVING sum(errors) > 0)
+        SELECT sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors FROM k`);
+    expect([Number(failed[0]!.calls), Number(failed[0]!.errors)]).toEqual([0, 6]);
+    const notice = await queryParquet(`SELECT sum(calls)::BIGINT AS calls FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')}
+        WHERE query_text LIKE 'DO %'`);
+    expect(Number(notice[0]!.calls)).toBe(3);
     // pgbench -M prepared: each of 2 connections prepared 2 statements (Parse + Sync), plus the Parse + Describe.
     if (source === 'default') expect(noExecution).toBeGreaterThanOrEqual(5n);
   });
