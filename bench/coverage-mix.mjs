@@ -8,7 +8,10 @@
  * statement_timeout, large results, psql's \gdesc, \gset, COPY FROM STDIN, \copy, \lo_import) and pgbench custom scripts in the simple, extended and prepared
  * protocols — then, per query id, query_stats.calls against pg_stat_statements.calls.
  *
- *   node bench/coverage-mix.mjs [--exact] [--loops 10]
+ *   node bench/coverage-mix.mjs [--exact] [--loops 10] [--tls]
+ *
+ * `--tls`: the cluster has `ssl = on` (a throwaway self-signed certificate) and psql and pgbench
+ * connect over TCP with sslmode=require, so no reply can be read in the clear.
  *
  * Left out of the comparison, with the reason printed: pgscout's own statements (catalog lookups;
  * pgscout leaves its own backends out in the kernel), the bench's pg_stat_statements_reset() and the queries of foreign-key checks a
@@ -16,7 +19,7 @@
  * them). Exit 1 when any other query id differs. Needs root and `npm run build`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../dist/demo/cluster.js';
@@ -27,6 +30,7 @@ import { collectConfig } from '../dist/config.js';
 import { argv, flag, log, run, sleep } from './lib/harness.mjs';
 
 const EXACT = argv.includes('--exact');
+const TLS = argv.includes('--tls');
 const LOOPS = Number(flag('loops', '10'));
 
 const SCRIPT = String.raw`
@@ -122,9 +126,29 @@ const NOT_CLIENT = [
   [/FOR KEY SHARE OF x/, 'a deferred foreign-key check run at COMMIT (pg_stat_statements lists it as top-level)'],
 ];
 
+/** A self-signed certificate the cluster's user owns, and the settings that turn TLS on with it. */
+function tlsSettings(dir) {
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+  for (const f of [dir, cert, key]) chownSync(f, uid, gid);
+  chmodSync(key, 0o600);
+  return { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key };
+}
+
 run(async () => {
-  const cluster = await startCluster({});
   const dir = mkdtempSync(join(os.tmpdir(), 'pgscout-mix-'));
+  const cluster = await startCluster(TLS ? { settings: tlsSettings(dir) } : {});
+  // Over TLS: TCP, sslmode=require (psql and pgbench take the last -h); the server refuses TCP without it.
+  if (TLS) {
+    process.env.PGSSLMODE = 'require';
+    const hba = join(cluster.dataDir, 'pg_hba.conf');
+    writeFileSync(hba, `hostnossl all all all reject\n${readFileSync(hba, 'utf8')}`);
+    await cluster.psql('SELECT pg_reload_conf()');
+  }
+  const host = TLS ? ['-h', '127.0.0.1'] : [];
   try {
     const script = join(dir, 'mix.sql');
     const custom = join(dir, 'mix.pgbench');
@@ -132,14 +156,14 @@ run(async () => {
     writeFileSync(custom, PGBENCH_SCRIPT);
     // psql -f: one Query message a statement; errors do not stop the script.
     const psqlFile = () => execFileSync(join(cluster.binDir, 'psql'),
-      ['-h', cluster.host, '-p', String(cluster.port), '-U', 'postgres', '-X', '-q', '-f', script, 'postgres'], { stdio: 'ignore' });
+      ['-h', cluster.host, ...host, '-p', String(cluster.port), '-U', 'postgres', '-X', '-q', '-f', script, 'postgres'], { stdio: 'ignore' });
     psqlFile();
     const out = join(dir, 'out');
     const collection = await Collection.start(collectConfig({ pg: cluster.conninfo, out, interval: '1s', ...(EXACT ? { exact: true } : {}) }));
     await cluster.psql('SELECT pg_stat_statements_reset()');
     log(`${EXACT ? '--exact' : 'default source'}: ${LOOPS} × the psql script, then pgbench custom scripts (simple, extended, prepared)`);
     for (let i = 0; i < LOOPS; i++) psqlFile();
-    for (const mode of ['simple', 'extended', 'prepared']) await pgbench(cluster, ['-n', '-M', mode, '-f', custom, '-c', '2', '-j', '2', '-t', '200']);
+    for (const mode of ['simple', 'extended', 'prepared']) await pgbench(cluster, [...host, '-n', '-M', mode, '-f', custom, '-c', '2', '-j', '2', '-t', '200']);
     await sleep(1500);
     await collection.stop();
     const ours = new Map((await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors
@@ -163,7 +187,7 @@ run(async () => {
       if (!pgssIds.has(id) && Number(r.calls) > 0) mismatches.push(`query id ${id}: query_stats ${r.calls} calls, none in pg_stat_statements`);
     }
     const errors = [...ours.values()].reduce((a, r) => a + Number(r.errors ?? 0), 0);
-    console.log(`${EXACT ? '--exact' : 'default source'}: ${compared} query ids compared, ${mismatches.length} differ; ${errors} failed executions in query_stats.errors`);
+    console.log(`${EXACT ? '--exact' : 'default source'}${TLS ? ' over TLS' : ''}: ${compared} query ids compared, ${mismatches.length} differ; ${errors} failed executions in query_stats.errors`);
     for (const m of mismatches) console.log(`  ${m}`);
     if (mismatches.length) process.exitCode = 1;
   } finally {

@@ -504,6 +504,18 @@ static __always_inline __u32 be32(const __u8 *p)
 	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
+/* Over TLS, the round trip's one send is one record holding the 11 bytes of
+ * ParseComplete + ReadyForQuery: 33 bytes with TLS 1.3, 40 with TLS 1.2
+ * AES-GCM, 32 with ChaCha20-Poly1305 (record sizes: tls_failed()). Of the
+ * round trips that write the slot as little, an Execute fetching more of a
+ * portal sends at least 18 bytes (40 with TLS 1.3: a row of no column). */
+static __always_inline bool tls_parse_reply(struct stmt_thread *th, struct be_snap *be, __u32 len)
+{
+	if (!off_be_ssl || !snap_u8(be, off_be_ssl) || th->net_send != len)
+		return false;
+	return len == 33 || len == 40 || len == 32;
+}
+
 /* The round trip's one send is a Parse + Describe's reply. */
 static __always_inline bool describe_reply(struct stmt_thread *th, struct task_struct *task, __u32 len)
 {
@@ -525,14 +537,14 @@ static __always_inline bool describe_reply(struct stmt_thread *th, struct task_s
 	return at + 1 + be32(&h[1]) + 6 == len;
 }
 
-static __always_inline bool parsed_only(struct stmt_thread *th, struct task_struct *task, __u32 writes, __u32 state,
-					enum end_site site, __u32 reply_len)
+static __always_inline bool parsed_only(struct stmt_thread *th, struct task_struct *task, struct be_snap *be, __u32 writes,
+					__u32 state, enum end_site site, __u32 reply_len)
 {
 	bool was_block = th->last_state == state_idle_tx || th->last_state == state_idle_tx_aborted;
 	if (state == state_idle)
 		return !was_block && writes <= PARSED_ONLY_WRITES;
 	return state == state_idle_tx && th->last_state == state_idle_tx && writes <= PARSED_ONLY_WRITES_BLOCK &&
-	       site == END_AT_SEND && describe_reply(th, task, reply_len);
+	       site == END_AT_SEND && (describe_reply(th, task, reply_len) || tls_parse_reply(th, be, reply_len));
 }
 
 /* Over TLS the reply cannot be read: an SQL PREPARE (not a call; in the
@@ -780,7 +792,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	__u32 lxid_step = lxid - th->lxid;
 	bool lxid_known = !end_at_send && off_proc_lxid && th->lxid;
 	th->lxid = lxid;
-	if (th->net_send == PARSE_ONLY_REPLY || parsed_only(th, task, writes, state, site, reply_len)) {
+	if (th->net_send == PARSE_ONLY_REPLY || parsed_only(th, task, be, writes, state, site, reply_len)) {
 		/* ParseComplete + ReadyForQuery and nothing else, or a round trip
 		 * that only parsed: a prepare, not an execution (pg_stat_statements
 		 * does not count it either). */

@@ -64,7 +64,7 @@ const LIBPQ_KEYS: Record<string, keyof pg.ClientConfig> = {
  * the key=value form (values optionally single-quoted, \\ and \' escapes).
  */
 export function toClientConfig(conninfo: string): pg.ClientConfig {
-  if (/^postgres(ql)?:\/\//.test(conninfo)) return { connectionString: conninfo };
+  if (/^postgres(ql)?:\/\//.test(conninfo)) return withSocketSsl({ connectionString: conninfo }, uriHost(conninfo));
   const config: Record<string, unknown> = {};
   const re = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))\s*/y;
   let m: RegExpExecArray | null;
@@ -80,7 +80,25 @@ export function toClientConfig(conninfo: string): pg.ClientConfig {
   if (conninfo.slice(pos).trim()) {
     throw new ConfigError(`cannot parse connection string ${redactConninfo(conninfo)}; use key=value pairs or a postgresql:// URI`);
   }
-  return config as pg.ClientConfig;
+  return withSocketSsl(config as pg.ClientConfig, typeof config.host === 'string' ? config.host : undefined);
+}
+
+/**
+ * Over a Unix socket libpq ignores sslmode (PGSSLMODE=require included);
+ * node-pg would ask the server for TLS there and fail. So no TLS on a socket.
+ */
+function withSocketSsl(config: pg.ClientConfig, host: string | undefined): pg.ClientConfig {
+  return host?.startsWith('/') ? { ...config, ssl: false } : config;
+}
+
+/** The host of a postgresql:// URI, percent-decoded (a socket directory is written %2Ftmp…), or ?host=. */
+function uriHost(uri: string): string | undefined {
+  try {
+    const url = new URL(uri);
+    return url.searchParams.get('host') ?? (decodeURIComponent(url.hostname) || undefined);
+  } catch {
+    return undefined;
+  }
 }
 
 function sslFor(mode: string): pg.ClientConfig['ssl'] {

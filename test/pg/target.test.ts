@@ -74,10 +74,14 @@ describe('discoverTarget', () => {
   });
 
   it('translates key=value conninfo for node-pg', () => {
-    expect(toClientConfig("host=/tmp/s port=5433 user=u dbname='my db' password='a\\'b' sslmode=require")).toEqual({
-      host: '/tmp/s', port: 5433, user: 'u', database: 'my db', password: "a'b", ssl: { rejectUnauthorized: false },
+    expect(toClientConfig("host=h port=5433 user=u dbname='my db' password='a\\'b' sslmode=require")).toEqual({
+      host: 'h', port: 5433, user: 'u', database: 'my db', password: "a'b", ssl: { rejectUnauthorized: false },
     });
     expect(toClientConfig('postgresql://u@h/db')).toEqual({ connectionString: 'postgresql://u@h/db' });
+    // As libpq: no TLS over a Unix socket, whatever sslmode (or PGSSLMODE) says.
+    expect(toClientConfig('host=/tmp/s sslmode=require')).toEqual({ host: '/tmp/s', ssl: false });
+    expect(toClientConfig('postgresql://u@%2Ftmp%2Fs:5433/db')).toEqual({ connectionString: 'postgresql://u@%2Ftmp%2Fs:5433/db', ssl: false });
+    expect(toClientConfig('postgresql:///db?host=/tmp/s')).toEqual({ connectionString: 'postgresql:///db?host=/tmp/s', ssl: false });
     expect(() => toClientConfig('host=h port')).toThrow(/cannot parse connection string/);
   });
 
