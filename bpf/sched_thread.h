@@ -30,6 +30,7 @@ struct stmt_thread {
 	__u32 own_checked;     /* own_pids looked up at a statement end: pgscout registers its backends before their first statement */
 	__u32 last_send;       /* bytes of the backend's previous send (an ErrorResponse is flushed by itself) */
 	__u32 last_state;      /* BackendState at the last statement end */
+	__u64 last_qid;        /* st_query_id at the last statement end */
 	__u32 last_cc;         /* st_changecount at the last round trip's end: the status writes of a round trip tell how many messages reported */
 	/* A portal fetched in several round trips (Execute with a row limit, then
 	 * Sync) is one call: the windows of the round trips that left it

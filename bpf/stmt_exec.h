@@ -140,6 +140,9 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 	__u32 state = snap_u32(be, off_be_state);
 	if (site == END_AT_EXIT ? !th->pending : !is_idle(state))
 		return;
+	__u32 cc = snap_u32(be, off_be_changecount);
+	__u32 writes = cc - th->last_cc;   /* the slot's writes in this round trip, × 2 */
+	th->last_cc = cc;
 	__u64 act = snap_u64(be, off_be_act_start);
 	if (!th->pending && act == th->last_act) {
 		/* Woken without a statement: none of it is the next statement's. */
@@ -176,8 +179,15 @@ static __always_inline void exact_round_trip_end(struct stmt_thread *th, struct 
 	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
-	if (th->pending) {
+	if (th->pending && tls_fetch_more(th, be, writes, state, th->pend_qid)) {
+		/* Over TLS, more of the portal the last round trip counted. */
 		th->pending = 0;
+		fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, state, th->pend_seq);
+		close_window(th, task, s, now);
+		emit_more(ctl, s);
+	} else if (th->pending) {
+		th->pending = 0;
+		th->last_qid = th->pend_qid;
 		fill_identity(s, th, be, tid, th->pend_qid, th->pend_act, state, th->pend_seq);
 		th->seq = th->pend_seq + 1;
 		close_window(th, task, s, now);

@@ -232,6 +232,26 @@ static struct stmt_thread *thread_of(struct task_struct *task, __u32 tid, bool c
 	return th;
 }
 
+/* A statement's window sums and counter deltas into its aggregate. */
+static __always_inline void add_sums(struct stmt_agg *a, struct stmt_sample *s)
+{
+	a->coalesced += s->coalesced;
+	a->on_cpu_ns += s->on_cpu_ns;
+	a->off_cpu_ns += s->off_cpu_ns;
+	a->runq_ns += s->runq_ns;
+	a->net_recv_bytes += s->net_recv_bytes;
+	a->net_send_bytes += s->net_send_bytes;
+#pragma unroll
+	for (int i = 0; i < STMT_NTASK; i++)
+		a->task[i] += s->task[i];
+#pragma unroll
+	for (int i = 0; i < STMT_NBUF; i++)
+		a->buf[i] += s->buf[i];
+#pragma unroll
+	for (int i = 0; i < STMT_NWAL; i++)
+		a->wal[i] += s->wal[i];
+}
+
 /* Returns true when the key is new in this map (its first statement of the
  * interval). A failed execution counts in `errors` only, as pg_stat_statements
  * leaves it out. */
@@ -249,22 +269,22 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 		return created;
 	}
 	agg_call(a, dur);
-	a->coalesced += s->coalesced;
-	a->on_cpu_ns += s->on_cpu_ns;
-	a->off_cpu_ns += s->off_cpu_ns;
-	a->runq_ns += s->runq_ns;
-	a->net_recv_bytes += s->net_recv_bytes;
-	a->net_send_bytes += s->net_send_bytes;
-#pragma unroll
-	for (int i = 0; i < STMT_NTASK; i++)
-		a->task[i] += s->task[i];
-#pragma unroll
-	for (int i = 0; i < STMT_NBUF; i++)
-		a->buf[i] += s->buf[i];
-#pragma unroll
-	for (int i = 0; i < STMT_NWAL; i++)
-		a->wal[i] += s->wal[i];
+	add_sums(a, s);
 	return created;
+}
+
+/* Over TLS, more of a portal fetched (tls_fetch_more): its time and counters
+ * into the query's sums, no call (counted at the portal's first round trip). */
+static __always_inline void aggregate_more(void *map, struct stmt_agg_key *key, struct stmt_sample *s, __u64 dur)
+{
+	bool created = false;
+	struct stmt_agg *a = agg_slot(map, key, &created);
+	if (!a) {
+		sstat_inc(PGS_SSTAT_AGG_FULL, 1);
+		return;
+	}
+	a->total_ns += dur;
+	add_sums(a, s);
 }
 
 /* What is known of a query id (seen_qids). */
@@ -581,6 +601,23 @@ static __always_inline bool tls_failed(struct stmt_thread *th, struct be_snap *b
 	return len == 28 || len == 35 || len == 27;
 }
 
+/* Over TLS, an Execute that fetched more of a portal the round trip before
+ * left suspended (JDBC's setFetchSize; in the clear the reply's
+ * PortalSuspended tells it: portal_suspended()). Inside a block, an Execute
+ * alone writes the slot 3 times, and its query id is the portal's, the
+ * previous round trip's. The portal's first round trip was counted as the
+ * call; the rest add their time and counters to the query's sums only (so
+ * its duration histogram, min and max see the first round trip alone). A
+ * Parse + Describe of the statement just run writes the slot as little, and
+ * is no call either. */
+static __always_inline bool tls_fetch_more(struct stmt_thread *th, struct be_snap *be, __u32 writes, __u32 state, __u64 qid)
+{
+	if (!off_be_ssl || !snap_u8(be, off_be_ssl))
+		return false;
+	return state == state_idle_tx && th->last_state == state_idle_tx && writes <= PARSED_ONLY_WRITES_BLOCK && qid &&
+	       qid == th->last_qid;
+}
+
 /* A statement's window: [start, end], with the on-CPU, run-queue and socket
  * sums the scheduler and socket programs kept for it. */
 static __always_inline void fill_window(struct stmt_sample *s, __u64 start, __u64 end, __u64 on_cpu, __u64 runq,
@@ -627,6 +664,17 @@ static __always_inline void emit(struct stmt_thread *th, struct stmt_ctl *ctl, s
 	}
 	if (new_key && text)
 		send_text(th, s->query_id);
+}
+
+/* More of a portal fetched over TLS (tls_fetch_more): into its query's sums. */
+static __always_inline void emit_more(struct stmt_ctl *ctl, struct stmt_sample *s)
+{
+	struct stmt_agg_key key = { .query_id = s->query_id, .dbid = s->dbid, .userid = s->userid };
+	if (ctl->gen & 1)
+		aggregate_more(&stmt_agg1, &key, s, s->end_ns - s->start_ns);
+	else
+		aggregate_more(&stmt_agg0, &key, s, s->end_ns - s->start_ns);
+	sstat_inc(PGS_SSTAT_SUSPENDED, 1);
 }
 
 /* The identity of the statement and of its backend, from the status copy.
@@ -800,6 +848,16 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		take_deltas(th, task, s);
 		goto reset;
 	}
+	__u64 qid = snap_u64(be, off_be_query_id);
+	if (tls_fetch_more(th, be, writes, state, qid)) {
+		if (th->oncpu_since)
+			th->on_cpu += now - th->oncpu_since;
+		fill_identity(s, th, be, tid, qid, act, state, th->seq);
+		close_window(th, task, s, now);
+		emit_more(ctl, s);
+		goto reset;
+	}
+	th->last_qid = qid;
 	/* A transaction left aborted: this statement failed. Otherwise the
 	 * reply (reply_kind): an autocommit statement may have failed; one in a
 	 * transaction block did not (the block would be aborted). */
@@ -826,7 +884,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
-	fill_identity(s, th, be, tid, snap_u64(be, off_be_query_id), act, state, th->seq++);
+	fill_identity(s, th, be, tid, qid, act, state, th->seq++);
 	s->flags |= site == END_AT_SEND ? 0 : PGS_S_AT_SWITCH;
 	close_window(th, task, s, now);
 	/* The switch into this wait is counted already: it is not the statement's. */

@@ -5,7 +5,8 @@
  * + Sync: asyncpg, pgx, Npgsql) is still not a call, as in
  * pg_stat_statements — the default source tells it from the backend's status
  * slot alone; nor is an SQL PREPARE, told by the activity's first word.
- * Failures outside a block are told by the sizes of their reply's records.
+ * Failures outside a block are told by the sizes of their reply's records;
+ * a portal fetched in several round trips is one call.
  * Per query_id, query_stats.calls must equal pg_stat_statements.
  */
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ import { queryParquet, tableSource } from '../../../src/dataset/read-back.js';
 import { pgbench } from '../../../src/demo/workload.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
-import { frontend, prepareThenExecute, RawConnection } from '../../helpers/raw-protocol.js';
+import { fetchInRoundTrips, frontend, prepareThenExecute, RawConnection } from '../../helpers/raw-protocol.js';
 import { selfSignedCert } from '../../helpers/tls-cert.js';
 
 const SCRIPT = String.raw`
@@ -26,6 +27,7 @@ SELECT v FROM tls_t WHERE id = :id;
 UPDATE tls_t SET v = v WHERE id = :id;
 `;
 const DESCRIBED = 'SELECT v, id FROM tls_t WHERE id = 7';
+const FETCHED = 'SELECT id, v FROM tls_t WHERE id <= 20 ORDER BY id';
 
 /** pgbench over TCP with sslmode=require (pgbench takes the last -h). */
 async function pgbenchTls(cluster: Parameters<typeof pgbench>[0], args: string[]): Promise<void> {
@@ -45,6 +47,8 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
   let pgss = new Map<string, { calls: number; query: string }>();
   let tlsBackends = 0;
   let noExecution = 0n;
+  let suspended = 0n;
+  let trips: number[] = [];
   const db = useCluster({
     outPrefix: 'pgscout-tls-',
     settings: tlsFiles.settings,
@@ -69,6 +73,8 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
             await raw.roundTrip(frontend.query('DEALLOCATE tls_q'));
             if (block) await raw.roundTrip(frontend.query('COMMIT'));
           }
+          // A portal fetched in several round trips (Execute with a row limit, then Sync; JDBC's setFetchSize).
+          trips = await fetchInRoundTrips(raw, FETCHED, 4, 3);
           // Failures outside a block (inside one the aborted state tells them): simple and extended protocol;
           // and a statement that succeeds after a notice went out in a send of its own.
           for (let i = 0; i < 3; i++) {
@@ -83,6 +89,7 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
       } finally {
         const summary = await collection.stop();
         noExecution = summary.collectors.statements?.kernel.no_execution ?? 0n;
+        suspended = summary.collectors.statements?.kernel.suspended ?? 0n;
       }
       pgss = new Map((await cluster.psql("SELECT queryid, calls, query FROM pg_stat_statements WHERE toplevel AND query ~ 'tls_t'"))
         .split('\n').filter(Boolean).map((l) => {
@@ -97,12 +104,16 @@ for (const [source, options] of [['default', {}], ['--exact', { exact: true }]] 
     const rows = await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls
         FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')} GROUP BY 1`);
     const ours = new Map(rows.map((r) => [String(r.id), Number(r.calls)]));
-    // SELECT and UPDATE with parameters and with constants, the described one, the SQL-prepared one, the DO
-    expect(pgss.size).toBe(7);
+    // SELECT and UPDATE with parameters and with constants, the described one, the SQL-prepared one, the DO, the fetched one
+    expect(pgss.size).toBe(8);
     const diff = [...pgss].filter(([id, p]) => (ours.get(id) ?? 0) !== p.calls).map(([id, p]) => `${p.query}: pgss ${p.calls}, ours ${ours.get(id) ?? 0}`);
     expect(diff).toEqual([]);
     expect([...pgss.values()].find((p) => p.query.startsWith('SELECT v, id'))?.calls).toBe(3);
     expect([...pgss.values()].find((p) => p.query.startsWith('PREPARE tls_q'))?.calls).toBe(4);
+    // Each portal fetched in 6 round trips is one call; the other 5 round trips' time and bytes are in its sums.
+    expect(trips).toEqual([6, 6, 6]);
+    expect([...pgss.values()].find((p) => p.query.startsWith('SELECT id, v FROM tls_t'))?.calls).toBe(3);
+    expect(suspended).toBe(15n);
     // Failed executions: in errors, not in calls (pg_stat_statements has no row for them).
     const failed = await queryParquet(`WITH k AS (SELECT query_id, sum(calls) AS calls, sum(errors) AS errors
         FROM ${tableSource(path.join(db.out, 'data'), 'query_stats')} GROUP BY 1 HAVING sum(errors) > 0)
