@@ -557,6 +557,8 @@ static __always_inline bool describe_reply(struct stmt_thread *th, struct task_s
 	return at + 1 + be32(&h[1]) + 6 == len;
 }
 
+#include "reply_scan.h"
+
 static __always_inline bool parsed_only(struct stmt_thread *th, struct task_struct *task, struct be_snap *be, __u32 writes,
 					__u32 state, enum end_site site, __u32 reply_len)
 {
@@ -882,6 +884,16 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 			return;
 		}
 	}
+	bool unread = false;
+	__u32 merged = 0;
+	if (site == END_AT_SEND) {
+		if (failed)
+			unread = !one_statement_writes(writes, th->last_state, state);
+		else
+			merged = merged_statements(th, task, be, writes, state, reply_len, &unread);
+		if (unread)
+			sstat_inc(PGS_SSTAT_UNREAD_ROUND_TRIPS, 1);
+	}
 	if (th->oncpu_since)
 		th->on_cpu += now - th->oncpu_since;
 	fill_identity(s, th, be, tid, qid, act, state, th->seq++);
@@ -890,7 +902,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	/* The switch into this wait is counted already: it is not the statement's. */
 	if (sleeping && s->task[0])
 		s->task[0]--;
-	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : 0;
+	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : merged;
 	emit(th, ctl, s, now, failed, true);
 reset:
 	reset_window(th, now, sleeping, site, state);

@@ -51,6 +51,7 @@ enum pgs_sched_stat {
 	PGS_SSTAT_FAILED,          /* ended by an error (ErrorResponse, or the transaction left aborted): in errors, not calls */
 	PGS_SSTAT_PREPARE,         /* SQL PREPARE (CommandComplete "PREPARE"): not an execution, as in pg_stat_statements */
 	PGS_SSTAT_SUSPENDED,       /* a round trip that left its portal suspended (Execute with a row limit): part of one call */
+	PGS_SSTAT_UNREAD_ROUND_TRIPS, /* slot writes of more than one statement, reply unreadable (TLS, several sends): one call */
 	PGS_SSTAT_MAX,
 };
 

@@ -101,14 +101,27 @@ export function errno(): number {
 
 let printInstalled = false;
 
+const LOG_HEAD = 4096;
+const LOG_TAIL = 32768;
+
+/** A long message's first and last lines, with how much was left out between them. */
+export function headAndTail(text: string): string {
+  if (text.length <= LOG_HEAD + LOG_TAIL) return text;
+  const head = text.slice(0, text.lastIndexOf('\n', LOG_HEAD));
+  const tail = text.slice(text.indexOf('\n', text.length - LOG_TAIL) + 1);
+  return `${head}\n… (${text.length - head.length - tail.length} characters of the log left out) …\n${tail}`;
+}
+
 /** Routes libbpf's own messages (verifier logs, attach failures) to our logger. */
 export function installPrintHandler(): void {
   if (printInstalled) return;
   printInstalled = true;
-  const buf = Buffer.alloc(1 << 16); // verifier logs are long: the reason is at the end
+  // Verifier logs run to megabytes and the reason is at their end: formatted whole, then cut to
+  // their head and tail (a va_list is read once, so there is no second try with a bigger buffer).
+  const buf = Buffer.alloc(1 << 23);
   const cb = koffi.register((level: number, fmt: string, args: bigint) => {
     const n = fn.vsnprintf(buf, buf.length, fmt, args) as number;
-    const text = buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString('utf8').trimEnd();
+    const text = headAndTail(buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString('utf8').trimEnd());
     if (!text) return 0;
     // LIBBPF_WARN = 0, LIBBPF_INFO = 1, LIBBPF_DEBUG = 2
     if (level === 0) log.warn(text);

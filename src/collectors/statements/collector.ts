@@ -101,6 +101,9 @@ export class StatementsCollector implements Collector {
         drop('texts', 'ring_buffer_full', k.text_drop), drop('sched_threads', 'map_full', k.thread_full),
         // Not lost from the counts but not separable into calls: said where users look.
         drop('stmt_agg', 'coalesced', k.coalesced),
+        // Round trips whose slot writes fit no single statement and whose reply was unreadable
+        // (TLS, several sends): counted as one call, which may hide statements (docs/dataset.md).
+        drop('stmt_agg', 'maybe_coalesced', k.unread_round_trips),
       ],
       kernel: { ...k } as Record<string, bigint>,
     };

@@ -56,6 +56,6 @@ export const stmtCtlLayout = layoutStruct('stmt_ctl', [u32('gen'), u32('rows_per
 /** enum pgs_sched_stat: slots of the per-CPU `sched_stats` array, in order. */
 export const SCHED_STATS = [
   'statements', 'sampled', 'sample_drop', 'agg_full', 'text_sent', 'text_drop', 'thread_full', 'coalesced', 'no_execution', 'slot_reused',
-  'failed', 'prepare', 'suspended',
+  'failed', 'prepare', 'suspended', 'unread_round_trips',
 ] as const;
 export type SchedStatName = (typeof SCHED_STATS)[number];

@@ -31,7 +31,7 @@ export const QUERY_STATS_COLUMNS: readonly ColumnSpec[] = [
   c('toplevel', 'BOOLEAN', false, '', 'pgscout counts top-level statements only', 'Always true (as pg_stat_statements.toplevel with track = top)'),
   c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default) or 'exact' (--exact, --phases, --operator-probes)"),
   c('calls', 'INT64', false, 'calls', 'statement ends seen', 'Executions that ended in the interval (pg_stat_statements.calls)'),
-  c('coalesced', 'INT64', true, 'calls', 'PGPROC.lxid advance (default source on kernels without sock_send_length)', 'Further autocommit executions that ended unseen between two observations, not in calls; always 0 where ends are seen at ReadyForQuery; null with --exact'),
+  c('coalesced', 'INT64', true, 'calls', 'CommandComplete messages beyond the one counted in round trips whose status-slot writes fit no single statement; PGPROC.lxid advance where ends are seen at switch-outs', 'Further statements that shared a round trip with a call of this key (pipelined, multi-statement string), not in calls; null with --exact'),
   c('errors', 'INT64', true, 'calls', 'default and --exact: the transaction left aborted, or the reply (ReadyForQuery sent alone after an ErrorResponse); query_errors rows (trap-based source)', 'Executions that ended in an error (not in calls, as pg_stat_statements leaves them out); null in the default source on kernels without sock_send_length (ends seen at switch-outs) and over TLS/GSS-encrypted connections counted as calls'),
   sum('duration_ns', 'ns', 'Elapsed time'),
   c('min_duration_ns', 'INT64', false, 'ns', 'min of queries.duration_ns', 'Fastest call'),

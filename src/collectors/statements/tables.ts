@@ -81,7 +81,7 @@ export const QUERY_COLUMNS: readonly ColumnSpec[] = [
   c('source', 'STRING', false, '', 'collect mode', "'scheduler' (default: statements seen at the backend's ReadyForQuery, no trap) or 'exact' (--exact: every execution counted at the end of its top-level PortalRun; also --phases and --operator-probes: query lifecycle probes)"),
   c('sample_weight', 'DOUBLE', false, '', '1 / probability the row was kept with (chosen in BPF from the row budget and the execution rate, both sources)', 'Executions this row stands for: 1 for kept-because-slow and --statement-rows all; reweight aggregates with it'),
   c('user', 'STRING', true, '', 'PgBackendStatus.st_userid, name from pg_roles', 'Role the backend runs as; null unless the default source'),
-  c('coalesced', 'INT32', true, '', 'PGPROC.lxid advance at statement end (default source on kernels without sock_send_length)', 'Further autocommit statements that ended unseen just before this one; always 0 where ends are seen at ReadyForQuery; null with --exact'),
+  c('coalesced', 'INT32', true, '', 'CommandComplete messages of the round trip\'s reply beyond the one counted (read only when the status slot\'s writes fit no single statement); PGPROC.lxid advance where ends are seen at switch-outs', 'Further statements that ended in the same round trip (pipelined, multi-statement string) and are not calls of their own; null with --exact'),
   ...USAGE_COLUMNS,
 ];
 
