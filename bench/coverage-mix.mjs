@@ -8,7 +8,11 @@
  * statement_timeout, large results, psql's \gdesc, \gset, COPY FROM STDIN, \copy, \lo_import) and pgbench custom scripts in the simple, extended and prepared
  * protocols — then, per query id, query_stats.calls against pg_stat_statements.calls.
  *
- *   node bench/coverage-mix.mjs [--exact] [--loops 10] [--tls]
+ *   node bench/coverage-mix.mjs [--exact] [--loops 10] [--tls] [--python]
+ *
+ * `--python`: Python applications' traffic as well (bench/drivers/mix.py: psycopg2 and psycopg 3 —
+ * client-side and server-side parameters, statements prepared by the driver, named cursors, COPY,
+ * errors in and out of transactions; Debian's python3-psycopg2 and python3-psycopg).
  *
  * `--tls`: the cluster has `ssl = on` (a throwaway self-signed certificate) and psql and pgbench
  * connect over TCP with sslmode=require, so no reply can be read in the clear.
@@ -32,6 +36,7 @@ import { argv, flag, log, run, sleep } from './lib/harness.mjs';
 const EXACT = argv.includes('--exact');
 const TLS = argv.includes('--tls');
 const LOOPS = Number(flag('loops', '10'));
+const PYTHON = argv.includes('--python');
 
 const SCRIPT = String.raw`
 CREATE TABLE IF NOT EXISTS mix (id int primary key, v text);
@@ -164,9 +169,15 @@ run(async () => {
     log(`${EXACT ? '--exact' : 'default source'}: ${LOOPS} × the psql script, then pgbench custom scripts (simple, extended, prepared)`);
     for (let i = 0; i < LOOPS; i++) psqlFile();
     for (const mode of ['simple', 'extended', 'prepared']) await pgbench(cluster, [...host, '-n', '-M', mode, '-f', custom, '-c', '2', '-j', '2', '-t', '200']);
+    if (PYTHON) {
+      const dsn = TLS ? `host=127.0.0.1 port=${cluster.port} user=postgres dbname=postgres sslmode=require`
+        : `host=${cluster.host} port=${cluster.port} user=postgres dbname=postgres`;
+      log(execFileSync('/usr/bin/python3', [new URL('./drivers/mix.py', import.meta.url).pathname, dsn, String(LOOPS)], { encoding: 'utf8' }).trim());
+    }
     await sleep(1500);
     await collection.stop();
-    const ours = new Map((await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors
+    const ours = new Map((await queryParquet(`SELECT query_id::VARCHAR AS id, sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors,
+        sum(coalesced)::BIGINT AS coalesced
         FROM ${tableSource(out, 'query_stats')} WHERE query_id IS NOT NULL GROUP BY 1`)).map((r) => [String(r.id), r]));
     const pgss = (await cluster.psql("SELECT queryid, calls, regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements WHERE toplevel"))
       .split('\n').filter(Boolean).map((l) => { const [id, calls, ...q] = l.split('|'); return { id, calls: Number(calls), query: q.join('|') }; });
@@ -187,7 +198,9 @@ run(async () => {
       if (!pgssIds.has(id) && Number(r.calls) > 0) mismatches.push(`query id ${id}: query_stats ${r.calls} calls, none in pg_stat_statements`);
     }
     const errors = [...ours.values()].reduce((a, r) => a + Number(r.errors ?? 0), 0);
-    console.log(`${EXACT ? '--exact' : 'default source'}${TLS ? ' over TLS' : ''}: ${compared} query ids compared, ${mismatches.length} differ; ${errors} failed executions in query_stats.errors`);
+    const coalesced = [...ours.values()].reduce((a, r) => a + Number(r.coalesced ?? 0), 0);
+    console.log(`${EXACT ? '--exact' : 'default source'}${TLS ? ' over TLS' : ''}${PYTHON ? ' with Python drivers' : ''}: ${compared} query ids compared, ` +
+      `${mismatches.length} differ; ${errors} failed executions in query_stats.errors, ${coalesced} statements in coalesced`);
     for (const m of mismatches) console.log(`  ${m}`);
     if (mismatches.length) process.exitCode = 1;
   } finally {

@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PKGS=(clang llvm openssl libbpf-dev bpftool make gcc postgresql postgresql-contrib postgresql-15-pg-stat-kcache chromium prometheus
-  python3-pandas python3-xgboost python3-sklearn)
+  python3-pandas python3-xgboost python3-sklearn python3-psycopg2 python3-psycopg)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
