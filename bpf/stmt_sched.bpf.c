@@ -559,6 +559,19 @@ static __always_inline bool describe_reply(struct stmt_thread *th, struct task_s
 
 #include "reply_scan.h"
 
+/* Over TLS, inside a block, a round trip that wrote the slot as little as a
+ * Parse or an Execute alone: an Execute fetches more of the portal the round
+ * trip before opened, with that round trip's query id (tls_fetch_more); any
+ * other id is a statement parsed (and described) and not run — asyncpg
+ * prepares so inside transactions, its reply a size no record size tells. */
+static __always_inline bool tls_new_statement(struct stmt_thread *th, struct be_snap *be)
+{
+	if (!off_be_ssl || !snap_u8(be, off_be_ssl))
+		return false;
+	__u64 qid = snap_u64(be, off_be_query_id);
+	return !(qid && qid == th->last_qid);
+}
+
 static __always_inline bool parsed_only(struct stmt_thread *th, struct task_struct *task, struct be_snap *be, __u32 writes,
 					__u32 state, enum end_site site, __u32 reply_len)
 {
@@ -566,7 +579,8 @@ static __always_inline bool parsed_only(struct stmt_thread *th, struct task_stru
 	if (state == state_idle)
 		return !was_block && writes <= PARSED_ONLY_WRITES;
 	return state == state_idle_tx && th->last_state == state_idle_tx && writes <= PARSED_ONLY_WRITES_BLOCK &&
-	       site == END_AT_SEND && (describe_reply(th, task, reply_len) || tls_parse_reply(th, be, reply_len));
+	       site == END_AT_SEND &&
+	       (describe_reply(th, task, reply_len) || tls_parse_reply(th, be, reply_len) || tls_new_statement(th, be));
 }
 
 /* Over TLS the reply cannot be read: an SQL PREPARE (not a call; in the
