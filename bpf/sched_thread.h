@@ -35,6 +35,7 @@ struct stmt_thread {
 	/* A portal fetched in several round trips (Execute with a row limit, then
 	 * Sync) is one call: the windows of the round trips that left it
 	 * suspended, carried into the one that completes it. */
+	__u32 carry_coalesced;  /* statements completed in those round trips besides the portal's (the BEGIN that opened its block) */
 	__u64 carry_ns;
 	__u64 carry_on_cpu;
 	__u64 carry_off_cpu;

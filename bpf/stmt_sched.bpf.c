@@ -182,6 +182,11 @@ static __always_inline bool is_idle(__u32 state)
 	return state == state_idle || state == state_idle_tx || state == state_idle_tx_aborted;
 }
 
+static __always_inline bool in_block(__u32 state)
+{
+	return state == state_idle_tx || state == state_idle_tx_aborted;
+}
+
 static __always_inline __u32 task_tgid(struct task_struct *task)
 {
 	return task->tgid;
@@ -266,6 +271,7 @@ static __always_inline bool aggregate(void *map, struct stmt_agg_key *key, struc
 	}
 	if (failed) {
 		a->errors++;
+		a->coalesced += s->coalesced;
 		return created;
 	}
 	agg_call(a, dur);
@@ -660,13 +666,13 @@ static __always_inline void emit(struct stmt_thread *th, struct stmt_ctl *ctl, s
 	/* The text is looked for only at a key's first statement of an interval,
 	 * not at every statement. */
 	bool new_key = (ctl->gen & 1) ? aggregate(&stmt_agg1, &key, s, dur, failed) : aggregate(&stmt_agg0, &key, s, dur, failed);
+	if (s->coalesced)
+		sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
 	if (failed) {
 		/* No row for it. */
 		sstat_inc(PGS_SSTAT_FAILED, 1);
 	} else {
 		sstat_inc(PGS_SSTAT_STATEMENTS, 1);
-		if (s->coalesced)
-			sstat_inc(PGS_SSTAT_COALESCED, s->coalesced);
 		bool slow;
 		__u32 p32 = keep_p32(ctl->rows_per_s, now, &sched_stats, PGS_SSTAT_STATEMENTS);
 		if (agg_keep(ctl, p32, dur, &slow)) {
@@ -753,6 +759,8 @@ static __always_inline void apply_carry(struct stmt_thread *th, struct stmt_samp
 {
 	if (!th->carry_ns)
 		return;
+	s->coalesced += th->carry_coalesced;
+	th->carry_coalesced = 0;
 	s->start_ns -= th->carry_ns;
 	s->on_cpu_ns += th->carry_on_cpu;
 	s->off_cpu_ns += th->carry_off_cpu;
@@ -894,6 +902,10 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 		 * statement ran, and pg_stat_statements counts it as a call. */
 		failed = kind == REPLY_ERROR && th->last_state != state_idle_tx;
 		if (state == state_idle_tx && portal_suspended(task, reply_len)) {
+			/* Begun outside a block, the round trip opened one: a BEGIN
+			 * went with the portal's first Execute (JDBC's setFetchSize). */
+			if (!in_block(th->last_state))
+				th->carry_coalesced++;
 			carry_window(th, now, state);
 			return;
 		}
@@ -901,10 +913,16 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	bool unread = false;
 	__u32 merged = 0;
 	if (site == END_AT_SEND) {
-		if (failed)
+		if (failed) {
 			unread = !one_statement_writes(writes, th->last_state, state);
-		else
+			/* From outside a block into an aborted one: the statement that
+			 * opened the block completed before the failure (JDBC sends BEGIN
+			 * with a transaction's first statement). */
+			if (state == state_idle_tx_aborted && !in_block(th->last_state))
+				merged = 1;
+		} else {
 			merged = merged_statements(th, task, be, writes, state, reply_len, &unread);
+		}
 		if (unread)
 			sstat_inc(PGS_SSTAT_UNREAD_ROUND_TRIPS, 1);
 	}
@@ -916,7 +934,7 @@ static __always_inline void statement_end(struct stmt_thread *th, struct task_st
 	/* The switch into this wait is counted already: it is not the statement's. */
 	if (sleeping && s->task[0])
 		s->task[0]--;
-	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : merged;
+	s->coalesced = (lxid_known && lxid_step > 1 && lxid_step < 1024) ? lxid_step - 1 : s->coalesced + merged;
 	emit(th, ctl, s, now, failed, true);
 reset:
 	reset_window(th, now, sleeping, site, state);

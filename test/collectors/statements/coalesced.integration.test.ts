@@ -31,9 +31,11 @@ const SHARED: [kind: string, pattern: string, statements: number, messages: () =
   ['a prepared statement bound and executed twice, one Sync', 'co_b1', 2, () => [
     F.bind('', 'co_b'), F.execute('', 0), F.bind('', 'co_b'), F.execute('', 0), F.sync()]],
   // JDBC with autocommit off: BEGIN goes out with the transaction's first statement.
-  ['BEGIN sent with the first statement', '^BEGIN$|co_j1', 2, () => [
-    F.parse('BEGIN'), F.bind(''), F.execute('', 0), F.parse('SELECT a AS co_j1 FROM co_t WHERE a = 1'), F.bind(''), F.describe('P', ''), F.execute('', 0), F.sync()]],
+  ['BEGIN sent with the first statement', 'co_j1', 1, () => [
+    ...begin(), F.parse('SELECT a AS co_j1 FROM co_t WHERE a = 1'), F.bind(''), F.describe('P', ''), F.execute('', 0), F.sync()]],
 ];
+const begin = () => [F.parse('BEGIN'), F.bind(''), F.execute('', 0)];
+
 /** Single statements that write the status slot more often than a plain statement does. */
 const SINGLE: [pattern: string, sql: string][] = [
   ['^NOTIFY co_ch', 'NOTIFY co_ch'],
@@ -59,6 +61,14 @@ describeBpf('default source: statements sharing a round trip are counted in coal
           for (const [, , , messages] of SHARED) await raw.roundTrip(...messages());
           await raw.roundTrip(F.query('COMMIT'));   // the transaction the BEGIN round trip opened
           for (const [, sql] of SINGLE) await raw.roundTrip(F.query(sql));
+          // BEGIN with a statement that fails: the block is left aborted, the BEGIN completed.
+          await raw.roundTrip(...begin(), F.parse('SELECT 1 / (a - a) AS co_f1 FROM co_t WHERE a = 1'), F.bind(''), F.execute('', 0), F.sync());
+          await raw.roundTrip(F.query('ROLLBACK'));
+          // BEGIN with a portal's first fetch (JDBC's setFetchSize): the portal's call carries it.
+          let types = await raw.roundTrip(...begin(), F.parse('SELECT a AS co_r1 FROM co_t WHERE a <= 20 ORDER BY a'), F.bind('co_r'),
+            F.execute('co_r', 4), F.sync());
+          while (types.includes('s')) types = await raw.roundTrip(F.execute('co_r', 4), F.sync());
+          await raw.roundTrip(F.query('COMMIT'));
           // Several statements whose reply does not fit one send: told, not read.
           await raw.roundTrip(F.query("SELECT repeat('x', 20000) AS co_big; SELECT a + 1 AS co_after_big FROM co_t WHERE a = 2"));
         }
@@ -67,7 +77,7 @@ describeBpf('default source: statements sharing a round trip are counted in coal
       } finally {
         raw.close();
       }
-      pgss = (await cluster.psql("SELECT queryid, calls, query FROM pg_stat_statements WHERE toplevel AND query ~ 'co_|^BEGIN$|^COMMIT$'"))
+      pgss = (await cluster.psql("SELECT queryid, calls, query FROM pg_stat_statements WHERE toplevel AND query ~ 'co_|^BEGIN$|^COMMIT$|^ROLLBACK$'"))
         .split('\n').filter(Boolean).map((l) => {
           const [id, calls, ...q] = l.split('|');
           return { id: id!, calls: Number(calls), query: q.join('|') };
@@ -88,8 +98,22 @@ describeBpf('default source: statements sharing a round trip are counted in coal
       const coalesced = ids.reduce((a, p) => a + (rows.get(p.id)?.coalesced ?? 0), 0);
       // (PostgreSQL's query ids ignore column aliases: the statements differ in shape, not only in name.)
       expect(theirs, kind).toBe(statements * ROUNDS);
-      expect({ kind, calls, coalesced }).toEqual({ kind, calls: ROUNDS, coalesced: (statements - 1) * ROUNDS });
+      const begins = kind.startsWith('BEGIN') ? ROUNDS : 0;
+      expect({ kind, calls, coalesced }).toEqual({ kind, calls: ROUNDS, coalesced: (statements - 1) * ROUNDS + begins });
     }
+  });
+
+  it('a BEGIN sent with a statement that fails, or with a portal\'s first fetch, is in coalesced too', async () => {
+    const [failing] = await queryParquet(`SELECT sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors, sum(coalesced)::BIGINT AS coalesced
+        FROM ${tableSource(db.out, 'query_stats')} WHERE query_text LIKE '%co_f1%'`);
+    expect([failing!.calls, failing!.errors, failing!.coalesced].map(Number)).toEqual([0, ROUNDS, ROUNDS]);
+    const fetched = pgss.find((p) => p.query.includes('co_r1'))!;
+    expect(fetched.calls).toBe(ROUNDS);
+    expect((await ours()).get(fetched.id)).toEqual({ calls: ROUNDS, coalesced: ROUNDS });
+    // pg_stat_statements counted each BEGIN (three kinds of round trip send one); no call of ours has its id.
+    const begin = pgss.find((p) => p.query === 'BEGIN')!;
+    expect(begin.calls).toBe(3 * ROUNDS);
+    expect((await ours()).get(begin.id)?.calls ?? 0).toBe(0);
   });
 
   it('single statements that write the status slot more often stay one call, nothing coalesced', async () => {
@@ -99,16 +123,19 @@ describeBpf('default source: statements sharing a round trip are counted in coal
       expect(more, pattern).toEqual([]);
       expect({ pattern, ...rows.get(p!.id) }).toEqual({ pattern, calls: p!.calls, coalesced: 0 });
     }
-    expect(pgss.find((p) => p.query === 'COMMIT')?.calls).toBe(ROUNDS);
-    expect(rows.get(pgss.find((p) => p.query === 'COMMIT')!.id)).toEqual({ calls: ROUNDS, coalesced: 0 });
+    expect(pgss.find((p) => p.query === 'COMMIT')?.calls).toBe(2 * ROUNDS);
+    expect(rows.get(pgss.find((p) => p.query === 'COMMIT')!.id)).toEqual({ calls: 2 * ROUNDS, coalesced: 0 });
   });
 
   it('counts what it could not read where users look: the kernel counter and the dropped-records metric', () => {
     const stats = summary.collectors.statements!;
-    const shared = SHARED.reduce((a, [, , n]) => a + (n - 1) * ROUNDS, 0);
+    // the shared round trips' other statements, and the three kinds' BEGINs
+    const shared = SHARED.reduce((a, [, , n]) => a + (n - 1) * ROUNDS, 0) + 3 * ROUNDS;
     expect(stats.kernel.coalesced).toBe(BigInt(shared));
-    expect(stats.kernel.unread_round_trips).toBe(BigInt(ROUNDS));
+    // The big reply, and the failed round trips: a failure's reply goes out in two sends, not read;
+    // the BEGIN is known from the block it left aborted, more statements could have run before it.
+    expect(stats.kernel.unread_round_trips).toBe(BigInt(2 * ROUNDS));
     const reasons = Object.fromEntries(stats.drops.filter((d) => d.map === 'stmt_agg').map((d) => [d.reason, d.count]));
-    expect(reasons).toMatchObject({ coalesced: shared, maybe_coalesced: ROUNDS });
+    expect(reasons).toMatchObject({ coalesced: shared, maybe_coalesced: 2 * ROUNDS });
   });
 });
