@@ -24,6 +24,7 @@ import { logger } from '../util/log.js';
 import { ConfigError, StoppedBeforeStartError } from '../util/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { dropElfCache } from '../elf/elf.js';
+import { isColumnar } from '../dataset/column-buffer.js';
 
 const log = logger('collect');
 
@@ -275,7 +276,7 @@ export class Collection {
       if (rows.length === 0) continue;
       await this.writers.get(table.name)!.append(rows);
       this.rowsAppended.set(table.name, (this.rowsAppended.get(table.name) ?? 0) + rows.length);
-      this.metrics?.sink.rows(table, rows);
+      if (this.metrics && table.metrics) this.metrics.sink.rows(table, isColumnar(rows) ? rows.toRows() : rows);
     }
   }
 

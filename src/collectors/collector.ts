@@ -11,12 +11,13 @@ import type { AttachState } from '../bpf/attacher.js';
 import type { BpfObject } from '../bpf/object.js';
 import type { CollectConfig } from '../config.js';
 import type { Row, TableSpec } from '../dataset/schema.js';
+import type { ColumnarRows } from '../dataset/column-buffer.js';
 import type { Catalog } from '../pg/catalog.js';
 import type { Target } from '../pg/target.js';
 import type { MonotonicToWall } from '../util/clock.js';
 
 /** Rows for one table, produced by one drain. */
-export interface TableRows { table: TableSpec; rows: Row[] }
+export interface TableRows { table: TableSpec; rows: Row[] | ColumnarRows }
 
 /** A kernel map records are drained from: how many so far, and how many it holds. */
 export interface MapStats { map: string; drained: number; capacity: number }

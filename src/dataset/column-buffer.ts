@@ -71,7 +71,29 @@ interface TypedColumn { values: BigInt64Array | Float64Array | Int32Array; nulls
  * deoptimizes the compiled push function (~75 ms of optimizing compiler each
  * time, for every column, every row group: docs/benchmarks.md, run F).
  */
-type Stored = Value[] | TypedColumn;
+export type Stored = Value[] | TypedColumn;
+
+/**
+ * Rows that are never objects: a batch that stores its values straight into
+ * the buffer's columns (sampled executions decoded from the kernel's records:
+ * src/collectors/statements/sample-columns.ts). Its values are of the column
+ * types by construction, so it is not validated row by row.
+ */
+export interface ColumnarRows {
+  readonly columnar: true;
+  readonly length: number;
+  /** Stores rows [from, to) into `columns` (in `table`'s order) from index `at` on; `constants` fill the columns they name. */
+  pushInto(table: TableSpec, columns: Stored[], from: number, to: number, at: number,
+    constants: Readonly<Record<string, Value>> | undefined): void;
+  /** The same rows as objects (metrics, tests). */
+  toRows(): Row[];
+}
+
+export type RowBatch = readonly Row[] | ColumnarRows;
+
+export function isColumnar(rows: RowBatch): rows is ColumnarRows {
+  return (rows as ColumnarRows).columnar === true;
+}
 
 const plainColumn = (capacity: number): Value[] => new Array<Value>(capacity).fill(null);
 
@@ -201,7 +223,8 @@ export class ColumnBuffer {
   }
 
   /** Throws RowValidationError for the first bad value; checks the whole batch so appends are all-or-nothing. */
-  validate(rows: readonly Row[]): void {
+  validate(rows: RowBatch): void {
+    if (isColumnar(rows)) return;
     const bad = this.firstBad(rows, this.okByColumn);
     if (bad === null) return;
     const [r, k] = bad;
@@ -219,11 +242,12 @@ export class ColumnBuffer {
       `expected ${expected} (${spec.type}), got ${describe(v)} in row ${r} of the batch`);
   }
 
-  /** Appends rows[from, to) without validating (call validate first). */
-  push(rows: readonly Row[], from: number, to: number): void {
+  /** Appends rows[from, to) without validating (call validate first); `constants` only for columnar rows (objects carry theirs). */
+  push(rows: RowBatch, from: number, to: number, constants?: Readonly<Record<string, Value>>): void {
     if (to <= from) return;
     this.reserve(this.rowCount + (to - from));
-    this.pushRows(rows, from, to, this.columns, this.rowCount);
+    if (isColumnar(rows)) rows.pushInto(this.table, this.columns, from, to, this.rowCount, constants);
+    else this.pushRows(rows, from, to, this.columns, this.rowCount);
     this.rowCount += to - from;
   }
 

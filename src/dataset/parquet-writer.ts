@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { ConfigError, PgscoutError } from '../util/errors.js';
 import { logger } from '../util/log.js';
-import { ColumnBuffer } from './column-buffer.js';
+import { ColumnBuffer, isColumnar, type RowBatch } from './column-buffer.js';
 import { compressorsFor, defaultCompression, type Compression } from './compression.js';
 import { FileSink } from './file-sink.js';
 import { writeJournal } from './footer-journal.js';
@@ -172,10 +172,10 @@ export class ParquetTableWriter {
    * While the disk is full, rows wait in memory up to one row group; the rest
    * are counted in rowsDropped, never thrown at the caller.
    */
-  append(rows: readonly Row[]): Promise<void> {
+  append(rows: RowBatch): Promise<void> {
     return this.enqueue(async () => {
       const constants = this.opts.provenance?.constants;
-      if (constants) for (const row of rows) Object.assign(row, constants);
+      if (constants && !isColumnar(rows)) for (const row of rows) Object.assign(row, constants);
       this.buffer.validate(rows);
       if (this.stalled && (await this.writable()) && this.buffer.length >= this.groupTarget()) await this.writeGroup();
       let i = 0;
@@ -187,7 +187,7 @@ export class ParquetTableWriter {
           break;
         }
         const end = Math.min(rows.length, i + room);
-        this.buffer.push(rows, i, end);
+        this.buffer.push(rows, i, end, constants);
         i = end;
         if (this.buffer.length >= this.groupTarget()) await this.writeGroup();
       }

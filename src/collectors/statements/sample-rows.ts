@@ -17,7 +17,7 @@ import { BUFFER_FIELDS, SCHED_FLAGS, stmtSampleLayout, TASK_FIELDS, WAL_FIELDS }
 import type { SchedRowContext } from './sched-rows.js';
 
 /** What the compiled builder calls out to (closures over the drain's context). */
-interface Helpers {
+export interface Helpers {
   toWall(ns: bigint): bigint;
   text(queryId: bigint): NormalizedQuery | null;
   database(dbid: number): string | null;
@@ -30,14 +30,14 @@ interface Helpers {
 
 type Builder = (i64: BigInt64Array, u64: BigUint64Array, u32: Uint32Array, b: number, h: Helpers) => Row;
 
-function field(layout: StructLayout, name: string): LaidOutField {
+export function field(layout: StructLayout, name: string): LaidOutField {
   const f = layout.byName.get(name);
   if (!f) throw new Error(`${layout.name} has no field ${name}`);
   return f;
 }
 
 /** (column, JS expression) pairs of one row; `b` is the record's byte offset. */
-function columnExpressions(layout: StructLayout): [string, string][] {
+export function columnExpressions(layout: StructLayout): [string, string][] {
   const w64 = (name: string, i = 0) => `((b + ${field(layout, name).offset + i * 8}) >> 3)`;
   const w32 = (name: string) => `u32[(b + ${field(layout, name).offset}) >> 2]`;
   const i64 = (name: string, i = 0) => `i64[${w64(name, i)}]`;
@@ -70,13 +70,18 @@ function columnExpressions(layout: StructLayout): [string, string][] {
   ];
 }
 
-function compile(layout: StructLayout): Builder {
+/** What every column's expression may use: the window's ends, the query id and its text. */
+export function recordLocals(layout: StructLayout): string {
   const w64 = (name: string) => `((b + ${field(layout, name).offset}) >> 3)`;
+  return `const start = u64[${w64('start_ns')}], end = u64[${w64('end_ns')}], qid = u64[${w64('query_id')}];
+    const text = qid === 0n ? null : h.text(qid);`;
+}
+
+function compile(layout: StructLayout): Builder {
   const literal = columnExpressions(layout).map(([col, expr]) => `${JSON.stringify(col)}: ${expr}`).join(',\n    ');
   // eslint-disable-next-line no-new-func
   return new Function('i64', 'u64', 'u32', 'b', 'h', `
-    const start = u64[${w64('start_ns')}], end = u64[${w64('end_ns')}], qid = u64[${w64('query_id')}];
-    const text = qid === 0n ? null : h.text(qid);
+    ${recordLocals(layout)}
     return {
     ${literal}
     };`) as Builder;
@@ -97,9 +102,9 @@ export function sampleIds(batch: RecordBatch): { dbids: number[]; userids: numbe
   return { dbids, userids };
 }
 
-/** One `queries` row per record of the batch (names resolved already). */
-export function sampleRows(batch: RecordBatch, ctx: SchedRowContext): Row[] {
-  const h: Helpers = {
+/** The builders' call-outs for one drain. */
+export function helpers(ctx: SchedRowContext): Helpers {
+  return {
     toWall: (ns) => ctx.clock.toWall(ns),
     text: (qid) => ctx.texts.get(qid),
     database: (id) => ctx.databases.get(id),
@@ -109,6 +114,11 @@ export function sampleRows(batch: RecordBatch, ctx: SchedRowContext): Row[] {
     netRecv: ctx.netRecv,
     source: ctx.source,
   };
+}
+
+/** One `queries` row per record of the batch (names resolved already). */
+export function sampleRows(batch: RecordBatch, ctx: SchedRowContext): Row[] {
+  const h = helpers(ctx);
   const { i64, u64, u32, size } = batch;
   const rows: Row[] = new Array(batch.count);
   for (let i = 0; i < batch.count; i++) rows[i] = buildSampleRow(i64, u64, u32, i * size, h);

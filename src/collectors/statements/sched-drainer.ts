@@ -8,7 +8,8 @@ import { sharedQueryTexts } from '../../query/text-cache.js';
 import type { MonotonicToWall } from '../../util/clock.js';
 import type { TableRows } from '../collector.js';
 import type { SchedStatName } from './sched-abi.js';
-import { sampleIds, sampleRows } from './sample-rows.js';
+import { sampleColumns } from './sample-columns.js';
+import { sampleIds } from './sample-rows.js';
 import { aggregateRow, type SchedRowContext } from './sched-rows.js';
 import type { SchedStatementSource } from './sched-source.js';
 import type { StmtTextEvent } from './source.js';
@@ -52,7 +53,7 @@ export class SchedDrainer {
     await this.catalog.users.resolve(userids);
     const interval = { startNs: d.intervalStartNs, endNs: d.intervalEndNs };
     const stats = d.aggregates.map((a) => aggregateRow(a, interval, this.ctx));
-    const rows = sampleRows(d.samples, this.ctx);
+    const rows = sampleColumns(d.samples, this.ctx);
     this.stats.drains++;
     this.stats.samplesDrained += d.samples.count;
     this.stats.aggregatesDrained += d.aggregates.length;

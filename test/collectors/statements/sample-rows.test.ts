@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RecordBatch } from '../../../src/bpf/record-batch.js';
+import { RUN_ID_COLUMN } from '../../../src/collect/provenance.js';
+import { sampleColumns } from '../../../src/collectors/statements/sample-columns.js';
 import { sampleIds, sampleRows } from '../../../src/collectors/statements/sample-rows.js';
 import { BUFFER_FIELDS, SCHED_FLAGS, stmtSampleLayout, TASK_FIELDS, WAL_FIELDS } from '../../../src/collectors/statements/sched-abi.js';
 import type { SchedRowContext } from '../../../src/collectors/statements/sched-rows.js';
 import { QUERIES_TABLE } from '../../../src/collectors/statements/tables.js';
-import { ColumnBuffer } from '../../../src/dataset/column-buffer.js';
+import { ColumnBuffer, LazyColumn, type EncodableColumn } from '../../../src/dataset/column-buffer.js';
 import type { NameCache } from '../../../src/pg/catalog.js';
 import { initParser } from '../../../src/query/normalize.js';
 import { QueryTextCache } from '../../../src/query/text-cache.js';
@@ -50,6 +52,7 @@ beforeAll(() => initParser());
 
 describe('sampled executions → queries rows', () => {
   const batch = new RecordBatch(stmtSampleLayout.size, 1);   // grows on the second record
+  const sampled = batch;
   batch.append(record({ qid: 0xfedcba9876543210n, start: 5_000n, end: 12_345n, pid: 4242, seq: 7, p32: 2 ** 30, flags: SCHED_FLAGS.PARTIAL, k: 1n }));
   batch.append(record({ qid: 0n, start: 20_000n, end: 20_001n, pid: 4243, seq: 0, p32: 0, flags: SCHED_FLAGS.SLOW, k: 2n }));
 
@@ -79,6 +82,33 @@ describe('sampled executions → queries rows', () => {
 
   it('leaves net_recv_bytes null when socket reads are not traced', () => {
     expect(sampleRows(batch, context(false))[0]!.net_recv_bytes).toBeNull();
+  });
+
+  it('stores the same values straight into the writer\'s column buffer as the rows do, with no row object', () => {
+    const table = { ...QUERIES_TABLE, columns: [...QUERIES_TABLE.columns, RUN_ID_COLUMN] };
+    const values = (cols: EncodableColumn[]) => cols.map((c) => (c instanceof LazyColumn ? c.slice() : c));
+    // and counters beyond 32 bits, one above 2^63 (an int64 column holds it negative, as the rows do)
+    const wide = new RecordBatch(stmtSampleLayout.size, 1);
+    const rec = record({ qid: 7n, start: 1n << 40n, end: (1n << 40n) + 3n, pid: 1, seq: 2, p32: 3, flags: 0, k: 3n });
+    rec.writeBigUInt64LE(0xffff_ffff_0000_0001n, off('buf'));
+    rec.writeBigUInt64LE((1n << 33n) + 5n, off('wal') + 8);
+    wide.append(rec);
+    wide.append(rec);
+    for (const [netRecv, batch] of [[false, sampled], [true, sampled], [true, wide]] as const) {
+      const viaRows = new ColumnBuffer(table);
+      const rows = sampleRows(batch, context(netRecv)).map((r) => ({ ...r, run_id: 'r1' }));
+      expect(rows.length).toBe(2);
+      viaRows.validate(rows);
+      viaRows.push(rows, 0, rows.length);
+      const viaColumns = new ColumnBuffer(table);
+      const columnar = sampleColumns(batch, context(netRecv));
+      expect(columnar.length).toBe(2);
+      // in two pushes, as a row group's end cuts a batch: the second from index 1 on
+      viaColumns.push(columnar, 0, 1, { run_id: 'r1' });
+      viaColumns.push(columnar, 1, 2, { run_id: 'r1' });
+      const [expected, got] = [values(viaRows.takeColumns()), values(viaColumns.takeColumns())];
+      table.columns.forEach((c, k) => expect([c.name, got[k]]).toEqual([c.name, expected[k]]));
+    }
   });
 
   it('lists the ids whose names the drain resolves first', () => {
