@@ -24,7 +24,7 @@
 static __always_inline bool one_statement_writes(__u32 writes, __u32 last_state, __u32 state)
 {
 	__u32 base = 12;
-	if (last_state == state_idle_tx || last_state == state_idle_tx_aborted)
+	if (in_block(last_state))
 		base -= 2;
 	if (state != state_idle)
 		base -= 2;
@@ -113,8 +113,7 @@ static __always_inline __u32 merged_statements(struct stmt_thread *th, struct ta
 	*unread = false;
 	if (one_statement_writes(writes, th->last_state, state))
 		return 0;
-	bool encrypted = off_be_ssl && snap_u8(be, off_be_ssl);
-	int n = encrypted || th->net_send != reply_len ? -1 : reply_commands(task, reply_len);
+	int n = on_tls(be) || th->net_send != reply_len ? -1 : reply_commands(task, reply_len);
 	if (n < 0) {
 		*unread = true;
 		return 0;

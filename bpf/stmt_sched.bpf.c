@@ -187,6 +187,12 @@ static __always_inline bool in_block(__u32 state)
 	return state == state_idle_tx || state == state_idle_tx_aborted;
 }
 
+/* The backend's connection is TLS-encrypted (st_ssl; 0 where the layout lacks it): its replies cannot be read. */
+static __always_inline bool on_tls(struct be_snap *be)
+{
+	return off_be_ssl && snap_u8(be, off_be_ssl);
+}
+
 static __always_inline __u32 task_tgid(struct task_struct *task)
 {
 	return task->tgid;
@@ -537,7 +543,7 @@ static __always_inline __u32 be32(const __u8 *p)
  * portal sends at least 18 bytes (40 with TLS 1.3: a row of no column). */
 static __always_inline bool tls_parse_reply(struct stmt_thread *th, struct be_snap *be, __u32 len)
 {
-	if (!off_be_ssl || !snap_u8(be, off_be_ssl) || th->net_send != len)
+	if (!on_tls(be) || th->net_send != len)
 		return false;
 	return len == 33 || len == 40 || len == 32;
 }
@@ -572,7 +578,7 @@ static __always_inline bool describe_reply(struct stmt_thread *th, struct task_s
  * prepares so inside transactions, its reply a size no record size tells. */
 static __always_inline bool tls_new_statement(struct stmt_thread *th, struct be_snap *be)
 {
-	if (!off_be_ssl || !snap_u8(be, off_be_ssl))
+	if (!on_tls(be))
 		return false;
 	__u64 qid = snap_u64(be, off_be_query_id);
 	return !(qid && qid == th->last_qid);
@@ -581,9 +587,8 @@ static __always_inline bool tls_new_statement(struct stmt_thread *th, struct be_
 static __always_inline bool parsed_only(struct stmt_thread *th, struct task_struct *task, struct be_snap *be, __u32 writes,
 					__u32 state, enum end_site site, __u32 reply_len)
 {
-	bool was_block = th->last_state == state_idle_tx || th->last_state == state_idle_tx_aborted;
 	if (state == state_idle)
-		return !was_block && writes <= PARSED_ONLY_WRITES;
+		return !in_block(th->last_state) && writes <= PARSED_ONLY_WRITES;
 	return state == state_idle_tx && th->last_state == state_idle_tx && writes <= PARSED_ONLY_WRITES_BLOCK &&
 	       site == END_AT_SEND &&
 	       (describe_reply(th, task, reply_len) || tls_parse_reply(th, be, reply_len) || tls_new_statement(th, be));
@@ -600,7 +605,7 @@ static __always_inline bool parsed_only(struct stmt_thread *th, struct task_stru
 
 static __always_inline bool tls_prepare(struct be_snap *be, __u32 writes, __u32 state)
 {
-	if (!off_be_ssl || !snap_u8(be, off_be_ssl))
+	if (!on_tls(be))
 		return false;
 	if (writes != (state == state_idle ? PREPARE_WRITES : PREPARE_WRITES_BLOCK))
 		return false;
@@ -618,7 +623,7 @@ static __always_inline bool tls_prepare(struct be_snap *be, __u32 writes, __u32 
  * the ReadyForQuery alone). */
 static __always_inline bool tls_failed(struct stmt_thread *th, struct be_snap *be, __u32 len)
 {
-	if (!off_be_ssl || !snap_u8(be, off_be_ssl) || th->net_send <= len)
+	if (!on_tls(be) || th->net_send <= len)
 		return false;
 	return len == 28 || len == 35 || len == 27;
 }
@@ -634,7 +639,7 @@ static __always_inline bool tls_failed(struct stmt_thread *th, struct be_snap *b
  * is no call either. */
 static __always_inline bool tls_fetch_more(struct stmt_thread *th, struct be_snap *be, __u32 writes, __u32 state, __u64 qid)
 {
-	if (!off_be_ssl || !snap_u8(be, off_be_ssl))
+	if (!on_tls(be))
 		return false;
 	return state == state_idle_tx && th->last_state == state_idle_tx && writes <= PARSED_ONLY_WRITES_BLOCK && qid &&
 	       qid == th->last_qid;

@@ -16,8 +16,8 @@ import type { Catalog } from '../pg/catalog.js';
 import type { Target } from '../pg/target.js';
 import type { MonotonicToWall } from '../util/clock.js';
 
-/** Rows for one table, produced by one drain. */
-export interface TableRows { table: TableSpec; rows: Row[] | ColumnarRows }
+/** Rows for one table, produced by one drain (`R`: Row[] where a drainer only builds objects). */
+export interface TableRows<R extends Row[] | ColumnarRows = Row[] | ColumnarRows> { table: TableSpec; rows: R }
 
 /** A kernel map records are drained from: how many so far, and how many it holds. */
 export interface MapStats { map: string; drained: number; capacity: number }

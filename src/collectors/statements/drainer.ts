@@ -18,7 +18,6 @@ import type { StatementSource, StmtRecord, StmtTextEvent } from './source.js';
 import { QUERIES_TABLE, QUERY_ERRORS_TABLE } from './tables.js';
 import { QUERY_STATS_TABLE } from './stats-table.js';
 import { StatsAggregator } from './stats-aggregator.js';
-import { isColumnar } from '../../dataset/column-buffer.js';
 
 export interface StmtDrainStats {
   drains: number;
@@ -38,7 +37,7 @@ export class StatementDrainer {
     this.aggCtx = { clock, texts: sharedQueryTexts, databases: catalog.databases, users: catalog.users, netRecv: true, source: 'exact', userKnown: false, errors: true };
   }
 
-  private async rows(all: StmtRecord[]): Promise<TableRows[]> {
+  private async rows(all: StmtRecord[]): Promise<TableRows<Row[]>[]> {
     // pgscout's own catalog lookups and warm-up are not the workload (the kernel leaves out those it knows).
     const records = all.filter((r) => !isOwnBackend(r.pid));
     await this.catalog.databases.resolve(records.map((r) => r.dbid));
@@ -85,9 +84,7 @@ export class StatementDrainer {
     const closing = this.source.takeClosing().filter((r) => !isOwnBackend(r.pid));
     const rows = await this.rows(closing);
     const aggregator = new StatsAggregator();
-    for (const t of rows) {
-      for (const row of isColumnar(t.rows) ? t.rows.toRows() : t.rows) (t.table === QUERY_ERRORS_TABLE ? aggregator.addError(row) : aggregator.add(row));
-    }
+    for (const t of rows) for (const row of t.rows) (t.table === QUERY_ERRORS_TABLE ? aggregator.addError(row) : aggregator.add(row));
     const stats = aggregator.take(this.ctx.clock.toWall(start), this.ctx.clock.toWall(process.hrtime.bigint()));
     return [...drained, ...rows, { table: QUERY_STATS_TABLE, rows: stats }];
   }

@@ -30,7 +30,7 @@ export interface Helpers {
 
 type Builder = (i64: BigInt64Array, u64: BigUint64Array, u32: Uint32Array, b: number, h: Helpers) => Row;
 
-export function field(layout: StructLayout, name: string): LaidOutField {
+function field(layout: StructLayout, name: string): LaidOutField {
   const f = layout.byName.get(name);
   if (!f) throw new Error(`${layout.name} has no field ${name}`);
   return f;
