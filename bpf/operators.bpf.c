@@ -474,6 +474,23 @@ int BPF_KRETPROBE(node_exit, void *slot)
 	return 0;
 }
 
+/* The same two programs for node functions attached through uprobe_multi:
+ * one link per program and target instead of one per site, and detaching a
+ * link removes all its sites after one wait, where each per-site link waited
+ * ~0.1 s. The loader gives them that attach type (a program of it cannot be
+ * attached the per-site way, which the MultiExec* probes of node_enter use). */
+SEC("uprobe")
+int node_enter_multi(struct pt_regs *ctx)
+{
+	return ____node_enter(ctx, (void *)PT_REGS_PARM1(ctx));
+}
+
+SEC("uretprobe")
+int node_exit_multi(struct pt_regs *ctx)
+{
+	return ____node_exit(ctx, (void *)PT_REGS_RC(ctx));
+}
+
 /* An integral, non-negative IEEE-754 double as an integer, with integer
  * operations only (the verifier rejects floating point). */
 static __always_inline __u64 double_to_u64(__u64 bits)

@@ -41,8 +41,11 @@ export interface CollectorSpec {
   object: string;
   description: string;
   probes: ProbeSpec[];
-  /** Operators: programs for the discovered per-node functions. */
-  nodeFunction?: { entry: string; return: string };
+  /**
+   * Operators: programs for the discovered per-node functions; `multi`: the
+   * same programs built for uprobe_multi links, used where the kernel has them.
+   */
+  nodeFunction?: { entry: string; return: string; multi?: { entry: string; return: string } };
   /** Operators: plan fields read at ExecInitNode, per plan NodeTag name. */
   features?: Record<string, FeatureSpec[]>;
 }

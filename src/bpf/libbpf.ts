@@ -58,6 +58,7 @@ export const fn = {
   map_key_size: lib.func('uint32_t bpf_map__key_size(void *map)'),
   map_value_size: lib.func('uint32_t bpf_map__value_size(void *map)'),
   program_set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
+  program_set_expected_attach_type: lib.func('int bpf_program__set_expected_attach_type(void *prog, int type)'),
   program_attach: lib.func('void *bpf_program__attach(void *prog)'),
   program_fd: lib.func('int bpf_program__fd(void *prog)'),
   prog_test_run: lib.func('int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)'),

@@ -1,11 +1,32 @@
 /** An attachment of a BPF program; close() detaches it (idempotent). */
 import { fn } from './libbpf.js';
 
+/** How a link is let go: libbpf's bpf_link, or a bare link fd (uprobe_multi). */
+interface Release {
+  now(handle: bigint): void;
+  later(handle: bigint, done: () => void): void;
+}
+
+const libbpfLink: Release = {
+  now: (h) => fn.link_destroy(h),
+  later: (h, done) => fn.link_destroy.async(h, () => done()),
+};
+
+const linkFd: Release = {
+  now: (h) => fn.close(Number(h)),
+  later: (h, done) => fn.close.async(Number(h), () => done()),
+};
+
 export class Link {
   private handle: bigint | null;
 
-  constructor(handle: bigint, readonly description: string) {
+  constructor(handle: bigint, readonly description: string, private readonly release: Release = libbpfLink) {
     this.handle = handle;
+  }
+
+  /** A link the kernel handed over as an fd (created with the raw bpf syscall). */
+  static fromFd(fd: number, description: string): Link {
+    return new Link(BigInt(fd), description, linkFd);
   }
 
   get attached(): boolean {
@@ -14,7 +35,7 @@ export class Link {
 
   close(): void {
     if (this.handle === null) return;
-    fn.link_destroy(this.handle);
+    this.release.now(this.handle);
     this.handle = null;
   }
 
@@ -27,7 +48,7 @@ export class Link {
     if (handle === null) return Promise.resolve();
     this.handle = null;
     return new Promise((resolve) => {
-      fn.link_destroy.async(handle, () => resolve());
+      this.release.later(handle, resolve);
     });
   }
 }

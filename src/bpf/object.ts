@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { errno, fn, installPrintHandler, UprobeOpts } from './libbpf.js';
 import { bpfError, checkRet } from './errors.js';
 import { Link } from './link.js';
+import { createUprobeMultiLink, type UprobeMultiOptions } from './uprobe-multi.js';
 import { BpfMap } from './map.js';
 import { writeRodata, type RodataValue } from './rodata.js';
 import { PgscoutError } from '../util/errors.js';
@@ -136,6 +137,19 @@ export class BpfObject {
     ) as bigint | null;
     const where = target.func ?? `0x${(target.offset ?? 0).toString(16)}`;
     return this.track(handle, `${opts.retprobe ? 'uretprobe' : 'uprobe'} ${where} → ${program}`, 'uprobe support');
+  }
+
+  /** One link for `program` at every offset (uprobe_multi; the program loaded with setExpectedAttachType(BPF_TRACE_UPROBE_MULTI)). */
+  attachUprobeMulti(program: string, binary: string, offsets: readonly number[], opts: UprobeMultiOptions = {}): Link {
+    const fd = createUprobeMultiLink(fn.program_fd(this.program(program)) as number, binary, offsets, opts);
+    const link = Link.fromFd(fd, `${opts.retprobe ? 'uretprobe' : 'uprobe'} multi (${offsets.length} sites) → ${program}`);
+    this.links.push(link);
+    return link;
+  }
+
+  /** Before load: the program is loaded for this attach type (e.g. BPF_TRACE_UPROBE_MULTI). */
+  setExpectedAttachType(program: string, type: number): void {
+    checkRet(fn.program_set_expected_attach_type(this.program(program), type) as number, `attach type of ${program}`);
   }
 
   /** Detaches everything and frees the object (idempotent). */

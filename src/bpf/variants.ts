@@ -15,33 +15,40 @@ import { logger } from '../util/log.js';
 const log = logger('capabilities');
 
 export const TRACEFS_EVENTS = ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events'];
+const BTF_KIND_STRUCT = 4;
 const BTF_KIND_TYPEDEF = 8;
 
-let vmlinuxTracepoints: Map<string, boolean> | null = null;
+const vmlinuxTypes = new Map<string, boolean>();
+
+/** Whether the kernel's BTF declares this type. */
+function btfHasType(name: string, kind: number): boolean {
+  const key = `${kind}:${name}`;
+  const cached = vmlinuxTypes.get(key);
+  if (cached !== undefined) return cached;
+  let found = false;
+  const btf = fs.existsSync('/sys/kernel/btf/vmlinux') ? fn.btf_load_vmlinux() : null;
+  if (btf) {
+    found = (fn.btf_find_by_name_kind(btf, name, kind) as number) > 0;
+    fn.btf_free(btf);
+  }
+  vmlinuxTypes.set(key, found);
+  return found;
+}
 
 /**
  * Whether the kernel's BTF declares this tracepoint (typedef btf_trace_<name>):
  * then tp_btf attaches through the bpf syscall, with tracefs mounted or not.
  */
 function btfHasTracepoint(name: string): boolean {
-  vmlinuxTracepoints ??= new Map();
-  const cached = vmlinuxTracepoints.get(name);
-  if (cached !== undefined) return cached;
-  let found = false;
-  const btf = fs.existsSync('/sys/kernel/btf/vmlinux') ? fn.btf_load_vmlinux() : null;
-  if (btf) {
-    found = (fn.btf_find_by_name_kind(btf, `btf_trace_${name}`, BTF_KIND_TYPEDEF) as number) > 0;
-    fn.btf_free(btf);
-  }
-  vmlinuxTracepoints.set(name, found);
-  return found;
+  return btfHasType(`btf_trace_${name}`, BTF_KIND_TYPEDEF);
 }
 
 /**
  * Capability vocabulary used by collectors/*.json: tp_btf, tp_btf:<tracepoint>,
- * raw_tp, kprobes, tracepoint:<category>/<name> (the last needs tracefs mounted).
+ * raw_tp, kprobes, uprobe_multi, tracepoint:<category>/<name> (the last needs tracefs mounted).
  */
 export function kernelHas(capability: string): boolean {
+  if (capability === 'uprobe_multi') return btfHasType('bpf_uprobe_multi_link', BTF_KIND_STRUCT);
   if (capability === 'tp_btf') return fs.existsSync('/sys/kernel/btf/vmlinux');
   const typed = /^tp_btf:(.+)$/.exec(capability);
   if (typed) return btfHasTracepoint(typed[1]!);

@@ -30,6 +30,9 @@ export function kernelChecks(): Check[] {
     'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (all major distros since 2020)'));
   const uprobe = fs.existsSync('/sys/bus/event_source/devices/uprobe/type');
   checks.push(check('uprobes / USDT', uprobe, 'uprobe PMU present', 'kernel needs CONFIG_UPROBE_EVENTS=y'));
+  checks.push({ name: 'uprobe_multi links', status: 'info', detail: kernelHas('uprobe_multi')
+    ? 'available: --operator-probes puts each node-function program on all its functions with one link (fast detach)'
+    : 'not available (kernel < 6.6): --operator-probes uses a link per function, ~0.1 s each to detach at stop' });
   const kprobe = fs.existsSync('/sys/bus/event_source/devices/kprobe/type');
   checks.push({ name: 'kprobes', status: 'info', detail: kprobe ? 'available (not required)' : 'not available (not required: pgscout uses tracepoints)' });
   if (root) {

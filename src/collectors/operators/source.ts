@@ -6,6 +6,8 @@
  * sampled backend pid at a time, so unsampled backends run unpatched code.
  */
 import { BpfObject } from '../../bpf/object.js';
+import { BPF_TRACE_UPROBE_MULTI } from '../../bpf/uprobe-multi.js';
+import { kernelHas } from '../../bpf/variants.js';
 import { closeAll, type Link } from '../../bpf/link.js';
 import { loadCollectorSpec, objectPath, type CollectorSpec } from '../../bpf/collector-spec.js';
 import { RingBuffer } from '../../bpf/ringbuf.js';
@@ -70,6 +72,8 @@ export class OperatorSource {
   /** Discovered node functions: address → where they are probed. */
   readonly sites = new Map<bigint, ProbeSite & { tag: string }>();
   private readonly targetLinks = new Map<number, Link[]>();
+  /** Node functions go through uprobe_multi links (one per program, target and discovery round). */
+  private multi: { entry: string; return: string } | null = null;
   readonly layout: Layout;
   readonly features: FeatureTable;
 
@@ -91,6 +95,7 @@ export class OperatorSource {
         ctr_mask: opts.counterMask,
       });
       for (const m of ['threads', ...COUNTER_MAPS]) this.obj.reuseMap(m, sharedMapFd(m));
+      this.chooseNodeLinks();
       this.obj.load();
       this.ring = new RingBuffer(this.obj.map('node_fn_events'), (d) => this.pendingFns.push({
         addr: d.readBigUInt64LE(nodeFnEventLayout.byName.get('fn_addr')!.offset),
@@ -118,12 +123,42 @@ export class OperatorSource {
     return this.targets.filter((p) => p > 0).length;
   }
 
-  private attachNodeFn(site: ProbeSite, pid: number): Link[] {
+  /** Before load: the multi programs get their attach type, or are not loaded where the kernel lacks it. */
+  private chooseNodeLinks(): void {
+    const multi = this.spec.nodeFunction?.multi;
+    if (!multi) return;
+    if (kernelHas('uprobe_multi')) {
+      this.obj.setExpectedAttachType(multi.entry, BPF_TRACE_UPROBE_MULTI);
+      this.obj.setExpectedAttachType(multi.return, BPF_TRACE_UPROBE_MULTI);
+      this.multi = multi;
+    } else {
+      this.obj.setAutoload(multi.entry, false);
+      this.obj.setAutoload(multi.return, false);
+    }
+  }
+
+  /**
+   * Entry and return probes of these node functions for one target: two
+   * uprobe_multi links for all of them, or two links per function.
+   */
+  private attachNodeFns(sites: readonly ProbeSite[], pid: number): Link[] {
+    if (sites.length === 0) return [];
+    const binary = this.target.binaryPath;
+    if (this.multi) {
+      const offsets = sites.map((s) => s.offset);
+      const entry = this.obj.attachUprobeMulti(this.multi.entry, binary, offsets, { pid });
+      try {
+        return [entry, this.obj.attachUprobeMulti(this.multi.return, binary, offsets, { pid, retprobe: true })];
+      } catch (err) {
+        entry.close();
+        throw err;
+      }
+    }
     const nf = this.spec.nodeFunction!;
-    return [
-      this.obj.attachUprobe(nf.entry, this.target.binaryPath, { offset: site.offset }, { pid }),
-      this.obj.attachUprobe(nf.return, this.target.binaryPath, { offset: site.offset }, { pid, retprobe: true }),
-    ];
+    return sites.flatMap((site) => [
+      this.obj.attachUprobe(nf.entry, binary, { offset: site.offset }, { pid }),
+      this.obj.attachUprobe(nf.return, binary, { offset: site.offset }, { pid, retprobe: true }),
+    ]);
   }
 
   private attachTarget(pid: number): void {
@@ -134,7 +169,7 @@ export class OperatorSource {
         const site = functionSite(this.elf, this.target.binaryPath, p.func);
         links.push(this.obj.attachUprobe(p.program, this.target.binaryPath, { offset: site.offset }, { pid, retprobe: p.kind === 'uretprobe' }));
       }
-      for (const site of this.sites.values()) links.push(...this.attachNodeFn(site, pid));
+      links.push(...this.attachNodeFns([...this.sites.values()], pid));
     } catch (err) {
       for (const l of links) l.close();
       if (pid === -1) throw err;
@@ -176,22 +211,32 @@ export class OperatorSource {
     });
   }
 
-  private discover(addr: bigint, tag: number): void {
-    if (this.sites.has(addr)) return;
+  /** A node function seen for the first time: where to probe it. */
+  private siteOf(addr: bigint, tag: number): ProbeSite {
     const vaddr = Number(addr - this.base);
     const site = { ...probeSite(this.elf, vaddr), tag: this.layout.nodeTagName(tag) };
     this.sites.set(addr, site);
     if (!site.fast) log.warn(`node function of ${site.tag} at 0x${vaddr.toString(16)} starts with ${site.insn}: probing it costs ~11 µs a call`);
+    return site;
+  }
+
+  /** Probes these newly revealed node functions on every target, then lets the programs follow them. */
+  private discover(fns: readonly { addr: bigint; tag: number }[]): void {
+    const fresh = new Map<bigint, ProbeSite>();
+    for (const f of fns) if (!this.sites.has(f.addr) && !fresh.has(f.addr)) fresh.set(f.addr, this.siteOf(f.addr, f.tag));
+    if (fresh.size === 0) return;
     for (const [pid, links] of this.targetLinks) {
       try {
-        links.push(...this.attachNodeFn(site, pid));
+        links.push(...this.attachNodeFns([...fresh.values()], pid));
       } catch (err) {
-        log.debug(`node function probe for pid ${pid}: ${(err as Error).message}`);
+        log.debug(`node function probes for pid ${pid}: ${(err as Error).message}`);
       }
     }
     const key = Buffer.alloc(8);
-    key.writeBigUInt64LE(addr);
-    this.obj.map('probed_fns').update(key, Buffer.from([1]));
+    for (const addr of fresh.keys()) {
+      key.writeBigUInt64LE(addr);
+      this.obj.map('probed_fns').update(key, Buffer.from([1]));
+    }
   }
 
   /** Probes newly revealed node functions (cheap: no syscall when nothing is new). */
@@ -199,7 +244,7 @@ export class OperatorSource {
     this.ring.consume();
     const fns = this.pendingFns;
     this.pendingFns = [];
-    for (const f of fns) this.discover(f.addr, f.tag);
+    this.discover(fns);
   }
 
   drain(): NodeRecord[] {

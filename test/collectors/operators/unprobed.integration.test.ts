@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import { toClientConfig } from '../../../src/pg/target.js';
 import { Collection, type CollectionSummary } from '../../../src/collect/collection.js';
 import { collectConfig } from '../../../src/config.js';
+import { kernelHas } from '../../../src/bpf/variants.js';
 import { describeBpf } from '../../helpers/bpf-env.js';
 import { useCluster } from '../../helpers/cluster-fixture.js';
 import { readTable } from '../../helpers/dataset.js';
@@ -20,6 +21,7 @@ const RUNS = 4;
 describeBpf('operators: nodes that ran before their function was probed', () => {
   let summary: CollectionSummary;
   let explainNodes: { type: string; rows: number }[] = [];
+  let nodeLinks: string[] = [];
 
   const db = useCluster({
     outPrefix: 'pgscout-unprobed-',
@@ -36,6 +38,8 @@ describeBpf('operators: nodes that ran before their function was probed', () => 
       }
       explainNodes = explainedRows(await explainAnalyze(client, QUERY));
       await client.end();
+      nodeLinks = collection.collectors.flatMap((c) => c.objects().flatMap((o) => o.links))
+        .map((l) => l.description).filter((d) => /→ node_(enter_multi|exit_multi|exit)$/.test(d));
       summary = await collection.stop();
     },
   });
@@ -58,6 +62,18 @@ describeBpf('operators: nodes that ran before their function was probed', () => 
       expect(Number(r.est_rows)).toBeGreaterThan(0);
     }
     expect(new Set(first!.map((r) => r.node_type))).toEqual(new Set(explainNodes.map((n) => n.type)));
+  });
+
+  it('probes the node functions it discovers through uprobe_multi links: two per discovery round, not two per function', () => {
+    expect(kernelHas('uprobe_multi')).toBe(true);
+    expect(nodeLinks.length).toBeGreaterThan(0);
+    expect(nodeLinks.every((d) => d.includes('multi'))).toBe(true);
+    const sites = (program: string) => nodeLinks.filter((d) => d.endsWith(program))
+      .reduce((n, d) => n + Number(/\((\d+) sites\)/.exec(d)?.[1] ?? 0), 0);
+    // Each discovered function sits in one entry link and one return link; the query's node
+    // types are among them (pgscout's own catalog lookups may add more).
+    expect(sites('node_enter_multi')).toBe(sites('node_exit_multi'));
+    expect(sites('node_enter_multi')).toBeGreaterThanOrEqual(new Set(explainNodes.map((n) => n.type)).size);
   });
 
   it('labels every node of the later executions, with EXPLAIN ANALYZE row counts', async () => {
