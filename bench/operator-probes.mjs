@@ -113,6 +113,19 @@ const EMPTY_OPS_OBJECT = objectPath(ROOT, { object: 'empty_operators.bpf.o' });
 const KIND = Object.fromEntries(OPERATORS_SPEC.probes.map((p) => [p.program, p.kind]));
 KIND.node_enter = 'uprobe';
 KIND.node_exit = 'uretprobe';
+const TWINS = OPERATORS_SPEC.uprobeMulti ?? {};
+/** A program's stats under its own name, with its uprobe_multi twin's (the same code, other links) added. */
+function foldTwins(stats = {}) {
+  const out = { ...stats };
+  for (const [program, twin] of Object.entries(TWINS)) {
+    const t = out[twin];
+    if (!t) continue;
+    const o = out[program];
+    out[program] = o ? { ...o, runCnt: o.runCnt + t.runCnt, runTimeNs: o.runTimeNs + t.runTimeNs } : t;
+    delete out[twin];
+  }
+  return out;
+}
 const OP_PROGRAMS = ['init_enter', 'init_exit', 'init_subplan', 'node_enter', 'node_exit', 'multi_exit', 'getbitmap_exit',
   'rescan', 'end_node', 'op_sock_send', 'op_sock_recv'];
 
@@ -507,6 +520,7 @@ function render(summary, runs, profiles, sites, exported, facts, version, plans)
     const empty = p.runs['empty-ops'];
     const bare = p.runs.bare;
     const st = ours?.extra.progStats ?? {};
+    const ops = foldTwins(st.operators);
     const es = empty?.extra.progStats?.operators ?? {};
     const n = p.statements;
     L.push(`## Per-hit cost: ${WORKLOADS[p.workload].label}, pgbench -c ${CLIENTS} -t ${p.txPerClient} (${n} statements), BPF run-time stats on`, '');
@@ -516,7 +530,7 @@ function render(summary, runs, profiles, sites, exported, facts, version, plans)
     let oursNs = 0;
     let emptyNs = 0;
     for (const name of OP_PROGRAMS) {
-      const o = st.operators?.[name];
+      const o = ops[name];
       const e = es[name];
       if (!o && !e) continue;
       oursNs += o?.runTimeNs ?? 0;
@@ -525,7 +539,7 @@ function render(summary, runs, profiles, sites, exported, facts, version, plans)
       const ns = (s) => (s?.runCnt ? (s.runTimeNs / s.runCnt).toFixed(0) : '–');
       L.push(`| ${name} | ${KIND[name] ?? 'tracepoint'} | ${per(o)} | ${ns(o)} | ${per(e)} | ${ns(e)} | ${o ? fmt(o.runTimeNs / n / 1000, 2) : '–'} |`);
     }
-    const ot = traps(st.operators ?? {});
+    const ot = traps(ops);
     const et = traps(es);
     L.push(`| **operator traps** | | **${fmt(ot / n, 1)}** | | ${fmt(et / n, 1)} | | |`);
     L.push(`| **operator program time per statement** | | | | | | **${fmt(oursNs / n / 1000, 2)}** (empty: ${fmt(emptyNs / n / 1000, 2)}) |`);

@@ -474,11 +474,11 @@ int BPF_KRETPROBE(node_exit, void *slot)
 	return 0;
 }
 
-/* The same two programs for node functions attached through uprobe_multi:
- * one link per program and target instead of one per site, and detaching a
- * link removes all its sites after one wait, where each per-site link waited
- * ~0.1 s. The loader gives them that attach type (a program of it cannot be
- * attached the per-site way, which the MultiExec* probes of node_enter use). */
+/* The same programs for uprobe_multi links (collectors/operators.json,
+ * "uprobeMulti"): one link per program and target instead of one per site,
+ * and detaching a link removes all its sites after one wait, where each
+ * per-site link waited ~0.1 s. The loader gives them that attach type (a
+ * program of it cannot be attached the per-site way). */
 SEC("uprobe")
 int node_enter_multi(struct pt_regs *ctx)
 {
@@ -523,6 +523,13 @@ int BPF_KRETPROBE(multi_exit)
 	n->hash_buckets = read_u32(ht + off_ht_nbuckets);
 	n->hash_batches = read_u32(ht + off_ht_nbatch);
 	return 0;
+}
+
+/* multi_exit for an uprobe_multi link (see node_enter_multi). */
+SEC("uretprobe")
+int multi_exit_multi(struct pt_regs *ctx)
+{
+	return ____multi_exit(ctx);
 }
 
 /* index_getbitmap() returns the TIDs a Bitmap Index Scan produced. */

@@ -41,11 +41,13 @@ export interface CollectorSpec {
   object: string;
   description: string;
   probes: ProbeSpec[];
+  /** Operators: programs for the discovered per-node functions. */
+  nodeFunction?: { entry: string; return: string };
   /**
-   * Operators: programs for the discovered per-node functions; `multi`: the
-   * same programs built for uprobe_multi links, used where the kernel has them.
+   * Program → the same program built for uprobe_multi links: where the kernel
+   * has them, all of a program's sites of one target go through one link.
    */
-  nodeFunction?: { entry: string; return: string; multi?: { entry: string; return: string } };
+  uprobeMulti?: Record<string, string>;
   /** Operators: plan fields read at ExecInitNode, per plan NodeTag name. */
   features?: Record<string, FeatureSpec[]>;
 }

@@ -72,8 +72,8 @@ export class OperatorSource {
   /** Discovered node functions: address → where they are probed. */
   readonly sites = new Map<bigint, ProbeSite & { tag: string }>();
   private readonly targetLinks = new Map<number, Link[]>();
-  /** Node functions go through uprobe_multi links (one per program, target and discovery round). */
-  private multi: { entry: string; return: string } | null = null;
+  /** Program → its uprobe_multi twin, where the kernel has such links (one link per program, target and discovery round). */
+  private twins: Record<string, string> = {};
   readonly layout: Layout;
   readonly features: FeatureTable;
 
@@ -95,7 +95,7 @@ export class OperatorSource {
         ctr_mask: opts.counterMask,
       });
       for (const m of ['threads', ...COUNTER_MAPS]) this.obj.reuseMap(m, sharedMapFd(m));
-      this.chooseNodeLinks();
+      this.chooseLinkKinds();
       this.obj.load();
       this.ring = new RingBuffer(this.obj.map('node_fn_events'), (d) => this.pendingFns.push({
         addr: d.readBigUInt64LE(nodeFnEventLayout.byName.get('fn_addr')!.offset),
@@ -123,52 +123,60 @@ export class OperatorSource {
     return this.targets.filter((p) => p > 0).length;
   }
 
-  /** Before load: the multi programs get their attach type, or are not loaded where the kernel lacks it. */
-  private chooseNodeLinks(): void {
-    const multi = this.spec.nodeFunction?.multi;
-    if (!multi) return;
-    if (kernelHas('uprobe_multi')) {
-      this.obj.setExpectedAttachType(multi.entry, BPF_TRACE_UPROBE_MULTI);
-      this.obj.setExpectedAttachType(multi.return, BPF_TRACE_UPROBE_MULTI);
-      this.multi = multi;
-    } else {
-      this.obj.setAutoload(multi.entry, false);
-      this.obj.setAutoload(multi.return, false);
+  /**
+   * Before load: where the kernel has uprobe_multi links the twins get their
+   * attach type and the programs they stand for are not loaded; elsewhere the
+   * twins are not.
+   */
+  private chooseLinkKinds(): void {
+    const twins = this.spec.uprobeMulti ?? {};
+    const multi = kernelHas('uprobe_multi');
+    for (const [program, twin] of Object.entries(twins)) {
+      if (multi) this.obj.setExpectedAttachType(twin, BPF_TRACE_UPROBE_MULTI);
+      this.obj.setAutoload(multi ? program : twin, false);
+    }
+    if (multi) this.twins = twins;
+  }
+
+  /** `program` at these offsets for one target: one uprobe_multi link (its twin), or a link per site. */
+  private attachSites(program: string, offsets: readonly number[], pid: number, retprobe: boolean): Link[] {
+    if (offsets.length === 0) return [];
+    const binary = this.target.binaryPath;
+    const twin = this.twins[program];
+    if (twin) return [this.obj.attachUprobeMulti(twin, binary, offsets, { pid, retprobe })];
+    return offsets.map((offset) => this.obj.attachUprobe(program, binary, { offset }, { pid, retprobe }));
+  }
+
+  /** Entry and return probes of these node functions for one target. */
+  private attachNodeFns(sites: readonly ProbeSite[], pid: number): Link[] {
+    const nf = this.spec.nodeFunction!;
+    const offsets = sites.map((s) => s.offset);
+    const entry = this.attachSites(nf.entry, offsets, pid, false);
+    try {
+      return [...entry, ...this.attachSites(nf.return, offsets, pid, true)];
+    } catch (err) {
+      for (const l of entry) l.close();
+      throw err;
     }
   }
 
-  /**
-   * Entry and return probes of these node functions for one target: two
-   * uprobe_multi links for all of them, or two links per function.
-   */
-  private attachNodeFns(sites: readonly ProbeSite[], pid: number): Link[] {
-    if (sites.length === 0) return [];
-    const binary = this.target.binaryPath;
-    if (this.multi) {
-      const offsets = sites.map((s) => s.offset);
-      const entry = this.obj.attachUprobeMulti(this.multi.entry, binary, offsets, { pid });
-      try {
-        return [entry, this.obj.attachUprobeMulti(this.multi.return, binary, offsets, { pid, retprobe: true })];
-      } catch (err) {
-        entry.close();
-        throw err;
-      }
+  /** The exported functions' probes of one target, a program's sites together. */
+  private attachExported(pid: number, links: Link[]): void {
+    const groups = new Map<string, { program: string; retprobe: boolean; offsets: number[] }>();
+    for (const p of this.spec.probes) {
+      if (p.kind !== 'uprobe' && p.kind !== 'uretprobe') continue;
+      const key = `${p.program}/${p.kind}`;
+      const group = groups.get(key) ?? { program: p.program, retprobe: p.kind === 'uretprobe', offsets: [] };
+      group.offsets.push(functionSite(this.elf, this.target.binaryPath, p.func).offset);
+      groups.set(key, group);
     }
-    const nf = this.spec.nodeFunction!;
-    return sites.flatMap((site) => [
-      this.obj.attachUprobe(nf.entry, binary, { offset: site.offset }, { pid }),
-      this.obj.attachUprobe(nf.return, binary, { offset: site.offset }, { pid, retprobe: true }),
-    ]);
+    for (const g of groups.values()) links.push(...this.attachSites(g.program, g.offsets, pid, g.retprobe));
   }
 
   private attachTarget(pid: number): void {
     const links: Link[] = [];
     try {
-      for (const p of this.spec.probes) {
-        if (p.kind !== 'uprobe' && p.kind !== 'uretprobe') continue;
-        const site = functionSite(this.elf, this.target.binaryPath, p.func);
-        links.push(this.obj.attachUprobe(p.program, this.target.binaryPath, { offset: site.offset }, { pid, retprobe: p.kind === 'uretprobe' }));
-      }
+      this.attachExported(pid, links);
       links.push(...this.attachNodeFns([...this.sites.values()], pid));
     } catch (err) {
       for (const l of links) l.close();
