@@ -16,9 +16,16 @@ const SYS_BPF = 321;               // x86_64
 const BPF_LINK_CREATE = 28;
 export const BPF_TRACE_UPROBE_MULTI = 48;
 const BPF_F_UPROBE_MULTI_RETURN = 1;
-/** union bpf_attr as BPF_LINK_CREATE reads it for uprobe_multi (include/uapi/linux/bpf.h). */
+/**
+ * Byte offsets in union bpf_attr as BPF_LINK_CREATE reads it for uprobe_multi
+ * (include/uapi/linux/bpf.h; test/bpf/uprobe-multi-abi.test.ts checks them
+ * against the kernel's BTF).
+ */
+export const UPROBE_MULTI_ATTR = {
+  prog_fd: 0, attach_type: 8, path: 16, offsets: 24, ref_ctr_offsets: 32, cookies: 40, cnt: 48, flags: 52, pid: 56,
+} as const;
+const AT = UPROBE_MULTI_ATTR;
 const ATTR_SIZE = 64;
-const AT = { progFd: 0, attachType: 8, path: 16, offsets: 24, refCtrOffsets: 32, cookies: 40, cnt: 48, flags: 52, pid: 56 };
 
 export interface UprobeMultiOptions {
   retprobe?: boolean;
@@ -39,11 +46,11 @@ export function createUprobeMultiLink(progFd: number, binary: string, offsets: r
   const refs = opts.refCtrOffsets ? Buffer.alloc(8 * offsets.length) : null;
   opts.refCtrOffsets?.forEach((o, i) => refs!.writeBigUInt64LE(BigInt(o), 8 * i));
   const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(progFd, AT.progFd);
-  attr.writeUInt32LE(BPF_TRACE_UPROBE_MULTI, AT.attachType);
+  attr.writeUInt32LE(progFd, AT.prog_fd);
+  attr.writeUInt32LE(BPF_TRACE_UPROBE_MULTI, AT.attach_type);
   attr.writeBigUInt64LE(koffi.address(path) as bigint, AT.path);
   attr.writeBigUInt64LE(koffi.address(offs) as bigint, AT.offsets);
-  if (refs) attr.writeBigUInt64LE(koffi.address(refs) as bigint, AT.refCtrOffsets);
+  if (refs) attr.writeBigUInt64LE(koffi.address(refs) as bigint, AT.ref_ctr_offsets);
   attr.writeUInt32LE(offsets.length, AT.cnt);
   attr.writeUInt32LE(opts.retprobe ? BPF_F_UPROBE_MULTI_RETURN : 0, AT.flags);
   attr.writeUInt32LE(opts.pid === undefined || opts.pid < 0 ? 0 : opts.pid, AT.pid);
