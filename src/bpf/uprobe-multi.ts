@@ -21,9 +21,7 @@ const BPF_F_UPROBE_MULTI_RETURN = 1;
  * (include/uapi/linux/bpf.h; test/bpf/uprobe-multi-abi.test.ts checks them
  * against the kernel's BTF).
  */
-export const UPROBE_MULTI_ATTR = {
-  prog_fd: 0, attach_type: 8, path: 16, offsets: 24, ref_ctr_offsets: 32, cookies: 40, cnt: 48, flags: 52, pid: 56,
-} as const;
+export const UPROBE_MULTI_ATTR = { prog_fd: 0, attach_type: 8, path: 16, offsets: 24, cnt: 48, flags: 52, pid: 56 } as const;
 const AT = UPROBE_MULTI_ATTR;
 const ATTR_SIZE = 64;
 
@@ -31,8 +29,6 @@ export interface UprobeMultiOptions {
   retprobe?: boolean;
   /** -1 or absent: every process running the binary. */
   pid?: number;
-  /** One per offset (USDT semaphores); absent: none. */
-  refCtrOffsets?: readonly number[];
 }
 
 /** The link's fd: closing it detaches every site. */
@@ -43,14 +39,11 @@ export function createUprobeMultiLink(progFd: number, binary: string, offsets: r
   const path = Buffer.from(`${binary}\0`);
   const offs = Buffer.alloc(8 * offsets.length);
   offsets.forEach((o, i) => offs.writeBigUInt64LE(BigInt(o), 8 * i));
-  const refs = opts.refCtrOffsets ? Buffer.alloc(8 * offsets.length) : null;
-  opts.refCtrOffsets?.forEach((o, i) => refs!.writeBigUInt64LE(BigInt(o), 8 * i));
   const attr = Buffer.alloc(ATTR_SIZE);
   attr.writeUInt32LE(progFd, AT.prog_fd);
   attr.writeUInt32LE(BPF_TRACE_UPROBE_MULTI, AT.attach_type);
   attr.writeBigUInt64LE(koffi.address(path) as bigint, AT.path);
   attr.writeBigUInt64LE(koffi.address(offs) as bigint, AT.offsets);
-  if (refs) attr.writeBigUInt64LE(koffi.address(refs) as bigint, AT.ref_ctr_offsets);
   attr.writeUInt32LE(offsets.length, AT.cnt);
   attr.writeUInt32LE(opts.retprobe ? BPF_F_UPROBE_MULTI_RETURN : 0, AT.flags);
   attr.writeUInt32LE(opts.pid === undefined || opts.pid < 0 ? 0 : opts.pid, AT.pid);

@@ -65,7 +65,7 @@ if (!hasBtf) console.warn(`SKIP uprobe_multi bpf_attr layout: ${VMLINUX} is miss
       prog_fd: member(btf, linkCreate.type, 'prog_fd', linkCreate.offset)!.offset,
       attach_type: member(btf, linkCreate.type, 'attach_type', linkCreate.offset)!.offset,
     };
-    for (const field of ['path', 'offsets', 'ref_ctr_offsets', 'cookies', 'cnt', 'flags', 'pid']) {
+    for (const field of ['path', 'offsets', 'cnt', 'flags', 'pid']) {
       found[field] = member(btf, uprobeMulti.type, field, uprobeMulti.offset)!.offset;
     }
     expect(found).toEqual({ ...UPROBE_MULTI_ATTR });

@@ -144,7 +144,14 @@ export class OperatorSource {
     const binary = this.target.binaryPath;
     const twin = this.twins[program];
     if (twin) return [this.obj.attachUprobeMulti(twin, binary, offsets, { pid, retprobe })];
-    return offsets.map((offset) => this.obj.attachUprobe(program, binary, { offset }, { pid, retprobe }));
+    const links: Link[] = [];
+    try {
+      for (const offset of offsets) links.push(this.obj.attachUprobe(program, binary, { offset }, { pid, retprobe }));
+    } catch (err) {
+      for (const l of links) l.close();   // the caller only sees what it gets back
+      throw err;
+    }
+    return links;
   }
 
   /** Entry and return probes of these node functions for one target. */
@@ -231,7 +238,7 @@ export class OperatorSource {
   /** Probes these newly revealed node functions on every target, then lets the programs follow them. */
   private discover(fns: readonly { addr: bigint; tag: number }[]): void {
     const fresh = new Map<bigint, ProbeSite>();
-    for (const f of fns) if (!this.sites.has(f.addr) && !fresh.has(f.addr)) fresh.set(f.addr, this.siteOf(f.addr, f.tag));
+    for (const f of fns) if (!this.sites.has(f.addr)) fresh.set(f.addr, this.siteOf(f.addr, f.tag));   // siteOf records it in sites
     if (fresh.size === 0) return;
     for (const [pid, links] of this.targetLinks) {
       try {
